@@ -1,0 +1,166 @@
+# SPDX-License-Identifier: MIT
+# musefs - GNU Makefile. `make` builds, `make check` installs what is
+# missing (deps), builds and runs `prove -r t/`; `make check SANITIZE=1`
+# does the same under ASan+UBSan in a separate build tree.
+
+prefix ?= /usr/local
+PREFIX ?= $(prefix)
+bindir ?= $(PREFIX)/bin
+mandir ?= $(PREFIX)/share/man
+DESTDIR ?=
+INSTALL ?= install
+
+ifeq ($(SANITIZE),1)
+B := build/san
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+else
+B := build
+SAN_FLAGS :=
+endif
+
+CC ?= cc
+PKGS := sqlite3 fuse3 flac ogg taglib_c libcrypto
+TEST_PKGS := cmocka
+
+# Every package the build and the tests need, in one place: `make deps`
+# installs what is missing with apt-get.
+DEB_BUILD := build-essential pkg-config libsqlite3-dev libfuse3-dev \
+	libflac-dev libogg-dev libtagc0-dev libssl-dev libcmocka-dev
+DEB_TEST := fuse3 sqlite3 flac sox ffmpeg python3-mutagen perl
+DEB_ALL := $(DEB_BUILD) $(DEB_TEST)
+
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wold-style-definition -Wpointer-arith \
+	-Wwrite-strings -Wvla -Wformat-security -fno-common
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
+TEST_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+
+MF_CPPFLAGS = -D_GNU_SOURCE -Ilib -I$(B)/gen $(PKG_CFLAGS)
+MF_CFLAGS = -std=c17 -O2 -g $(WARN) $(SAN_FLAGS)
+MF_LDFLAGS = $(SAN_FLAGS)
+ALL_CPPFLAGS = $(MF_CPPFLAGS) $(CPPFLAGS)
+ALL_CFLAGS = $(MF_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(MF_LDFLAGS) $(LDFLAGS)
+
+ifneq ($(V),1)
+Q_CC = @echo '   CC' $@;
+Q_AR = @echo '   AR' $@;
+Q_LD = @echo '   LD' $@;
+Q_GEN = @echo '   GEN' $@;
+endif
+
+LIB_SRCS := $(sort $(wildcard lib/*.c))
+SCAN_SRCS := $(sort $(wildcard scan/*.c))
+MOUNT_SRCS := $(sort $(wildcard mount/*.c))
+UNIT_SRCS := $(sort $(wildcard t/unit/test_*.c))
+HELPER_SRCS := $(sort $(wildcard t/helper/*.c))
+SCHEMA := $(sort $(wildcard schema/*.sql))
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o) $(B)/gen/mf_schema_sql.o
+SCAN_OBJS := $(SCAN_SRCS:%.c=$(B)/%.o)
+MOUNT_OBJS := $(MOUNT_SRCS:%.c=$(B)/%.o)
+LIBCORE := $(B)/libcore.a
+PROGRAMS := $(B)/bin/musefs-scan $(B)/bin/musefs-mount $(B)/bin/musefs-stat
+UNIT_TESTS := $(UNIT_SRCS:t/unit/%.c=$(B)/t/%)
+HELPERS := $(HELPER_SRCS:t/helper/%.c=$(B)/t/%)
+ALL_OBJS := $(LIB_OBJS) $(SCAN_OBJS) $(MOUNT_OBJS) \
+	$(B)/bin/musefs-scan.o $(B)/bin/musefs-mount.o $(B)/bin/musefs-stat.o \
+	$(UNIT_SRCS:%.c=$(B)/%.o) $(HELPER_SRCS:%.c=$(B)/%.o)
+
+.PHONY: all check deps install uninstall clean run tests FORCE
+.DELETE_ON_ERROR:
+
+all: $(PROGRAMS)
+
+tests: $(UNIT_TESTS) $(HELPERS)
+
+# Changing the flags rebuilds everything (git's GIT-CFLAGS).
+$(B)/CFLAGS: FORCE
+	@mkdir -p $(@D)
+	@echo '$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > $@.tmp; \
+	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+$(B)/%.o: %.c $(B)/CFLAGS
+	@mkdir -p $(@D)
+	$(Q_CC)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/gen/mf_schema_sql.c: $(SCHEMA) schema/gen-schema.sh
+	@mkdir -p $(@D)
+	$(Q_GEN)sh schema/gen-schema.sh $(SCHEMA) > $@.tmp && mv $@.tmp $@
+
+$(B)/gen/mf_schema_sql.o: $(B)/gen/mf_schema_sql.c $(B)/CFLAGS
+	$(Q_CC)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Wno-overlength-strings -MMD -MP -c -o $@ $<
+
+$(LIBCORE): $(LIB_OBJS)
+	$(Q_AR)rm -f $@ && ar rcs $@ $^
+
+$(B)/bin/musefs-scan: $(B)/bin/musefs-scan.o $(SCAN_OBJS) $(LIBCORE)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
+$(B)/bin/musefs-mount: $(B)/bin/musefs-mount.o $(MOUNT_OBJS) $(LIBCORE)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
+$(B)/bin/musefs-stat: $(B)/bin/musefs-stat.o $(LIBCORE)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
+$(B)/t/%.o: t/unit/%.c $(B)/CFLAGS
+	@mkdir -p $(@D)
+	$(Q_CC)$(CC) $(ALL_CPPFLAGS) $(TEST_CFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/t/test_%: $(B)/t/test_%.o $(LIBCORE)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) -lpthread
+
+$(B)/t/helper-%.o: t/helper/%.c $(B)/CFLAGS
+	@mkdir -p $(@D)
+	$(Q_CC)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/t/%: $(B)/t/helper-%.o $(LIBCORE)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
+# Install what is missing, quietly; nothing when all is present.
+deps:
+	@missing=$$(for p in $(DEB_ALL); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q '^install ok installed$$' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing:" $$missing; \
+		if [ "$$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			--no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+
+check: deps
+	@$(MAKE) --no-print-directory WERROR=1 all tests
+	MF_BUILD=$(CURDIR)/$(B) prove -r t/
+
+install: all
+	$(INSTALL) -d -m 755 '$(DESTDIR)$(bindir)'
+	$(INSTALL) -m 755 $(PROGRAMS) '$(DESTDIR)$(bindir)'
+	$(INSTALL) -d -m 755 '$(DESTDIR)$(mandir)/man1'
+	$(INSTALL) -m 644 $(wildcard docs/*.1) '$(DESTDIR)$(mandir)/man1'
+
+uninstall:
+	rm -f $(addprefix '$(DESTDIR)$(bindir)'/,musefs-scan musefs-mount musefs-stat)
+
+# The main job: deps, build, scan LIBRARY into the default store, mount it
+# in the foreground at MOUNTPOINT (Ctrl-C unmounts).
+run: deps
+	@test -n "$(LIBRARY)" -a -n "$(MOUNTPOINT)" || \
+		{ echo 'usage: make run LIBRARY=DIR MOUNTPOINT=DIR' >&2; exit 1; }
+	@$(MAKE) --no-print-directory all
+	$(B)/bin/musefs-scan '$(LIBRARY)'; test $$? -le 2
+	$(B)/bin/musefs-mount -f $(if $(TEMPLATE),--template '$(TEMPLATE)') '$(MOUNTPOINT)'
+
+clean:
+	rm -rf build
+
+FORCE:
+
+-include $(ALL_OBJS:.o=.d)

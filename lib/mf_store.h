@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mf_store - open the SQLite store, migrate it, and the few store services
+ * every binary shares: the default path, blob streaming, data_version.
+ *
+ * The store is one SQLite file in WAL mode with busy_timeout and foreign
+ * keys on. Its core tables are a public contract (docs/store.md, DESIGN.md
+ * "The store"); PRAGMA user_version = 2 names that contract. Extension
+ * tables are versioned separately in musefs_meta and never touch it.
+ *
+ * A struct mf_store wraps one sqlite3 connection: use it from one thread at
+ * a time (open one per thread).
+ */
+#ifndef MF_STORE_H
+#define MF_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sqlite3.h>
+
+#include "mf_layout.h"
+
+/* The core contract version this build writes and understands. */
+#define MF_STORE_USER_VERSION 2
+
+enum mf_store_flags {
+	MF_STORE_READONLY = (1 << 0),	/* open read-only; never migrates */
+	MF_STORE_CREATE = (1 << 1),	/* create file and parent dir if missing */
+};
+
+struct mf_store;
+
+/*
+ * Open the store at @path. Without MF_STORE_READONLY the schema is created
+ * or migrated to the newest version this build knows (one transaction per
+ * migration). With MF_STORE_READONLY the store must already be at the
+ * current user_version (a read-only connection cannot migrate).
+ *
+ * Returns 0 and sets *@out (close with mf_store_close()), or:
+ *   -ENOENT   the file does not exist and MF_STORE_CREATE was not given;
+ *   -EPROTO   user_version is newer than this build knows, or the file is
+ *             not a musefs store (foreign tables, or uninitialized when
+ *             opened read-only);
+ *   -EIO      SQLite could not open or migrate it;
+ *   -ENOMEM.
+ * On error *@out is NULL and a lowercase message naming @path is written to
+ * @err (if @err is not NULL). Thread-safe (touches no shared state).
+ */
+int mf_store_open(const char *path, unsigned flags, struct mf_store **out,
+		  char *err, size_t errlen);
+
+/* Close the connection and free @s. NULL is a no-op. */
+void mf_store_close(struct mf_store *s);
+
+/* The underlying connection; borrowed, valid until mf_store_close(). */
+sqlite3 *mf_store_db(struct mf_store *s);
+
+/* The path the store was opened with; borrowed. */
+const char *mf_store_path(const struct mf_store *s);
+
+/*
+ * The default store path: $MUSEFS_DB if set and non-empty, else
+ * ${XDG_DATA_HOME:-$HOME/.local/share}/musefs/library.db. Writes it into
+ * @buf of @len bytes. Returns 0, -ENOENT when neither HOME nor
+ * XDG_DATA_HOME is set, or -ENAMETOOLONG.
+ */
+int mf_store_default_path(char *buf, size_t len);
+
+/*
+ * Read exactly @len bytes at @off of the blob @ref (art.data or
+ * tags.value_blob) with incremental blob I/O (sqlite3_blob_open), without
+ * loading the whole blob. Returns 0, -EIO when the row is gone, the blob is
+ * shorter than @off + @len, or SQLite fails. The blob handle is closed
+ * before returning, so no read transaction is left open.
+ */
+int mf_store_blob_read(struct mf_store *s, const struct mf_blob_ref *ref,
+		       uint64_t off, void *buf, size_t len);
+
+/*
+ * PRAGMA data_version of this connection into *@out: it changes when
+ * another connection commits. Returns 0 or -EIO.
+ */
+int mf_store_data_version(struct mf_store *s, int64_t *out);
+
+/*
+ * Run one SQL statement without results (BEGIN, COMMIT, PRAGMA ...).
+ * Returns 0 or -EIO (logged with the SQLite message).
+ */
+int mf_store_exec(struct mf_store *s, const char *sql);
+
+/* Map a SQLite result code to a negative errno (-EBUSY, -ENOMEM, -EIO...). */
+int mf_store_errno(int sqlite_rc);
+
+#endif /* MF_STORE_H */
