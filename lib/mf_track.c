@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mf_track - load a track's served state from the store and synthesize
+ * its layout.
+ */
+#include "mf_track.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mf_flac.h"
+#include "mf_log.h"
+#include "mf_banned.h"
+
+struct mf_track {
+	struct mf_track_info info;
+	char *backing_path;
+	struct mf_synth_tag *tags;	/* keys/values owned */
+	size_t ntags;
+	struct mf_synth_pic *pics;	/* mime/desc owned */
+	size_t npics;
+	struct mf_synth_bin *bins;	/* keys owned */
+	size_t nbins;
+	uint8_t *streaminfo;
+	size_t streaminfo_len;
+	uint8_t *seektable;
+	size_t seektable_len;
+};
+
+/* Bounds for what we accept from a row before allocating for it. */
+#define TRACK_MAX_TAGS 65536
+#define TRACK_MAX_STRUCT (16u << 20)
+
+static char *dup_text(sqlite3_stmt *st, int col)
+{
+	const unsigned char *p = sqlite3_column_text(st, col);
+	int n = sqlite3_column_bytes(st, col);
+	char *s;
+
+	if (!p)
+		p = (const unsigned char *)"";
+	s = malloc((size_t)n + 1);
+	if (!s)
+		return NULL;
+	memcpy(s, p, (size_t)n);
+	s[n] = '\0';
+	return s;
+}
+
+static bool is_int(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_INTEGER;
+}
+
+static int load_row(sqlite3 *db, struct mf_track *t)
+{
+	static const char sql[] =
+		"SELECT backing_path, format, audio_offset, audio_length, "
+		"backing_size, backing_mtime_ns, backing_ctime_ns, "
+		"content_version, updated_at FROM tracks WHERE id = ?";
+	sqlite3_stmt *st = NULL;
+	const unsigned char *fmt;
+	int rc, ret = 0;
+	int64_t off, len, size;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, t->info.id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		ret = -ENOENT;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		ret = mf_store_errno(rc);
+		goto out;
+	}
+	for (int c = 2; c <= 8; c++) {
+		if (!is_int(st, c)) {
+			ret = -EIO;
+			goto out;
+		}
+	}
+	off = sqlite3_column_int64(st, 2);
+	len = sqlite3_column_int64(st, 3);
+	size = sqlite3_column_int64(st, 4);
+	fmt = sqlite3_column_text(st, 1);
+	if (off < 0 || len < 0 || size < 0 || off > size || len > size - off ||
+	    !fmt || strlen((const char *)fmt) >= sizeof(t->info.format) ||
+	    sqlite3_column_type(st, 0) != SQLITE_TEXT) {
+		ret = -EIO;
+		goto out;
+	}
+	t->info.audio_offset = (uint64_t)off;
+	t->info.audio_length = (uint64_t)len;
+	t->info.backing_size = (uint64_t)size;
+	t->info.backing_mtime_ns = sqlite3_column_int64(st, 5);
+	t->info.backing_ctime_ns = sqlite3_column_int64(st, 6);
+	t->info.content_version = sqlite3_column_int64(st, 7);
+	t->info.updated_at = sqlite3_column_int64(st, 8);
+	memcpy(t->info.format, fmt, strlen((const char *)fmt) + 1);
+	t->backing_path = dup_text(st, 0);
+	if (!t->backing_path)
+		ret = -ENOMEM;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int load_tags(sqlite3 *db, struct mf_track *t)
+{
+	static const char sql[] =
+		"SELECT key, value, value_blob IS NOT NULL, "
+		"coalesce(length(value_blob), 0), rowid FROM tags "
+		"WHERE track_id = ? ORDER BY key, ordinal";
+	sqlite3_stmt *st = NULL;
+	size_t cap_t = 0, cap_b = 0;
+	int rc, ret = 0;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, t->info.id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (t->ntags + t->nbins >= TRACK_MAX_TAGS) {
+			ret = -EIO;
+			goto out;
+		}
+		if (sqlite3_column_int(st, 2)) {
+			struct mf_synth_bin *b;
+
+			if (t->nbins == cap_b) {
+				size_t n = cap_b ? cap_b * 2 : 4;
+				void *p = realloc(t->bins, n * sizeof(*b));
+
+				if (!p) {
+					ret = -ENOMEM;
+					goto out;
+				}
+				t->bins = p;
+				cap_b = n;
+			}
+			b = &t->bins[t->nbins];
+			b->key = dup_text(st, 0);
+			if (!b->key) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			b->len = (uint64_t)sqlite3_column_int64(st, 3);
+			b->ref.kind = MF_BLOB_TAG;
+			b->ref.rowid = sqlite3_column_int64(st, 4);
+			t->nbins++;
+			continue;
+		}
+		if (t->ntags == cap_t) {
+			size_t n = cap_t ? cap_t * 2 : 16;
+			void *p = realloc(t->tags, n * sizeof(*t->tags));
+
+			if (!p) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			t->tags = p;
+			cap_t = n;
+		}
+		t->tags[t->ntags].key = dup_text(st, 0);
+		t->tags[t->ntags].value = dup_text(st, 1);
+		if (!t->tags[t->ntags].key || !t->tags[t->ntags].value) {
+			free((char *)t->tags[t->ntags].key);
+			free((char *)t->tags[t->ntags].value);
+			ret = -ENOMEM;
+			goto out;
+		}
+		t->ntags++;
+	}
+	if (rc != SQLITE_DONE)
+		ret = mf_store_errno(rc) ? mf_store_errno(rc) : -EIO;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int load_art(sqlite3 *db, struct mf_track *t)
+{
+	static const char sql[] =
+		"SELECT ta.picture_type, a.mime, ta.description, a.width, "
+		"a.height, a.byte_len, a.id, length(a.data) FROM track_art ta "
+		"JOIN art a ON a.id = ta.art_id WHERE ta.track_id = ? "
+		"ORDER BY ta.ordinal";
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+	int rc, ret = 0;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, t->info.id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct mf_synth_pic *p;
+		int64_t type = sqlite3_column_int64(st, 0);
+		int64_t w = sqlite3_column_int64(st, 3);
+		int64_t h = sqlite3_column_int64(st, 4);
+		int64_t blen = sqlite3_column_int64(st, 5);
+
+		if (t->npics >= TRACK_MAX_TAGS || type < 0 || type > 20 ||
+		    w < 0 || w > UINT32_MAX || h < 0 || h > UINT32_MAX ||
+		    blen <= 0 || blen != sqlite3_column_int64(st, 7)) {
+			ret = -EIO;
+			goto out;
+		}
+		if (t->npics == cap) {
+			size_t n = cap ? cap * 2 : 2;
+			void *np = realloc(t->pics, n * sizeof(*p));
+
+			if (!np) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			t->pics = np;
+			cap = n;
+		}
+		p = &t->pics[t->npics];
+		memset(p, 0, sizeof(*p));
+		p->type = (uint32_t)type;
+		p->width = (uint32_t)w;
+		p->height = (uint32_t)h;
+		p->len = (uint64_t)blen;
+		p->ref.kind = MF_BLOB_ART;
+		p->ref.rowid = sqlite3_column_int64(st, 6);
+		p->mime = dup_text(st, 1);
+		p->desc = dup_text(st, 2);
+		t->npics++;
+		if (!p->mime || !p->desc) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		ret = mf_store_errno(rc) ? mf_store_errno(rc) : -EIO;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int load_structural(sqlite3 *db, struct mf_track *t)
+{
+	static const char sql[] =
+		"SELECT kind, data FROM structural_blocks WHERE track_id = ?";
+	sqlite3_stmt *st = NULL;
+	int rc, ret = 0;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, t->info.id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *kind = (const char *)sqlite3_column_text(st, 0);
+		const void *data = sqlite3_column_blob(st, 1);
+		int n = sqlite3_column_bytes(st, 1);
+		uint8_t **dst;
+		size_t *dlen;
+
+		if (!kind || n < 0 || (size_t)n > TRACK_MAX_STRUCT) {
+			ret = -EIO;
+			goto out;
+		}
+		if (strcmp(kind, "streaminfo") == 0) {
+			dst = &t->streaminfo;
+			dlen = &t->streaminfo_len;
+		} else if (strcmp(kind, "seektable") == 0) {
+			dst = &t->seektable;
+			dlen = &t->seektable_len;
+		} else {
+			continue;
+		}
+		free(*dst);
+		*dst = malloc(n ? (size_t)n : 1);
+		if (!*dst) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		if (n)
+			memcpy(*dst, data, (size_t)n);
+		*dlen = (size_t)n;
+	}
+	if (rc != SQLITE_DONE)
+		ret = mf_store_errno(rc) ? mf_store_errno(rc) : -EIO;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int mf_track_load(struct mf_store *s, int64_t id, struct mf_track **out)
+{
+	sqlite3 *db = mf_store_db(s);
+	struct mf_track *t;
+	int ret;
+
+	*out = NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->info.id = id;
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		ret = -EIO;
+		goto out_free;
+	}
+	ret = load_row(db, t);
+	if (!ret)
+		ret = load_tags(db, t);
+	if (!ret)
+		ret = load_art(db, t);
+	if (!ret)
+		ret = load_structural(db, t);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (ret < 0)
+		goto out_free;
+	*out = t;
+	return 0;
+
+out_free:
+	if (ret == -EIO)
+		mf_warn("store", "track %lld: malformed or unreadable row",
+			(long long)id);
+	mf_track_free(t);
+	return ret;
+}
+
+void mf_track_free(struct mf_track *t)
+{
+	size_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->ntags; i++) {
+		free((char *)t->tags[i].key);
+		free((char *)t->tags[i].value);
+	}
+	for (i = 0; i < t->npics; i++) {
+		free((char *)t->pics[i].mime);
+		free((char *)t->pics[i].desc);
+	}
+	for (i = 0; i < t->nbins; i++)
+		free((char *)t->bins[i].key);
+	free(t->tags);
+	free(t->pics);
+	free(t->bins);
+	free(t->streaminfo);
+	free(t->seektable);
+	free(t->backing_path);
+	free(t);
+}
+
+const struct mf_track_info *mf_track_info(const struct mf_track *t)
+{
+	return &t->info;
+}
+
+const char *mf_track_backing_path(const struct mf_track *t)
+{
+	return t->backing_path;
+}
+
+const char *mf_track_ext(const char *format)
+{
+	if (strcmp(format, "vorbis") == 0)
+		return "ogg";
+	if (strcmp(format, "oggflac") == 0)
+		return "oga";
+	return format;
+}
+
+int mf_track_layout(const struct mf_track *t, enum mf_serve_mode mode,
+		    struct mf_layout **out)
+{
+	struct mf_flac_track ft;
+	struct mf_layout *l;
+	int ret;
+
+	*out = NULL;
+	if (mode == MF_SERVE_STRUCTURE_ONLY) {
+		l = mf_layout_new();
+		if (!l)
+			return -ENOMEM;
+		ret = mf_layout_add_backing(l, 0, t->info.backing_size);
+		if (ret < 0) {
+			mf_layout_free(l);
+			return ret;
+		}
+		*out = l;
+		return 0;
+	}
+	if (strcmp(t->info.format, "flac") != 0)
+		return -ENOTSUP;
+	if (!t->streaminfo || t->streaminfo_len != MF_FLAC_STREAMINFO_LEN)
+		return -EIO;
+	memset(&ft, 0, sizeof(ft));
+	ft.streaminfo = t->streaminfo;
+	ft.streaminfo_len = t->streaminfo_len;
+	ft.seektable = t->seektable;
+	ft.seektable_len = t->seektable_len;
+	ft.tags = t->tags;
+	ft.ntags = t->ntags;
+	ft.pics = t->pics;
+	ft.npics = t->npics;
+	ft.bins = t->bins;
+	ft.nbins = t->nbins;
+	ft.audio_offset = t->info.audio_offset;
+	ft.audio_length = t->info.audio_length;
+	ret = mf_flac_synth(&ft, out);
+	if (ret == -EINVAL || ret == -EFBIG || ret == -EOVERFLOW)
+		ret = -EIO;
+	return ret;
+}
