@@ -1,0 +1,967 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mf_flac - FLAC probe and synthesis (RFC 9639).
+ *
+ * The probe walks the block headers itself with pread(2), so offsets are
+ * exact and every length is checked against the file size before anything
+ * is allocated; each block body is then read into memory (at most 16 MiB)
+ * and parsed by libFLAC from a one-block in-memory stream. Bodies whose
+ * count fields could make libFLAC allocate more than the block holds
+ * (VORBIS_COMMENT, PICTURE) are pre-checked first.
+ *
+ * Divisions: byte helpers; probe (I/O, pre-checks, block handlers, walk);
+ * synthesis.
+ */
+#include "mf_flac.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <FLAC/format.h>
+#include <FLAC/metadata.h>
+
+#include "mf_log.h"
+#include "mf_vocab.h"
+
+#include "mf_banned.h"
+
+#define FLAC_DOM "flac"
+
+/* Block types (RFC 9639 section 8.1, table 1). */
+enum {
+	FLAC_STREAMINFO = 0,
+	FLAC_PADDING = 1,
+	FLAC_APPLICATION = 2,
+	FLAC_SEEKTABLE = 3,
+	FLAC_VORBIS_COMMENT = 4,
+	FLAC_CUESHEET = 5,
+	FLAC_PICTURE = 6,
+	FLAC_FORBIDDEN = 127,
+};
+
+#define FLAC_HDR_LEN 4		/* metadata block header */
+#define FLAC_SEEKPOINT_LEN 18	/* section 8.5 */
+#define FLAC_PIC_FIXED 32	/* eight 32-bit fields of a PICTURE */
+#define FLAC_PIC_TYPE_MAX 20	/* highest defined picture type */
+#define FLAC_VENDOR "musefs"
+
+/* ---- byte helpers ---- */
+
+static uint32_t get_be24(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | get_be24(p + 1);
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[1] << 8 | p[0];
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+/* A metadata block header (section 8.1): last flag, 7-bit type, 24-bit len. */
+static void put_hdr(uint8_t *p, bool last, unsigned type, uint32_t len)
+{
+	p[0] = (uint8_t)((last ? 0x80 : 0) | (type & 0x7f));
+	p[1] = (uint8_t)(len >> 16);
+	p[2] = (uint8_t)(len >> 8);
+	p[3] = (uint8_t)len;
+}
+
+/* ---- probe ---- */
+
+struct probe {
+	int fd;
+	uint64_t size;			/* file size from fstat */
+	const struct mf_sink *sink;
+	char *why;
+	size_t whylen;
+	uint64_t audio_offset;
+	uint64_t audio_length;
+};
+
+/* Record a reason in p->why and return @err. */
+static int probe_fail(struct probe *p, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int probe_fail(struct probe *p, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->why && p->whylen) {
+		va_start(ap, fmt);
+		vsnprintf(p->why, p->whylen, fmt, ap);
+		va_end(ap);
+	}
+	return err;
+}
+
+/* Read exactly @len bytes at @off; -EIO if the file is shorter. */
+static int pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	uint8_t *dst = buf;
+
+	while (len) {
+		ssize_t n = pread(fd, dst, len, (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		dst += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Read @len bytes at @off, or fail with a reason naming @what. */
+static int probe_read(struct probe *p, void *buf, size_t len, uint64_t off,
+		      const char *what)
+{
+	int ret;
+
+	if (off > p->size || len > p->size - off)
+		return probe_fail(p, -EBADMSG, "%s runs past end of file", what);
+	ret = pread_full(p->fd, buf, len, off);
+	if (ret == -EIO)
+		return probe_fail(p, ret, "file shrank while reading %s", what);
+	if (ret)
+		return probe_fail(p, ret, "cannot read %s: %s", what,
+				  strerror(-ret));
+	return 0;
+}
+
+/*
+ * A one-block in-memory FLAC stream for libFLAC's chain reader: "fLaC",
+ * the block header with the last bit set, the body.
+ */
+struct memio {
+	const uint8_t *buf;
+	size_t len;
+	size_t pos;
+};
+
+static size_t memio_read(void *ptr, size_t size, size_t nmemb,
+			 FLAC__IOHandle handle)
+{
+	struct memio *m = handle;
+	size_t avail = m->len - m->pos;
+	size_t items;
+
+	if (!size)
+		return 0;
+	items = avail / size;
+	if (items > nmemb)
+		items = nmemb;
+	memcpy(ptr, m->buf + m->pos, items * size);
+	m->pos += items * size;
+	return items;
+}
+
+static int memio_seek(FLAC__IOHandle handle, FLAC__int64 offset, int whence)
+{
+	struct memio *m = handle;
+	FLAC__int64 base;
+
+	switch (whence) {
+	case SEEK_SET:
+		base = 0;
+		break;
+	case SEEK_CUR:
+		base = (FLAC__int64)m->pos;
+		break;
+	case SEEK_END:
+		base = (FLAC__int64)m->len;
+		break;
+	default:
+		return -1;
+	}
+	if (offset < -base || offset > (FLAC__int64)m->len - base)
+		return -1;
+	m->pos = (size_t)(base + offset);
+	return 0;
+}
+
+static FLAC__int64 memio_tell(FLAC__IOHandle handle)
+{
+	const struct memio *m = handle;
+
+	return (FLAC__int64)m->pos;
+}
+
+static int memio_eof(FLAC__IOHandle handle)
+{
+	const struct memio *m = handle;
+
+	return m->pos >= m->len;
+}
+
+/*
+ * One block read from the file: @raw holds "fLaC", a header and the body,
+ * so that libFLAC can parse it as a stream; @body points into it.
+ */
+struct block {
+	unsigned index;		/* 0-based position in the file */
+	unsigned type;
+	uint32_t len;		/* body bytes */
+	uint64_t off;		/* offset of the header in the file */
+	uint8_t *raw;
+	const uint8_t *body;
+	FLAC__Metadata_Chain *chain;
+	FLAC__StreamMetadata *meta;	/* borrowed from chain */
+};
+
+static void block_release(struct block *b)
+{
+	if (b->chain)
+		FLAC__metadata_chain_delete(b->chain);
+	free(b->raw);
+	b->chain = NULL;
+	b->meta = NULL;
+	b->raw = NULL;
+	b->body = NULL;
+}
+
+/* Read the body of @b from the file into b->raw. */
+static int block_load(struct probe *p, struct block *b)
+{
+	char what[48];
+
+	b->raw = malloc((size_t)b->len + 8);
+	if (!b->raw)
+		return probe_fail(p, -ENOMEM, "out of memory");
+	memcpy(b->raw, "fLaC", 4);
+	put_hdr(b->raw + 4, true, b->type, b->len);
+	b->body = b->raw + 8;
+	snprintf(what, sizeof(what), "metadata block %u", b->index);
+	return probe_read(p, b->raw + 8, b->len, b->off + FLAC_HDR_LEN, what);
+}
+
+/* Parse the loaded block with libFLAC into b->meta. */
+static int block_parse(struct probe *p, struct block *b)
+{
+	static const FLAC__IOCallbacks cb = {
+		.read = memio_read,
+		.seek = memio_seek,
+		.tell = memio_tell,
+		.eof = memio_eof,
+	};
+	struct memio m = { .buf = b->raw, .len = (size_t)b->len + 8 };
+	FLAC__Metadata_Iterator *it;
+	FLAC__Metadata_ChainStatus st;
+	bool single;
+
+	b->chain = FLAC__metadata_chain_new();
+	if (!b->chain)
+		return probe_fail(p, -ENOMEM, "out of memory");
+	if (!FLAC__metadata_chain_read_with_callbacks(b->chain, &m, cb)) {
+		st = FLAC__metadata_chain_status(b->chain);
+		if (st == FLAC__METADATA_CHAIN_STATUS_MEMORY_ALLOCATION_ERROR)
+			return probe_fail(p, -ENOMEM, "out of memory");
+		return probe_fail(p, -EBADMSG, "metadata block %u is malformed (%s)",
+				  b->index, FLAC__Metadata_ChainStatusString[st]);
+	}
+	it = FLAC__metadata_iterator_new();
+	if (!it)
+		return probe_fail(p, -ENOMEM, "out of memory");
+	FLAC__metadata_iterator_init(it, b->chain);
+	b->meta = FLAC__metadata_iterator_get_block(it);
+	single = !FLAC__metadata_iterator_next(it);
+	FLAC__metadata_iterator_delete(it);
+	if (!b->meta || !single || b->meta->type != (FLAC__MetadataType)b->type)
+		return probe_fail(p, -EBADMSG, "metadata block %u is malformed",
+				  b->index);
+	if (m.pos != m.len)
+		mf_debug(FLAC_DOM, "metadata block %u: %zu trailing bytes ignored",
+			 b->index, m.len - m.pos);
+	return 0;
+}
+
+/*
+ * Check the length fields of a VORBIS_COMMENT body (Vorbis I spec 5.2.1,
+ * little-endian) against the block, so that libFLAC never allocates more
+ * than the block holds.
+ */
+static bool vc_well_formed(const uint8_t *body, uint32_t len)
+{
+	uint32_t pos = 0, n, i, elen;
+
+	if (len < 4)
+		return false;
+	elen = get_le32(body);
+	if (elen > len - 4)
+		return false;
+	pos = 4 + elen;
+	if (len - pos < 4)
+		return false;
+	n = get_le32(body + pos);
+	pos += 4;
+	for (i = 0; i < n; i++) {
+		if (len - pos < 4)
+			return false;
+		elen = get_le32(body + pos);
+		pos += 4;
+		if (elen > len - pos)
+			return false;
+		pos += elen;
+	}
+	return true;
+}
+
+/* Same for PICTURE (section 8.8): every length must add up to the block. */
+static bool pic_well_formed(const uint8_t *body, uint32_t len)
+{
+	uint64_t mime, desc, data;
+
+	if (len < FLAC_PIC_FIXED)
+		return false;
+	mime = get_be32(body + 4);
+	if (mime > len - FLAC_PIC_FIXED)
+		return false;
+	desc = get_be32(body + 8 + mime);
+	if (desc > len - FLAC_PIC_FIXED - mime)
+		return false;
+	data = get_be32(body + 28 + mime + desc);
+	return FLAC_PIC_FIXED + mime + desc + data == len;
+}
+
+static int probe_streaminfo(struct probe *p, struct block *b)
+{
+	const FLAC__StreamMetadata_StreamInfo *si;
+	struct mf_audio_props props;
+	const struct mf_sink *s = p->sink;
+	int ret;
+
+	ret = block_parse(p, b);
+	if (ret)
+		return ret;
+	si = &b->meta->data.stream_info;
+	memset(&props, 0, sizeof(props));
+	props.sample_rate = si->sample_rate;
+	props.channels = si->channels;
+	props.bits_per_sample = si->bits_per_sample;
+	props.total_samples = si->total_samples;
+	if (si->sample_rate && si->total_samples)
+		props.duration_ms = si->total_samples / si->sample_rate * 1000 +
+			si->total_samples % si->sample_rate * 1000 /
+			si->sample_rate;
+	if (props.duration_ms && p->audio_length <= UINT64_MAX / 8) {
+		/* bits per millisecond is kbit/s */
+		uint64_t kbps = p->audio_length * 8 / props.duration_ms;
+
+		props.bitrate_kbps = kbps > UINT32_MAX ? UINT32_MAX
+						       : (uint32_t)kbps;
+	}
+	if (s->on_structural) {
+		ret = s->on_structural(s->ctx, "streaminfo", b->body, b->len);
+		if (ret)
+			return ret;
+	}
+	if (s->on_props)
+		return s->on_props(s->ctx, &props);
+	return 0;
+}
+
+/* Does @vc hold a field named @name (ASCII, case-insensitive)? */
+static bool vc_has_field(const FLAC__StreamMetadata_VorbisComment *vc,
+			 const char *name)
+{
+	size_t n = strlen(name);
+	uint32_t i;
+
+	for (i = 0; i < vc->num_comments; i++) {
+		const FLAC__StreamMetadata_VorbisComment_Entry *e =
+			&vc->comments[i];
+
+		if (e->length > n && e->entry[n] == '=' &&
+		    strncasecmp((const char *)e->entry, name, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int probe_vorbis_comment(struct probe *p, struct block *b)
+{
+	const FLAC__StreamMetadata_VorbisComment *vc;
+	char key[MF_VOCAB_KEY_MAX + 1];
+	bool has_totaltracks, has_totaldiscs;
+	uint32_t i;
+	int ret;
+
+	if (!vc_well_formed(b->body, b->len))
+		return probe_fail(p, -EBADMSG,
+				  "vorbis comment block %u is malformed",
+				  b->index);
+	ret = block_parse(p, b);
+	if (ret)
+		return ret;
+	vc = &b->meta->data.vorbis_comment;
+	has_totaltracks = vc_has_field(vc, "totaltracks");
+	has_totaldiscs = vc_has_field(vc, "totaldiscs");
+	for (i = 0; i < vc->num_comments; i++) {
+		const char *entry = (const char *)vc->comments[i].entry;
+		size_t len = vc->comments[i].length;
+		const char *eq = entry ? memchr(entry, '=', len) : NULL;
+
+		if (!eq) {
+			mf_warn(FLAC_DOM, "skipping vorbis comment %u without '='",
+				i);
+			continue;
+		}
+		if (mf_vocab_from_vorbis(entry, (size_t)(eq - entry), key,
+					 sizeof(key))) {
+			mf_warn(FLAC_DOM,
+				"skipping vorbis comment %u with an invalid field name",
+				i);
+			continue;
+		}
+		/* Picard: TRACKTOTAL/DISCTOTAL yield to TOTALTRACKS/TOTALDISCS. */
+		if ((has_totaltracks && strncasecmp(entry, "tracktotal=", 11) == 0) ||
+		    (has_totaldiscs && strncasecmp(entry, "disctotal=", 10) == 0))
+			continue;
+		if (!p->sink->on_tag)
+			continue;
+		ret = p->sink->on_tag(p->sink->ctx, key, eq + 1,
+				      len - (size_t)(eq - entry) - 1);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int probe_picture(struct probe *p, struct block *b)
+{
+	const FLAC__StreamMetadata_Picture *pic;
+	struct mf_picture out;
+	const char *violation = NULL;
+	uint32_t mime_len, desc_len;
+	int ret;
+
+	if (!pic_well_formed(b->body, b->len))
+		return probe_fail(p, -EBADMSG, "picture block %u is malformed",
+				  b->index);
+	ret = block_parse(p, b);
+	if (ret)
+		return ret;
+	pic = &b->meta->data.picture;
+	mime_len = get_be32(b->body + 4);
+	desc_len = get_be32(b->body + 8 + mime_len);
+	if (pic->type > FLAC_PIC_TYPE_MAX) {
+		mf_warn(FLAC_DOM, "skipping picture block %u of reserved type %u",
+			b->index, (unsigned)pic->type);
+		return 0;
+	}
+	if (!FLAC__format_picture_is_legal(pic, &violation) ||
+	    strlen(pic->mime_type) != mime_len ||
+	    strlen((const char *)pic->description) != desc_len) {
+		mf_warn(FLAC_DOM, "skipping illegal picture block %u: %s",
+			b->index, violation ? violation : "embedded NUL byte");
+		return 0;
+	}
+	if (!p->sink->on_picture)
+		return 0;
+	memset(&out, 0, sizeof(out));
+	out.type = (uint32_t)pic->type;
+	out.mime = pic->mime_type;
+	out.desc = (const char *)pic->description;
+	out.width = pic->width;
+	out.height = pic->height;
+	out.depth = pic->depth;
+	out.colors = pic->colors;
+	out.data = pic->data;
+	out.len = pic->data_length;
+	return p->sink->on_picture(p->sink->ctx, &out);
+}
+
+static int probe_seektable(struct probe *p, struct block *b)
+{
+	int ret;
+
+	if (b->len % FLAC_SEEKPOINT_LEN)
+		return probe_fail(p, -EBADMSG,
+				  "seektable length %u is not a multiple of 18",
+				  (unsigned)b->len);
+	ret = block_parse(p, b);
+	if (ret)
+		return ret;
+	if (!p->sink->on_structural)
+		return 0;
+	return p->sink->on_structural(p->sink->ctx, "seektable", b->body,
+				      b->len);
+}
+
+static int probe_application(struct probe *p, struct block *b)
+{
+	int ret;
+
+	if (b->len < 4)
+		return probe_fail(p, -EBADMSG,
+				  "application block %u is too short", b->index);
+	ret = block_parse(p, b);
+	if (ret)
+		return ret;
+	if (!p->sink->on_binary_tag)
+		return 0;
+	return p->sink->on_binary_tag(p->sink->ctx, "flac:application",
+				      b->body, b->len);
+}
+
+static int probe_cuesheet(struct probe *p, struct block *b)
+{
+	int ret;
+
+	ret = block_parse(p, b);
+	if (ret)
+		return ret;
+	if (!p->sink->on_binary_tag)
+		return 0;
+	return p->sink->on_binary_tag(p->sink->ctx, "flac:cuesheet", b->body,
+				      b->len);
+}
+
+/* Load, parse and report one block. */
+static int probe_block(struct probe *p, struct block *b)
+{
+	int ret;
+
+	if (b->type == FLAC_PADDING || b->type > FLAC_PICTURE) {
+		if (b->type != FLAC_PADDING)
+			mf_debug(FLAC_DOM, "dropping block %u of reserved type %u",
+				 b->index, b->type);
+		return 0;
+	}
+	ret = block_load(p, b);
+	if (ret)
+		return ret;
+	switch (b->type) {
+	case FLAC_STREAMINFO:
+		return probe_streaminfo(p, b);
+	case FLAC_APPLICATION:
+		return probe_application(p, b);
+	case FLAC_SEEKTABLE:
+		return probe_seektable(p, b);
+	case FLAC_VORBIS_COMMENT:
+		return probe_vorbis_comment(p, b);
+	case FLAC_CUESHEET:
+		return probe_cuesheet(p, b);
+	default:
+		return probe_picture(p, b);
+	}
+}
+
+/*
+ * Find the "fLaC" marker: at 0, or after an ID3v2 tag (10-byte header,
+ * syncsafe size, optional 10-byte footer), which some taggers prepend.
+ */
+static int probe_marker(struct probe *p, uint64_t *first)
+{
+	uint8_t h[10];
+	uint64_t off = 0;
+	int ret;
+
+	if (p->size < 4)
+		return probe_fail(p, -EINVAL, "not a FLAC file");
+	ret = probe_read(p, h, 4, 0, "marker");
+	if (ret)
+		return ret;
+	if (memcmp(h, "ID3", 3) == 0) {
+		if (p->size < 10)
+			return probe_fail(p, -EINVAL, "not a FLAC file");
+		ret = probe_read(p, h, 10, 0, "id3v2 header");
+		if (ret)
+			return ret;
+		if ((h[6] | h[7] | h[8] | h[9]) & 0x80)
+			return probe_fail(p, -EBADMSG, "bad id3v2 tag size");
+		off = 10 + ((uint64_t)h[6] << 21 | (uint64_t)h[7] << 14 |
+			    (uint64_t)h[8] << 7 | h[9]);
+		if (h[3] >= 4 && (h[5] & 0x10))
+			off += 10;
+		if (off > p->size || p->size - off < 4)
+			return probe_fail(p, -EINVAL, "not a FLAC file");
+		ret = probe_read(p, h, 4, off, "marker");
+		if (ret)
+			return ret;
+		mf_debug(FLAC_DOM, "skipping a %llu-byte id3v2 tag",
+			 (unsigned long long)off);
+	}
+	if (memcmp(h, "fLaC", 4) != 0)
+		return probe_fail(p, -EINVAL, "not a FLAC file");
+	*first = off + 4;
+	return 0;
+}
+
+/*
+ * Walk the block headers from @pos. With @report false, only validate the
+ * structure (RFC 9639 section 8) and compute the audio offset; with
+ * @report true, also load and report each block.
+ */
+static int probe_walk(struct probe *p, uint64_t pos, bool report,
+		      uint64_t *audio_offset)
+{
+	struct block b;
+	uint8_t hdr[FLAC_HDR_LEN];
+	unsigned index = 0;
+	bool last = false, seen_seektable = false;
+	char what[48];
+	int ret = 0;
+
+	while (!last) {
+		memset(&b, 0, sizeof(b));
+		b.index = index;
+		b.off = pos;
+		snprintf(what, sizeof(what), "metadata block %u header", index);
+		ret = probe_read(p, hdr, sizeof(hdr), pos, what);
+		if (ret)
+			return ret;
+		last = hdr[0] & 0x80;
+		b.type = hdr[0] & 0x7f;
+		b.len = get_be24(hdr + 1);
+		if (b.type == FLAC_FORBIDDEN)
+			return probe_fail(p, -EBADMSG,
+					  "metadata block %u has forbidden type 127",
+					  index);
+		if (index == 0 && b.type != FLAC_STREAMINFO)
+			return probe_fail(p, -EBADMSG,
+					  "first metadata block is not streaminfo");
+		if (index == 0 && b.len != MF_FLAC_STREAMINFO_LEN)
+			return probe_fail(p, -EBADMSG,
+					  "streaminfo has length %u, expected 34",
+					  (unsigned)b.len);
+		if (index > 0 && b.type == FLAC_STREAMINFO)
+			return probe_fail(p, -EBADMSG,
+					  "metadata block %u is a second streaminfo",
+					  index);
+		if (b.type == FLAC_SEEKTABLE && seen_seektable)
+			return probe_fail(p, -EBADMSG,
+					  "metadata block %u is a second seektable",
+					  index);
+		seen_seektable |= b.type == FLAC_SEEKTABLE;
+		if (p->size - pos - FLAC_HDR_LEN < b.len)
+			return probe_fail(p, -EBADMSG,
+					  "metadata block %u runs past end of file",
+					  index);
+		if (report) {
+			ret = probe_block(p, &b);
+			block_release(&b);
+			if (ret)
+				return ret;
+		}
+		pos += FLAC_HDR_LEN + (uint64_t)b.len;
+		if (index == UINT32_MAX)
+			return probe_fail(p, -EBADMSG, "too many metadata blocks");
+		index++;
+	}
+	*audio_offset = pos;
+	return 0;
+}
+
+int mf_flac_probe(int fd, const struct mf_sink *sink, char *why,
+		  size_t whylen)
+{
+	static const struct mf_sink no_sink;
+	struct probe p = { .fd = fd, .sink = sink ? sink : &no_sink,
+			   .why = why, .whylen = whylen };
+	uint64_t first = 0, audio_offset = 0, again = 0;
+	uint8_t sync[2];
+	struct stat st;
+	int ret;
+
+	if (why && whylen)
+		why[0] = '\0';
+	if (fstat(fd, &st) < 0)
+		return probe_fail(&p, -errno, "cannot stat: %s", strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return probe_fail(&p, -EINVAL, "not a regular file");
+	p.size = (uint64_t)st.st_size;
+
+	ret = probe_marker(&p, &first);
+	if (ret)
+		return ret;
+	ret = probe_walk(&p, first, false, &audio_offset);
+	if (ret)
+		return ret;
+	if (audio_offset >= p.size)
+		return probe_fail(&p, -EBADMSG, "no audio after the metadata");
+	ret = probe_read(&p, sync, sizeof(sync), audio_offset, "frame header");
+	if (ret)
+		return ret;
+	if (sync[0] != 0xff || (sync[1] & 0xfe) != 0xf8)
+		return probe_fail(&p, -EBADMSG, "no frame sync at audio offset");
+	p.audio_offset = audio_offset;
+	p.audio_length = p.size - audio_offset;
+
+	if (p.sink->on_audio_range) {
+		ret = p.sink->on_audio_range(p.sink->ctx, p.audio_offset,
+					     p.audio_length);
+		if (ret)
+			return ret;
+	}
+	ret = probe_walk(&p, first, true, &again);
+	if (ret)
+		return ret;
+	if (again != audio_offset)
+		return probe_fail(&p, -EIO, "file changed while probing");
+	return 0;
+}
+
+/* ---- synthesis ---- */
+
+/* Is @s printable ASCII, as a PICTURE MIME type must be (section 8.8)? */
+static bool printable_ascii(const char *s)
+{
+	for (; *s; s++) {
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return false;
+	}
+	return true;
+}
+
+/* Which binary tags become blocks, and as what type (0 = ignored). */
+static unsigned bin_block_type(const struct mf_synth_bin *b)
+{
+	if (!b->key)
+		return 0;
+	if (strcmp(b->key, "flac:application") == 0)
+		return FLAC_APPLICATION;
+	if (strcmp(b->key, "flac:cuesheet") == 0)
+		return FLAC_CUESHEET;
+	return 0;
+}
+
+/*
+ * Build the VORBIS_COMMENT body (Vorbis I spec 5.2.1 without the framing
+ * bit, as RFC 9639 section 8.6 requires) into a new buffer *@out.
+ */
+static int synth_comment(const struct mf_flac_track *t, uint8_t **out,
+			 uint32_t *outlen)
+{
+	char name[MF_VOCAB_KEY_MAX + 1];
+	const size_t vendor_len = strlen(FLAC_VENDOR);
+	uint64_t total = 4 + vendor_len + 4;
+	uint32_t count = 0;
+	uint8_t *buf = NULL, *w;
+	size_t i;
+	int ret;
+
+	/* Pass 1: validate and size. */
+	for (i = 0; i < t->ntags; i++) {
+		const struct mf_synth_tag *tag = &t->tags[i];
+
+		if (!tag->key || !tag->value || !mf_vocab_key_valid(tag->key))
+			return -EINVAL;
+		ret = mf_vocab_to_vorbis(tag->key, name, sizeof(name));
+		if (ret) {
+			mf_debug(FLAC_DOM, "tag '%s' has no vorbis name; left out",
+				 tag->key);
+			continue;
+		}
+		total += 4 + strlen(name) + 1 + strlen(tag->value);
+		if (total > MF_FLAC_BLOCK_MAX)
+			return -EFBIG;
+		count++;
+	}
+
+	buf = malloc((size_t)total);
+	if (!buf)
+		return -ENOMEM;
+	w = buf;
+	put_le32(w, (uint32_t)vendor_len);
+	memcpy(w + 4, FLAC_VENDOR, vendor_len);
+	w += 4 + vendor_len;
+	put_le32(w, count);
+	w += 4;
+
+	/* Pass 2: write; same decisions as pass 1. */
+	for (i = 0; i < t->ntags; i++) {
+		const struct mf_synth_tag *tag = &t->tags[i];
+		size_t nlen, vlen;
+
+		if (mf_vocab_to_vorbis(tag->key, name, sizeof(name)))
+			continue;
+		nlen = strlen(name);
+		vlen = strlen(tag->value);
+		put_le32(w, (uint32_t)(nlen + 1 + vlen));
+		memcpy(w + 4, name, nlen);
+		w[4 + nlen] = '=';
+		memcpy(w + 5 + nlen, tag->value, vlen);
+		w += 5 + nlen + vlen;
+	}
+	*out = buf;
+	*outlen = (uint32_t)total;
+	return 0;
+}
+
+/* Append a block header to @l. */
+static int add_hdr(struct mf_layout *l, bool last, unsigned type, uint32_t len)
+{
+	uint8_t h[FLAC_HDR_LEN];
+
+	put_hdr(h, last, type, len);
+	return mf_layout_add_inline(l, h, sizeof(h));
+}
+
+/* Append a big-endian 32-bit field. */
+static int add_be32(struct mf_layout *l, uint32_t v)
+{
+	uint8_t b[4];
+
+	put_be32(b, v);
+	return mf_layout_add_inline(l, b, sizeof(b));
+}
+
+/* Append a PICTURE block (section 8.8); the image is a BLOB segment. */
+static int add_picture(struct mf_layout *l, const struct mf_synth_pic *pic,
+		       bool last)
+{
+	size_t mlen = strlen(pic->mime), dlen = strlen(pic->desc);
+	uint32_t body = (uint32_t)(FLAC_PIC_FIXED + mlen + dlen + pic->len);
+	int ret;
+
+	if ((ret = add_hdr(l, last, FLAC_PICTURE, body)) ||
+	    (ret = add_be32(l, pic->type)) ||
+	    (ret = add_be32(l, (uint32_t)mlen)) ||
+	    (ret = mf_layout_add_inline(l, pic->mime, mlen)) ||
+	    (ret = add_be32(l, (uint32_t)dlen)) ||
+	    (ret = mf_layout_add_inline(l, pic->desc, dlen)) ||
+	    (ret = add_be32(l, pic->width)) ||
+	    (ret = add_be32(l, pic->height)) ||
+	    (ret = add_be32(l, pic->depth)) ||
+	    (ret = add_be32(l, pic->colors)) ||
+	    (ret = add_be32(l, (uint32_t)pic->len)))
+		return ret;
+	return mf_layout_add_blob(l, &pic->ref, 0, pic->len);
+}
+
+/* Check what mf_flac_synth() refuses, before building anything. */
+static int synth_validate(const struct mf_flac_track *t, size_t *nblocks)
+{
+	size_t i, n = 1;	/* the VORBIS_COMMENT */
+
+	if (!t->streaminfo || t->streaminfo_len != MF_FLAC_STREAMINFO_LEN)
+		return -EINVAL;
+	if (t->seektable_len % FLAC_SEEKPOINT_LEN ||
+	    (t->seektable_len && !t->seektable))
+		return -EINVAL;
+	if (t->seektable_len > MF_FLAC_BLOCK_MAX)
+		return -EFBIG;
+	if ((t->ntags && !t->tags) || (t->npics && !t->pics) ||
+	    (t->nbins && !t->bins))
+		return -EINVAL;
+	for (i = 0; i < t->npics; i++) {
+		const struct mf_synth_pic *pic = &t->pics[i];
+
+		if (!pic->mime || !pic->desc || !printable_ascii(pic->mime))
+			return -EINVAL;
+		if (pic->len > MF_FLAC_BLOCK_MAX ||
+		    FLAC_PIC_FIXED + strlen(pic->mime) + strlen(pic->desc) +
+		    pic->len > MF_FLAC_BLOCK_MAX)
+			return -EFBIG;
+		n++;
+	}
+	for (i = 0; i < t->nbins; i++) {
+		unsigned type = bin_block_type(&t->bins[i]);
+
+		if (!type)
+			continue;
+		if (type == FLAC_APPLICATION && t->bins[i].len < 4)
+			return -EINVAL;
+		if (t->bins[i].len > MF_FLAC_BLOCK_MAX)
+			return -EFBIG;
+		n++;
+	}
+	*nblocks = n;
+	return 0;
+}
+
+int mf_flac_synth(const struct mf_flac_track *t, struct mf_layout **out)
+{
+	struct mf_layout *l = NULL;
+	uint8_t *vc = NULL;
+	uint32_t vc_len = 0;
+	size_t nblocks, left, i;
+	int ret;
+
+	if (!t || !out)
+		return -EINVAL;
+	ret = synth_validate(t, &nblocks);
+	if (ret)
+		return ret;
+	ret = synth_comment(t, &vc, &vc_len);
+	if (ret)
+		return ret;
+	l = mf_layout_new();
+	if (!l) {
+		ret = -ENOMEM;
+		goto out;
+	}
+
+	if ((ret = mf_layout_add_inline(l, "fLaC", 4)) ||
+	    (ret = add_hdr(l, false, FLAC_STREAMINFO, MF_FLAC_STREAMINFO_LEN)) ||
+	    (ret = mf_layout_add_inline(l, t->streaminfo, t->streaminfo_len)))
+		goto out;
+	if (t->seektable_len &&
+	    ((ret = add_hdr(l, false, FLAC_SEEKTABLE,
+			    (uint32_t)t->seektable_len)) ||
+	     (ret = mf_layout_add_inline(l, t->seektable, t->seektable_len))))
+		goto out;
+
+	left = nblocks - 1;
+	if ((ret = add_hdr(l, left == 0, FLAC_VORBIS_COMMENT, vc_len)) ||
+	    (ret = mf_layout_add_inline(l, vc, vc_len)))
+		goto out;
+	for (i = 0; i < t->npics; i++) {
+		ret = add_picture(l, &t->pics[i], --left == 0);
+		if (ret)
+			goto out;
+	}
+	for (i = 0; i < t->nbins; i++) {
+		const struct mf_synth_bin *b = &t->bins[i];
+		unsigned type = bin_block_type(b);
+
+		if (!type)
+			continue;
+		if ((ret = add_hdr(l, --left == 0, type, (uint32_t)b->len)) ||
+		    (ret = mf_layout_add_blob(l, &b->ref, 0, b->len)))
+			goto out;
+	}
+	ret = mf_layout_add_backing(l, t->audio_offset, t->audio_length);
+	if (ret)
+		goto out;
+	*out = l;
+	l = NULL;
+out:
+	mf_layout_free(l);
+	free(vc);
+	return ret;
+}

@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mf_layout - segment lists for served files.
+ *
+ * Segments live in one growing array; the bytes of all inline segments live
+ * in one growing arena and segments refer to them by offset, so appending
+ * never leaves a dangling pointer. Consecutive inline appends are merged
+ * into one segment (the arena is contiguous), which keeps the list short:
+ * a synthesized FLAC file is typically inline, blob, inline, backing.
+ */
+#include "mf_layout.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mf_banned.h"
+
+struct layout_seg {
+	enum mf_seg_kind kind;
+	uint64_t start;			/* offset in the served file */
+	uint64_t len;			/* bytes, never 0 */
+	uint64_t src_off;		/* INLINE: arena offset; else source */
+	struct mf_blob_ref blob;	/* MF_SEG_BLOB only */
+};
+
+struct mf_layout {
+	struct layout_seg *segs;	/* immutable after publish */
+	size_t nsegs;
+	size_t segs_cap;
+	uint8_t *arena;			/* inline bytes, immutable after publish */
+	size_t arena_len;
+	size_t arena_cap;
+	uint64_t size;			/* sum of segment lengths */
+};
+
+struct mf_layout *mf_layout_new(void)
+{
+	return calloc(1, sizeof(struct mf_layout));
+}
+
+void mf_layout_free(struct mf_layout *l)
+{
+	if (!l)
+		return;
+	free(l->segs);
+	free(l->arena);
+	free(l);
+}
+
+/* Make room for one more segment; -ENOMEM leaves @l unchanged. */
+static int layout_grow_segs(struct mf_layout *l)
+{
+	struct layout_seg *segs;
+	size_t cap;
+
+	if (l->nsegs < l->segs_cap)
+		return 0;
+	cap = l->segs_cap ? l->segs_cap * 2 : 8;
+	if (cap > SIZE_MAX / sizeof(*segs))
+		return -ENOMEM;
+	segs = realloc(l->segs, cap * sizeof(*segs));
+	if (!segs)
+		return -ENOMEM;
+	l->segs = segs;
+	l->segs_cap = cap;
+	return 0;
+}
+
+/* Make room for @len more arena bytes; -ENOMEM leaves @l unchanged. */
+static int layout_grow_arena(struct mf_layout *l, size_t len)
+{
+	uint8_t *arena;
+	size_t need, cap;
+
+	if (len > SIZE_MAX - l->arena_len)
+		return -ENOMEM;
+	need = l->arena_len + len;
+	if (need <= l->arena_cap)
+		return 0;
+	cap = l->arena_cap ? l->arena_cap : 256;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	arena = realloc(l->arena, cap);
+	if (!arena)
+		return -ENOMEM;
+	l->arena = arena;
+	l->arena_cap = cap;
+	return 0;
+}
+
+/* Would adding @len bytes push the total size past INT64_MAX? */
+static bool layout_too_big(const struct mf_layout *l, uint64_t len)
+{
+	return len > (uint64_t)INT64_MAX - l->size;
+}
+
+int mf_layout_add_inline(struct mf_layout *l, const void *bytes, size_t len)
+{
+	struct layout_seg *last;
+	int ret;
+
+	if (!l || (len && !bytes))
+		return -EINVAL;
+	if (!len)
+		return 0;
+	if (layout_too_big(l, len))
+		return -EOVERFLOW;
+	ret = layout_grow_arena(l, len);
+	if (ret)
+		return ret;
+	last = l->nsegs ? &l->segs[l->nsegs - 1] : NULL;
+	if (!last || last->kind != MF_SEG_INLINE) {
+		ret = layout_grow_segs(l);
+		if (ret)
+			return ret;
+		last = &l->segs[l->nsegs++];
+		last->kind = MF_SEG_INLINE;
+		last->start = l->size;
+		last->len = 0;
+		last->src_off = l->arena_len;
+		memset(&last->blob, 0, sizeof(last->blob));
+	}
+	memcpy(l->arena + l->arena_len, bytes, len);
+	l->arena_len += len;
+	last->len += len;
+	l->size += len;
+	return 0;
+}
+
+/* Append one BLOB or BACKING segment. */
+static int layout_add_ref(struct mf_layout *l, enum mf_seg_kind kind,
+			  const struct mf_blob_ref *ref, uint64_t src_off,
+			  uint64_t len)
+{
+	struct layout_seg *seg;
+	int ret;
+
+	if (!len)
+		return 0;
+	if (layout_too_big(l, len) || src_off > UINT64_MAX - len)
+		return -EOVERFLOW;
+	ret = layout_grow_segs(l);
+	if (ret)
+		return ret;
+	seg = &l->segs[l->nsegs++];
+	memset(seg, 0, sizeof(*seg));
+	seg->kind = kind;
+	seg->start = l->size;
+	seg->len = len;
+	seg->src_off = src_off;
+	if (ref)
+		seg->blob = *ref;
+	l->size += len;
+	return 0;
+}
+
+int mf_layout_add_blob(struct mf_layout *l, const struct mf_blob_ref *ref,
+		       uint64_t src_off, uint64_t len)
+{
+	if (!l || !ref)
+		return -EINVAL;
+	return layout_add_ref(l, MF_SEG_BLOB, ref, src_off, len);
+}
+
+int mf_layout_add_backing(struct mf_layout *l, uint64_t src_off, uint64_t len)
+{
+	if (!l)
+		return -EINVAL;
+	return layout_add_ref(l, MF_SEG_BACKING, NULL, src_off, len);
+}
+
+uint64_t mf_layout_size(const struct mf_layout *l)
+{
+	return l->size;
+}
+
+size_t mf_layout_nsegs(const struct mf_layout *l)
+{
+	return l->nsegs;
+}
+
+void mf_layout_seg(const struct mf_layout *l, size_t i, struct mf_seg *out)
+{
+	const struct layout_seg *seg;
+
+	memset(out, 0, sizeof(*out));
+	if (i >= l->nsegs)
+		return;
+	seg = &l->segs[i];
+	out->kind = seg->kind;
+	out->start = seg->start;
+	out->len = seg->len;
+	if (seg->kind == MF_SEG_INLINE) {
+		out->bytes = l->arena + seg->src_off;
+	} else {
+		out->src_off = seg->src_off;
+		out->blob = seg->blob;
+	}
+}
+
+size_t mf_layout_find(const struct mf_layout *l, uint64_t off)
+{
+	size_t lo = 0, hi = l->nsegs;
+
+	if (off >= l->size)
+		return l->nsegs;
+	/* Invariant: the answer is in [lo, hi); segments are contiguous. */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (l->segs[mid].start <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+size_t mf_layout_mem(const struct mf_layout *l)
+{
+	return sizeof(*l) + l->segs_cap * sizeof(*l->segs) + l->arena_cap;
+}
+
+ssize_t mf_layout_read_at(const struct mf_layout *l, uint64_t off, void *buf,
+			  size_t len, const struct mf_layout_io *io)
+{
+	uint8_t *dst = buf;
+	size_t done = 0;
+	size_t i;
+
+	if (off >= l->size || !len)
+		return 0;
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	if (len > l->size - off)
+		len = (size_t)(l->size - off);
+
+	for (i = mf_layout_find(l, off); done < len && i < l->nsegs; i++) {
+		const struct layout_seg *seg = &l->segs[i];
+		uint64_t in = off + done - seg->start;
+		uint64_t avail = seg->len - in;
+		size_t n = len - done;
+		int ret = 0;
+
+		if (n > avail)
+			n = (size_t)avail;
+		switch (seg->kind) {
+		case MF_SEG_INLINE:
+			memcpy(dst + done, l->arena + seg->src_off + in, n);
+			break;
+		case MF_SEG_BLOB:
+			if (!io || !io->read_blob)
+				return -EIO;
+			ret = io->read_blob(io->ctx, &seg->blob,
+					    seg->src_off + in, dst + done, n);
+			break;
+		case MF_SEG_BACKING:
+			if (!io || !io->read_backing)
+				return -EIO;
+			ret = io->read_backing(io->ctx, seg->src_off + in,
+					       dst + done, n);
+			break;
+		default:
+			return -EIO;
+		}
+		if (ret < 0)
+			return ret;
+		if (ret > 0)
+			return -EIO;
+		done += n;
+	}
+	return (ssize_t)done;
+}

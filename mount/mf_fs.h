@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mf_fs - the FUSE adapter of musefs-mount (libfuse 3 low-level API).
+ *
+ * It owns the published tree (swapped by the refresh thread under
+ * fs->tree_lock), the layout cache keyed by (track_id, content_version),
+ * one read-only store connection per worker thread, and the refresh thread
+ * that polls PRAGMA data_version, reads the changelog after its watermark,
+ * rebuilds the tree and invalidates the kernel's entries and pages for the
+ * tracks that changed.
+ */
+#ifndef MF_FS_H
+#define MF_FS_H
+
+#define FUSE_USE_VERSION 312
+
+#include <stdbool.h>
+#include <fuse_lowlevel.h>
+
+#include "mf_template.h"
+#include "mf_track.h"
+
+struct mf_fs_config {
+	const char *db_path;			/* borrowed, must outlive fs */
+	const struct mf_template *tmpl;		/* borrowed */
+	struct mf_template_opts topts;		/* borrowed contents */
+	enum mf_serve_mode mode;
+	unsigned poll_ms;			/* data_version poll period */
+	double entry_timeout_s;			/* kernel entry/attr cache */
+	size_t cache_bytes;			/* layout cache budget */
+};
+
+struct mf_fs;
+
+/*
+ * Open the store read-only at @cfg->db_path and build the first tree.
+ * Returns 0 and sets *@out (free with mf_fs_free()), or a negative errno
+ * with a message in @err: -ENOENT/-EPROTO/-EIO from mf_store_open(), -EIO
+ * when the tracks cannot be read, -ENOMEM. Call before mounting, so that
+ * a bad store is refused with a message and nothing is mounted.
+ */
+int mf_fs_new(const struct mf_fs_config *cfg, struct mf_fs **out, char *err,
+	      size_t errlen);
+
+/* Stop the refresh thread if running, and free everything. NULL is a no-op. */
+void mf_fs_free(struct mf_fs *fs);
+
+/* The low-level operations table; pass @fs as userdata to fuse_session_new. */
+const struct fuse_lowlevel_ops *mf_fs_ops(void);
+
+/*
+ * Start the refresh thread, which sends invalidations through @se.
+ * Returns 0 or a negative errno (pthread_create failed).
+ */
+int mf_fs_start(struct mf_fs *fs, struct fuse_session *se);
+
+/* Ask the refresh thread to stop and join it. Idempotent. */
+void mf_fs_stop(struct mf_fs *fs);
+
+/* Counts of the current tree, for the start-up message. */
+void mf_fs_counts(struct mf_fs *fs, size_t *files, size_t *dirs);
+
+#endif /* MF_FS_H */
