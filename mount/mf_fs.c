@@ -1257,8 +1257,8 @@ static int all_tracks(const struct mf_tree *t, int64_t **ids, size_t *n,
 }
 
 /* Changed track ids after the watermark; *@gap when the ring was pruned. */
-static int read_changes(struct mf_fs *fs, int64_t **ids, size_t *n,
-			size_t *cap, bool *gap, int64_t *head)
+static int read_changes(struct mf_fs *fs, int64_t from, int64_t **ids,
+			size_t *n, size_t *cap, bool *gap, int64_t *head)
 {
 	sqlite3 *db = mf_store_db(fs->poll_store);
 	sqlite3_stmt *st = NULL;
@@ -1277,7 +1277,7 @@ static int read_changes(struct mf_fs *fs, int64_t **ids, size_t *n,
 	minseq = sqlite3_column_int64(st, 0);
 	*head = sqlite3_column_int64(st, 1);
 	sqlite3_finalize(st);
-	if (*head < fs->watermark || (minseq > fs->watermark + 1)) {
+	if (*head < from || minseq > from + 1) {
 		*gap = true;	/* pruned past us, or the store was replaced */
 		return 0;
 	}
@@ -1285,7 +1285,7 @@ static int read_changes(struct mf_fs *fs, int64_t **ids, size_t *n,
 			       "track_changes WHERE seq > ? AND seq <= ?", -1,
 			       &st, NULL) != SQLITE_OK)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, fs->watermark);
+	sqlite3_bind_int64(st, 1, from);
 	sqlite3_bind_int64(st, 2, *head);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*n == *cap) {
@@ -1310,7 +1310,7 @@ static int read_changes(struct mf_fs *fs, int64_t **ids, size_t *n,
 static int refresh_once(struct mf_fs *fs)
 {
 	struct mf_tree *new = NULL, *old;
-	int64_t *ids = NULL, head = 0, dv = 0;
+	int64_t *ids = NULL, head = 0, seen = 0, dv = 0;
 	size_t n = 0, cap = 0;
 	uint64_t total = 0;
 	bool gap = false;
@@ -1321,16 +1321,26 @@ static int refresh_once(struct mf_fs *fs)
 	if (dv == fs->data_version)
 		return 0;
 	fs->data_version = dv;
-	ret = read_changes(fs, &ids, &n, &cap, &gap, &head);
+	ret = read_changes(fs, fs->watermark, &ids, &n, &cap, &gap, &seen);
 	if (ret < 0)
 		goto out;
 	if (!gap && n == 0) {
-		fs->watermark = head;	/* a commit that changed no track */
+		fs->watermark = seen;	/* a commit that changed no track */
 		goto out;
 	}
 	ret = build_tree(fs, fs->poll_store, &new, &head, &total);
 	if (ret < 0)
 		goto out;
+	if (!gap && head > seen) {
+		/* commits between the two reads are in the new tree too */
+		int64_t later = 0;
+
+		ret = read_changes(fs, seen, &ids, &n, &cap, &gap, &later);
+		if (ret < 0) {
+			mf_tree_free(new);
+			goto out;
+		}
+	}
 	pthread_rwlock_wrlock(&fs->tree_lock);
 	old = fs->tree;
 	fs->tree = new;
