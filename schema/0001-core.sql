@@ -5,7 +5,7 @@
 -- the structural columns of tracks and structural_blocks.
 
 CREATE TABLE tracks (
-	id               INTEGER PRIMARY KEY,
+	id               INTEGER PRIMARY KEY AUTOINCREMENT,
 	backing_path     TEXT NOT NULL UNIQUE
 	                 CHECK (length(CAST(backing_path AS BLOB)) BETWEEN 2 AND 4096
 	                        AND substr(backing_path, 1, 1) = '/'),
@@ -34,17 +34,21 @@ CREATE TABLE tracks (
 CREATE INDEX tracks_fingerprint ON tracks(fingerprint) WHERE fingerprint IS NOT NULL;
 
 -- key: lowercase canonical name (Picard vocabulary) or a custom key kept
--- verbatim; no control characters. A binary tag has value '' and value_blob.
+-- verbatim; no control characters, NUL or '=' (illegal in Vorbis field
+-- names). A binary tag has value '' and value_blob.
 CREATE TABLE tags (
 	track_id   INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
 	key        TEXT NOT NULL
 	           CHECK (length(CAST(key AS BLOB)) BETWEEN 1 AND 255
 	                  AND key = lower(key)
+	                  AND instr(key, '=') = 0
+	                  AND instr(CAST(key AS BLOB), x'00') = 0
 	                  AND key NOT GLOB ('*[' || char(1) || '-' || char(31) || char(127) || ']*')),
 	ordinal    INTEGER NOT NULL DEFAULT 0
 	           CHECK (typeof(ordinal) = 'integer' AND ordinal BETWEEN 0 AND 65535),
 	value      TEXT NOT NULL DEFAULT ''
-	           CHECK (typeof(value) = 'text' AND length(CAST(value AS BLOB)) <= 1048576),
+	           CHECK (typeof(value) = 'text' AND length(CAST(value AS BLOB)) <= 1048576
+	                  AND instr(CAST(value AS BLOB), x'00') = 0),
 	value_blob BLOB
 	           CHECK (value_blob IS NULL OR
 	                  (typeof(value_blob) = 'blob' AND value = ''
@@ -59,6 +63,7 @@ CREATE TABLE art (
 	         CHECK (length(sha256) = 64 AND sha256 NOT GLOB '*[^0-9a-f]*'),
 	mime     TEXT NOT NULL
 	         CHECK (length(mime) BETWEEN 1 AND 255
+	                AND instr(CAST(mime AS BLOB), x'00') = 0
 	                AND mime NOT GLOB ('*[' || char(1) || '-' || char(31) || char(127) || ']*')),
 	width    INTEGER NOT NULL DEFAULT 0 CHECK (typeof(width) = 'integer' AND width >= 0),
 	height   INTEGER NOT NULL DEFAULT 0 CHECK (typeof(height) = 'integer' AND height >= 0),
@@ -77,7 +82,8 @@ CREATE TABLE track_art (
 	picture_type INTEGER NOT NULL DEFAULT 3
 	             CHECK (typeof(picture_type) = 'integer' AND picture_type BETWEEN 0 AND 20),
 	description  TEXT NOT NULL DEFAULT ''
-	             CHECK (length(CAST(description AS BLOB)) <= 65535),
+	             CHECK (length(CAST(description AS BLOB)) <= 65535
+	                    AND instr(CAST(description AS BLOB), x'00') = 0),
 	PRIMARY KEY (track_id, ordinal)
 );
 CREATE INDEX track_art_art ON track_art(art_id);

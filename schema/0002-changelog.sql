@@ -16,6 +16,14 @@ BEGIN
 	DELETE FROM track_changes WHERE seq <= NEW.seq - 8192;
 END;
 
+-- content_version only moves forward: a cache keyed by (id, version)
+-- must never see an old pair again.
+CREATE TRIGGER tracks_version_forward BEFORE UPDATE OF content_version ON tracks
+WHEN NEW.content_version < OLD.content_version
+BEGIN
+	SELECT RAISE(ABORT, 'content_version may only increase');
+END;
+
 CREATE TRIGGER tracks_log_insert AFTER INSERT ON tracks
 BEGIN
 	INSERT INTO track_changes (track_id) VALUES (NEW.id);
