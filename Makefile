@@ -75,6 +75,7 @@ ALL_OBJS := $(LIB_OBJS) $(SCAN_OBJS) $(MOUNT_OBJS) \
 
 .PHONY: all check deps install uninstall clean run tests FORCE
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 all: $(PROGRAMS)
 
