@@ -182,16 +182,26 @@ out:
 
 static int load_art(sqlite3 *db, struct mf_track *t)
 {
+	/* art_props is an extension table: a store from another tool may
+	 * lack it, then depth and colors are 0 ("unknown"). */
 	static const char sql[] =
 		"SELECT ta.picture_type, a.mime, ta.description, a.width, "
-		"a.height, a.byte_len, a.id, length(a.data) FROM track_art ta "
-		"JOIN art a ON a.id = ta.art_id WHERE ta.track_id = ? "
-		"ORDER BY ta.ordinal";
+		"a.height, a.byte_len, a.id, length(a.data), "
+		"coalesce(p.depth, 0), coalesce(p.colors, 0) FROM track_art ta "
+		"JOIN art a ON a.id = ta.art_id "
+		"LEFT JOIN art_props p ON p.art_id = a.id "
+		"WHERE ta.track_id = ? ORDER BY ta.ordinal";
+	static const char sql_core[] =
+		"SELECT ta.picture_type, a.mime, ta.description, a.width, "
+		"a.height, a.byte_len, a.id, length(a.data), 0, 0 "
+		"FROM track_art ta JOIN art a ON a.id = ta.art_id "
+		"WHERE ta.track_id = ? ORDER BY ta.ordinal";
 	sqlite3_stmt *st = NULL;
 	size_t cap = 0;
 	int rc, ret = 0;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql_core, -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, t->info.id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -200,9 +210,13 @@ static int load_art(sqlite3 *db, struct mf_track *t)
 		int64_t w = sqlite3_column_int64(st, 3);
 		int64_t h = sqlite3_column_int64(st, 4);
 		int64_t blen = sqlite3_column_int64(st, 5);
+		int64_t depth = sqlite3_column_int64(st, 8);
+		int64_t colors = sqlite3_column_int64(st, 9);
 
 		if (t->npics >= TRACK_MAX_TAGS || type < 0 || type > 20 ||
 		    w < 0 || w > UINT32_MAX || h < 0 || h > UINT32_MAX ||
+		    depth < 0 || depth > UINT32_MAX || colors < 0 ||
+		    colors > UINT32_MAX ||
 		    blen <= 0 || blen != sqlite3_column_int64(st, 7)) {
 			ret = -EIO;
 			goto out;
@@ -223,6 +237,8 @@ static int load_art(sqlite3 *db, struct mf_track *t)
 		p->type = (uint32_t)type;
 		p->width = (uint32_t)w;
 		p->height = (uint32_t)h;
+		p->depth = (uint32_t)depth;
+		p->colors = (uint32_t)colors;
 		p->len = (uint64_t)blen;
 		p->ref.kind = MF_BLOB_ART;
 		p->ref.rowid = sqlite3_column_int64(st, 6);

@@ -182,7 +182,7 @@ struct probe_tag {
 };
 
 struct probe_pic {
-	uint32_t type, width, height;
+	uint32_t type, width, height, depth, colors;
 	char *mime;
 	char *desc;
 	uint8_t *data;
@@ -318,6 +318,8 @@ static int sink_picture(void *ctx, const struct mf_picture *pic)
 	d->type = pic->type;
 	d->width = pic->width;
 	d->height = pic->height;
+	d->depth = pic->depth;
+	d->colors = pic->colors;
 	d->len = pic->len;
 	d->mime = strdup(pic->mime && *pic->mime ? pic->mime : "image/");
 	d->desc = strdup(pic->desc ? pic->desc : "");
@@ -376,6 +378,7 @@ enum {
 	SQL_FIND_ART,
 	SQL_INSERT_ART,
 	SQL_INSERT_TRACK_ART,
+	SQL_INSERT_ART_PROPS,
 	SQL_DELETE_STRUCT,
 	SQL_INSERT_STRUCT,
 	SQL_UPSERT_PROPS,
@@ -404,6 +407,9 @@ static const char *const writer_sql[SQL_COUNT] = {
 	[SQL_INSERT_TRACK_ART] =
 		"INSERT INTO track_art (track_id, ordinal, art_id, picture_type, "
 		"description) VALUES (?, ?, ?, ?, ?)",
+	[SQL_INSERT_ART_PROPS] =
+		"INSERT OR IGNORE INTO art_props (art_id, depth, colors) "
+		"VALUES (?, ?, ?)",
 	[SQL_DELETE_STRUCT] = "DELETE FROM structural_blocks WHERE track_id = ?",
 	[SQL_INSERT_STRUCT] =
 		"INSERT INTO structural_blocks (track_id, kind, data) "
@@ -544,6 +550,15 @@ static int write_art(struct scan *sc, int64_t track_id, int ordinal,
 		if (ret < 0)
 			return ret;
 		art_id = sqlite3_last_insert_rowid(sc->db);
+	}
+	if (pic->depth || pic->colors) {
+		st = sc->stmt[SQL_INSERT_ART_PROPS];
+		sqlite3_bind_int64(st, 1, art_id);
+		sqlite3_bind_int64(st, 2, pic->depth);
+		sqlite3_bind_int64(st, 3, pic->colors);
+		ret = step_done(sc, st);
+		if (ret < 0)
+			return ret;
 	}
 	st = sc->stmt[SQL_INSERT_TRACK_ART];
 	sqlite3_bind_int64(st, 1, track_id);

@@ -314,7 +314,12 @@ mf_test 'served pictures are the imported JPEGs, byte for byte' '
 			grep -c "type: 6 (PICTURE)" pictures >n &&
 			echo 1 >expect && test_cmp expect n &&
 			metaflac --export-picture-to=pic.jpg "mnt/$m" &&
-			cmp pic.jpg "cover-$c.jpg" || return 1
+			cmp pic.jpg "cover-$c.jpg" &&
+			# the PICTURE fields are the original'"'"'s (RFC 9639 8.8)
+			metaflac --list --block-type=PICTURE "lib/$p" |
+				grep -E "^  (type|MIME type|description|width|height|depth|colors|data length):" >expect &&
+			grep -E "^  (type|MIME type|description|width|height|depth|colors|data length):" pictures >actual &&
+			test_cmp expect actual || return 1
 		fi
 	done 3<map.txt
 '
