@@ -422,4 +422,34 @@ mf_test 'unmount: the daemon exits cleanly and nothing is left mounted' '
 	test -z "$(ls -A mnt)"
 '
 
+mf_test 'structure-only mode serves the original bytes unchanged' '
+	mf_mount mnt --db "$DB" --template "$TEMPLATE" --mode structure-only &&
+	(cd lib && find . -name "*.flac" ! -name "bad1.flac" ! -name "random.flac" \
+		-exec md5sum {} + ) | cut -d" " -f1 | sort >expect &&
+	(cd mnt && find . -type f -exec md5sum {} + ) | cut -d" " -f1 | sort >actual &&
+	test_cmp expect actual
+'
+
+mf_test 'a backing file changed on disk since the scan gives EIO, not bytes' '
+	p=$(sql "SELECT backing_path FROM tracks ORDER BY id LIMIT 1") &&
+	cp -p "$p" saved.flac &&
+	test_when_finished "cp -p saved.flac \"\$p\"" &&
+	for g in mnt/*/*/*
+	do
+		cat "$g" >/dev/null || return 1
+	done &&
+	touch -d "2001-01-01 00:00:00" "$p" &&
+	bad=0 &&
+	for g in mnt/*/*/*
+	do
+		if ! cat "$g" >/dev/null 2>cat-err
+		then
+			grep -i "input/output error" cat-err &&
+			bad=$((bad + 1))
+		fi || return 1
+	done &&
+	test "$bad" = 1 &&
+	mf_umount mnt
+'
+
 test_done
