@@ -452,4 +452,22 @@ mf_test 'a backing file changed on disk since the scan gives EIO, not bytes' '
 	mf_umount mnt
 '
 
+mf_test 'a malformed store row is served as EIO; the other files are fine' '
+	mf_mount mnt --db "$DB" --template "$TEMPLATE" --poll-interval-ms 100 &&
+	id=$(sql "SELECT id FROM tracks ORDER BY id LIMIT 1") &&
+	sql "DELETE FROM structural_blocks WHERE track_id = $id AND kind = ${SQ}streaminfo${SQ}" &&
+	sleep 1 &&
+	bad=0 &&
+	for g in mnt/*/*/*
+	do
+		if ! cat "$g" >/dev/null 2>cat-err
+		then
+			grep -i "input/output error" cat-err &&
+			bad=$((bad + 1))
+		fi || return 1
+	done &&
+	test "$bad" = 1 &&
+	mf_umount mnt
+'
+
 test_done
