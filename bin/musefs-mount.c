@@ -277,7 +277,7 @@ int main(int argc, char **argv)
 	struct fuse_session *se = NULL;
 	struct fuse_loop_config *lc = NULL;
 	struct stat sb;
-	char dbpath[PATH_MAX], err[PATH_MAX + 256];
+	char dbpath[PATH_MAX], abs_db[PATH_MAX], err[PATH_MAX + 256];
 	size_t nfiles = 0, ndirs = 0;
 	int ret, status = 1;
 
@@ -292,6 +292,11 @@ int main(int argc, char **argv)
 	mf_main_verbosity(o.verbose, o.quiet);
 	if (mf_main_db_path(o.db, dbpath, sizeof(dbpath)) < 0)
 		goto out;
+	/* worker threads open the store after fuse_daemonize() did chdir("/") */
+	if (!realpath(dbpath, abs_db)) {
+		mf_err(NULL, "cannot open store '%s': %s", dbpath, strerror(errno));
+		goto out;
+	}
 	if (mf_template_parse(o.tmpl ? o.tmpl : DEFAULT_TEMPLATE, &tmpl, err,
 			      sizeof(err)) < 0) {
 		mf_err(NULL, "invalid template '%s': %s",
@@ -305,7 +310,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.db_path = dbpath;
+	cfg.db_path = abs_db;
 	cfg.tmpl = tmpl;
 	cfg.topts.fallbacks = o.fallbacks;
 	cfg.topts.nfallbacks = o.nfallbacks;
