@@ -29,7 +29,7 @@ DEB_BUILD := build-essential pkg-config libsqlite3-dev libfuse3-dev \
 DEB_TEST := fuse3 sqlite3 flac sox ffmpeg python3-mutagen perl
 DEB_ALL := $(DEB_BUILD) $(DEB_TEST)
 
-WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
 	-Wmissing-prototypes -Wold-style-definition -Wpointer-arith \
 	-Wwrite-strings -Wvla -Wformat-security -fno-common
 ifeq ($(WERROR),1)
