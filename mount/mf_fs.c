@@ -464,6 +464,17 @@ static int cache_grow(struct mf_fs *fs)
 	return 0;
 }
 
+/* Release a chain (linked by ->next) of entries taken out of the cache. */
+static void served_put_chain(struct served *dead)
+{
+	while (dead) {
+		struct served *next = dead->next;
+
+		served_put(dead);
+		dead = next;
+	}
+}
+
 /* Drop cached layouts of @ids (all when @ids is NULL). */
 static void cache_drop(struct mf_fs *fs, const int64_t *ids, size_t n)
 {
@@ -492,12 +503,7 @@ static void cache_drop(struct mf_fs *fs, const int64_t *ids, size_t n)
 		}
 	}
 	pthread_mutex_unlock(&fs->cache_lock);
-	while (dead) {
-		struct served *next = dead->next;
-
-		served_put(dead);
-		dead = next;
-	}
+	served_put_chain(dead);
 }
 
 /*
@@ -576,12 +582,7 @@ static int served_get(struct mf_fs *fs, int64_t id, struct served **out)
 		}
 	}
 	pthread_mutex_unlock(&fs->cache_lock);
-	while (evict) {
-		struct served *next = evict->next;
-
-		served_put(evict);
-		evict = next;
-	}
+	served_put_chain(evict);
 	*out = sv;
 	return 0;
 }
@@ -704,12 +705,16 @@ static void mf_fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (n)
 		copy_node(n, &c);
 	pthread_rwlock_unlock(&fs->tree_lock);
-	if (!n)
-		{ fuse_reply_err(req, ENOENT); return; }
+	if (!n) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
 	memset(&e, 0, sizeof(e));
 	err = node_attr(fs, &c, &e.attr);
-	if (err)
-		{ fuse_reply_err(req, err); return; }
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
 	e.ino = c.ino;
 	e.generation = 0;	/* inode numbers are never reused */
 	e.attr_timeout = fs->cfg.entry_timeout_s;
@@ -731,18 +736,23 @@ static void mf_fs_getattr(fuse_req_t req, fuse_ino_t ino,
 		struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
 		file_attr(fs, ino, h->sv, &st);
-		{ fuse_reply_attr(req, &st, fs->cfg.entry_timeout_s); return; }
+		fuse_reply_attr(req, &st, fs->cfg.entry_timeout_s);
+		return;
 	}
 	pthread_rwlock_rdlock(&fs->tree_lock);
 	n = mf_tree_get(fs->tree, ino);
 	if (n)
 		copy_node(n, &c);
 	pthread_rwlock_unlock(&fs->tree_lock);
-	if (!n)
-		{ fuse_reply_err(req, ENOENT); return; }
+	if (!n) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
 	err = node_attr(fs, &c, &st);
-	if (err)
-		{ fuse_reply_err(req, err); return; }
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
 	fuse_reply_attr(req, &st, fs->cfg.entry_timeout_s);
 }
 
@@ -758,10 +768,14 @@ static void mf_fs_opendir(fuse_req_t req, fuse_ino_t ino,
 	if (n)
 		is_dir = mf_node_is_dir(n);
 	pthread_rwlock_unlock(&fs->tree_lock);
-	if (!n)
-		{ fuse_reply_err(req, ENOENT); return; }
-	if (!is_dir)
-		{ fuse_reply_err(req, ENOTDIR); return; }
+	if (!n) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (!is_dir) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
 	fuse_reply_open(req, fi);
 }
 
@@ -778,8 +792,10 @@ static void mf_fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	if (size > (1u << 20))
 		size = 1u << 20;
 	buf = malloc(size);
-	if (!buf)
-		{ fuse_reply_err(req, ENOMEM); return; }
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
 	pthread_rwlock_rdlock(&fs->tree_lock);
 	dir = mf_tree_get(fs->tree, ino);
 	if (!dir) {
@@ -841,6 +857,18 @@ static bool stamp_matches(const struct stat *sb, const struct mf_track_info *in)
 			in->backing_ctime_ns;
 }
 
+/* The handle's backing file still has the stamp of the scan; logs if not. */
+static bool handle_fresh(const struct handle *h)
+{
+	struct stat sb;
+
+	if (fstat(h->fd, &sb) == 0 && stamp_matches(&sb, &h->sv->info))
+		return true;
+	mf_warn("mount", "'%s' changed on disk since the last scan: refusing "
+		"to serve it (rescan)", h->sv->backing_path);
+	return false;
+}
+
 static void mf_fs_open(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
@@ -848,23 +876,30 @@ static void mf_fs_open(fuse_req_t req, fuse_ino_t ino,
 	const struct mf_node *n;
 	struct node_copy c;
 	struct handle *h;
-	struct stat sb;
 	int err;
 
-	if ((fi->flags & O_ACCMODE) != O_RDONLY)
-		{ fuse_reply_err(req, EROFS); return; }
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
 	pthread_rwlock_rdlock(&fs->tree_lock);
 	n = mf_tree_get(fs->tree, ino);
 	if (n)
 		copy_node(n, &c);
 	pthread_rwlock_unlock(&fs->tree_lock);
-	if (!n)
-		{ fuse_reply_err(req, ENOENT); return; }
-	if (c.is_dir)
-		{ fuse_reply_err(req, EISDIR); return; }
+	if (!n) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (c.is_dir) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
 	h = calloc(1, sizeof(*h));
-	if (!h)
-		{ fuse_reply_err(req, ENOMEM); return; }
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
 	err = served_get(fs, c.track, &h->sv);
 	if (err)
 		goto out_free;
@@ -875,9 +910,7 @@ static void mf_fs_open(fuse_req_t req, fuse_ino_t ino,
 		err = errno == ENOENT ? EIO : errno;
 		goto out_put;
 	}
-	if (fstat(h->fd, &sb) < 0 || !stamp_matches(&sb, &h->sv->info)) {
-		mf_warn("mount", "'%s' changed on disk since the last scan: "
-			"refusing to serve it (rescan)", h->sv->backing_path);
+	if (!handle_fresh(h)) {
 		err = EIO;
 		goto out_close;
 	}
@@ -940,24 +973,26 @@ static void mf_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		.read_blob = io_read_blob,
 		.read_backing = io_read_backing,
 	};
-	struct stat sb;
 	ssize_t n;
 	char *buf;
 
 	(void)ino;
-	if (off < 0)
-		{ fuse_reply_err(req, EINVAL); return; }
+	if (off < 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
 	/* every read re-checks the stamp: drift gives EIO, never mixed bytes */
-	if (fstat(h->fd, &sb) < 0 || !stamp_matches(&sb, &h->sv->info)) {
-		mf_warn("mount", "'%s' changed on disk since the last scan: "
-			"refusing to serve it (rescan)", h->sv->backing_path);
-		{ fuse_reply_err(req, EIO); return; }
+	if (!handle_fresh(h)) {
+		fuse_reply_err(req, EIO);
+		return;
 	}
 	if (size > (1u << 20))
 		size = 1u << 20;
 	buf = malloc(size ? size : 1);
-	if (!buf)
-		{ fuse_reply_err(req, ENOMEM); return; }
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
 	n = mf_layout_read_at(h->sv->layout, (uint64_t)off, buf, size, &io);
 	if (n < 0)
 		fuse_reply_err(req, n == -ENOMEM ? ENOMEM : EIO);
