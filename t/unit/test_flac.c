@@ -1026,8 +1026,8 @@ static void test_mutated(void **state)
 	for (pos = 0; pos < orig_audio + 2; pos++) {
 		for (k = 0; k < 3; k++) {
 			memcpy(buf, orig, orig_len);
-			buf[pos] = k == 0 ? 0xff : k == 1 ? 0x00
-				 : (uint8_t)(orig[pos] ^ (1u << (rnd() % 8)));
+			buf[pos] = (uint8_t)(k == 0 ? 0xffu : k == 1 ? 0x00u
+				 : (orig[pos] ^ (1u << (rnd() % 8))) & 0xffu);
 			why[0] = '\0';
 			ret = probe_bytes(buf, orig_len, &r, why, sizeof(why));
 			if (ret == 0) {
