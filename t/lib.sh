@@ -487,6 +487,23 @@ mf_audio_md5 () {
 # mf_make_flac OUT SECONDS FREQ: a 44.1 kHz 16-bit stereo sine as FLAC.
 # Dither is off, so the same SECONDS and FREQ give the same audio: vary
 # them to get files that differ.
+# mf_wait_until SECONDS CMD...: run CMD every 0.1 s until it succeeds;
+# fail (status 1) if it has not succeeded within SECONDS. Use instead of a
+# fixed sleep: it returns as soon as the condition holds.
+mf_wait_until () {
+	mf_wait_deadline_=$(( $(date +%s) + $1 )) &&
+	shift &&
+	until "$@"
+	do
+		if test "$(date +%s)" -ge "$mf_wait_deadline_"
+		then
+			echo "# condition not met in time: $*" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
 mf_make_flac () {
 	mf_wav=$mf_trash/.mf-make-flac.$$.wav
 	sox -D -n -r 44100 -c 2 -b 16 "$mf_wav" synth "$2" sine "$3" &&
