@@ -455,6 +455,12 @@ mf_test 'a backing file changed on disk since the scan gives EIO, not bytes' '
 	mf_umount mnt
 '
 
+mf_test 'a rescan picks up the file restored in place (new ctime)' '
+	test_expect_code 2 musefs-scan --db "$DB" lib >out 2>err &&
+	test "$(summary_field out changed)" = 1 &&
+	test "$(summary_field out probed)" = 1
+'
+
 mf_test 'a malformed store row is served as EIO; the other files are fine' '
 	mf_mount mnt --db "$DB" --template "$TEMPLATE" --poll-interval-ms 100 &&
 	id=$(sql "SELECT id FROM tracks ORDER BY id LIMIT 1") &&
