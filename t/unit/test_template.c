@@ -17,42 +17,8 @@
 
 #include <cmocka.h>
 
-/*
- * Allocation fault injection. libcore has no allocation seam yet (STYLE
- * item 24), so this binary compiles its own copy of mf_template.c with
- * malloc/calloc/realloc routed through fault_*(); the linker then takes
- * no mf_template.o from libcore.a. fail_countdown < 0: never fail; else the
- * call that finds it at 0 fails.
- */
-static long fail_countdown = -1;
-static unsigned long fault_calls;
-
-static bool fault_now(void)
-{
-	fault_calls++;
-	if (fail_countdown < 0)
-		return false;
-	return fail_countdown-- == 0;
-}
-
-static void *fault_malloc(size_t n)
-{
-	return fault_now() ? NULL : malloc(n);
-}
-
-static void *fault_calloc(size_t n, size_t size)
-{
-	return fault_now() ? NULL : calloc(n, size);
-}
-
-static void *fault_realloc(void *p, size_t n)
-{
-	return fault_now() ? NULL : realloc(p, n);
-}
-
-#define malloc(n) fault_malloc(n)
-#define calloc(n, size) fault_calloc(n, size)
-#define realloc(p, n) fault_realloc(p, n)
+/* mf_template.c compiled in with failing allocations on demand */
+#include "fault_alloc.h"
 #include "mf_template.c"
 #undef malloc
 #undef calloc
