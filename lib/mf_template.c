@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mf_array.h"
 #include "mf_banned.h"
 
 enum tpl_kind {
@@ -90,29 +91,6 @@ static int sb_add(struct strbuf *sb, const char *s, size_t len)
 static int sb_addc(struct strbuf *sb, char c)
 {
 	return sb_add(sb, &c, 1);
-}
-
-/*
- * Make room for @n items of @size bytes in @arr (capacity *@cap items).
- * Returns the array, possibly moved, or NULL (then @arr is untouched).
- */
-static void *array_grow(void *arr, size_t *cap, size_t n, size_t size)
-{
-	size_t ncap;
-	void *q;
-
-	if (n <= *cap)
-		return arr;
-	ncap = *cap ? *cap * 2 : 8;
-	if (ncap < n)
-		ncap = n;
-	if (ncap > SIZE_MAX / size)
-		return NULL;
-	q = realloc(arr, ncap * size);
-	if (!q)
-		return NULL;
-	*cap = ncap;
-	return q;
 }
 
 /* ---- UTF-8 ---- */
@@ -239,7 +217,7 @@ static int add_node(struct parser *p, enum tpl_kind kind, size_t col,
 	struct mf_template *t = p->t;
 	struct tpl_node *n;
 
-	n = array_grow(t->nodes, &p->nodes_cap, t->nnodes + 1, sizeof(*n));
+	n = mf_array_grow(t->nodes, &p->nodes_cap, t->nnodes + 1, sizeof(*n));
 	if (!n)
 		return -ENOMEM;
 	t->nodes = n;
@@ -260,7 +238,7 @@ static int add_literal(struct parser *p, char c, size_t col)
 	char *text;
 	int ret;
 
-	text = array_grow(t->text, &p->text_cap, t->text_len + 1, 1);
+	text = mf_array_grow(t->text, &p->text_cap, t->text_len + 1, 1);
 	if (!text)
 		return -ENOMEM;
 	t->text = text;
@@ -290,7 +268,7 @@ static int add_alt(struct parser *p, const char *name, size_t len)
 		    strncasecmp(t->fields[i], name, len) == 0)
 			break;
 	if (i == t->nfields) {
-		fields = array_grow(t->fields, &p->fields_cap, i + 1,
+		fields = mf_array_grow(t->fields, &p->fields_cap, i + 1,
 				    sizeof(*fields));
 		if (!fields)
 			return -ENOMEM;
@@ -304,7 +282,7 @@ static int add_alt(struct parser *p, const char *name, size_t len)
 		copy[len] = '\0';
 		t->fields[t->nfields++] = copy;
 	}
-	alts = array_grow(t->alts, &p->alts_cap, t->nalts + 1, sizeof(*alts));
+	alts = mf_array_grow(t->alts, &p->alts_cap, t->nalts + 1, sizeof(*alts));
 	if (!alts)
 		return -ENOMEM;
 	t->alts = alts;

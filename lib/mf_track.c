@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mf_array.h"
 #include "mf_flac.h"
 #include "mf_log.h"
 #include "mf_banned.h"
@@ -115,6 +116,7 @@ static int load_tags(sqlite3 *db, struct mf_track *t)
 		"coalesce(length(value_blob), 0), rowid FROM tags "
 		"WHERE track_id = ? ORDER BY key, ordinal";
 	sqlite3_stmt *st = NULL;
+	struct mf_synth_tag *tags;
 	size_t cap_t = 0, cap_b = 0;
 	int rc, ret = 0;
 
@@ -129,17 +131,13 @@ static int load_tags(sqlite3 *db, struct mf_track *t)
 		if (sqlite3_column_int(st, 2)) {
 			struct mf_synth_bin *b;
 
-			if (t->nbins == cap_b) {
-				size_t n = cap_b ? cap_b * 2 : 4;
-				void *p = realloc(t->bins, n * sizeof(*b));
-
-				if (!p) {
-					ret = -ENOMEM;
-					goto out;
-				}
-				t->bins = p;
-				cap_b = n;
+			b = mf_array_grow(t->bins, &cap_b, t->nbins + 1,
+					  sizeof(*b));
+			if (!b) {
+				ret = -ENOMEM;
+				goto out;
 			}
+			t->bins = b;
 			b = &t->bins[t->nbins];
 			b->key = dup_text(st, 0);
 			if (!b->key) {
@@ -152,17 +150,13 @@ static int load_tags(sqlite3 *db, struct mf_track *t)
 			t->nbins++;
 			continue;
 		}
-		if (t->ntags == cap_t) {
-			size_t n = cap_t ? cap_t * 2 : 16;
-			void *p = realloc(t->tags, n * sizeof(*t->tags));
-
-			if (!p) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			t->tags = p;
-			cap_t = n;
+		tags = mf_array_grow(t->tags, &cap_t, t->ntags + 1,
+				     sizeof(*t->tags));
+		if (!tags) {
+			ret = -ENOMEM;
+			goto out;
 		}
+		t->tags = tags;
 		t->tags[t->ntags].key = dup_text(st, 0);
 		t->tags[t->ntags].value = dup_text(st, 1);
 		if (!t->tags[t->ntags].key || !t->tags[t->ntags].value) {
@@ -221,17 +215,12 @@ static int load_art(sqlite3 *db, struct mf_track *t)
 			ret = -EIO;
 			goto out;
 		}
-		if (t->npics == cap) {
-			size_t n = cap ? cap * 2 : 2;
-			void *np = realloc(t->pics, n * sizeof(*p));
-
-			if (!np) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			t->pics = np;
-			cap = n;
+		p = mf_array_grow(t->pics, &cap, t->npics + 1, sizeof(*p));
+		if (!p) {
+			ret = -ENOMEM;
+			goto out;
 		}
+		t->pics = p;
 		p = &t->pics[t->npics];
 		memset(p, 0, sizeof(*p));
 		p->type = (uint32_t)type;

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mf_array.h"
 #include "mf_layout.h"
 #include "mf_log.h"
 #include "mf_store.h"
@@ -180,15 +181,12 @@ static void entries_release(struct entries *e)
 
 static int entries_add(struct entries *e, int64_t id, char *path)
 {
-	if (e->n == e->cap) {
-		size_t cap = e->cap ? e->cap * 2 : 1024;
-		void *p = realloc(e->v, cap * sizeof(*e->v));
+	struct mf_tree_entry *v = mf_array_grow(e->v, &e->cap, e->n + 1,
+						sizeof(*v));
 
-		if (!p)
-			return -ENOMEM;
-		e->v = p;
-		e->cap = cap;
-	}
+	if (!v)
+		return -ENOMEM;
+	e->v = v;
 	e->v[e->n].track_id = id;
 	e->v[e->n].path = path;
 	e->n++;
@@ -1250,6 +1248,18 @@ static void notify_changes(struct mf_fs *fs, const struct mf_tree *old,
 	}
 }
 
+/* Append @id to the array *@ids of *@n items (capacity *@cap). */
+static int push_id(int64_t **ids, size_t *n, size_t *cap, int64_t id)
+{
+	int64_t *v = mf_array_grow(*ids, cap, *n + 1, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	*ids = v;
+	v[(*n)++] = id;
+	return 0;
+}
+
 /* Track ids of every file of @t, appended to *@ids. */
 static int all_tracks(const struct mf_tree *t, int64_t **ids, size_t *n,
 		      size_t *cap)
@@ -1273,18 +1283,10 @@ static int all_tracks(const struct mf_tree *t, int64_t **ids, size_t *n,
 				stack[sp++] = c;
 				continue;
 			}
-			if (*n == *cap) {
-				size_t ncap = *cap ? *cap * 2 : 1024;
-				void *p = realloc(*ids, ncap * sizeof(**ids));
-
-				if (!p) {
-					free(stack);
-					return -ENOMEM;
-				}
-				*ids = p;
-				*cap = ncap;
+			if (push_id(ids, n, cap, mf_node_track(c)) < 0) {
+				free(stack);
+				return -ENOMEM;
 			}
-			(*ids)[(*n)++] = mf_node_track(c);
 		}
 	}
 	free(stack);
@@ -1323,18 +1325,9 @@ static int read_changes(struct mf_fs *fs, int64_t from, int64_t **ids,
 	sqlite3_bind_int64(st, 1, from);
 	sqlite3_bind_int64(st, 2, *head);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == *cap) {
-			size_t ncap = *cap ? *cap * 2 : 256;
-			void *p = realloc(*ids, ncap * sizeof(**ids));
-
-			if (!p) {
-				ret = -ENOMEM;
-				break;
-			}
-			*ids = p;
-			*cap = ncap;
-		}
-		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+		ret = push_id(ids, n, cap, sqlite3_column_int64(st, 0));
+		if (ret < 0)
+			break;
 	}
 	if (!ret && rc != SQLITE_DONE)
 		ret = -EIO;

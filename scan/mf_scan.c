@@ -22,6 +22,7 @@
 
 #include <openssl/evp.h>
 
+#include "mf_array.h"
 #include "mf_flac.h"
 #include "mf_log.h"
 #include "mf_sink.h"
@@ -259,15 +260,10 @@ static int add_tag(struct probe *p, const char *key, const void *val,
 	for (size_t i = 0; i < p->ntags; i++)
 		if (strcmp(p->tags[i].key, key) == 0)
 			ordinal++;
-	if (p->ntags == p->cap_tags) {
-		size_t n = p->cap_tags ? p->cap_tags * 2 : 16;
-		void *np = realloc(p->tags, n * sizeof(*t));
-
-		if (!np)
-			return -ENOMEM;
-		p->tags = np;
-		p->cap_tags = n;
-	}
+	t = mf_array_grow(p->tags, &p->cap_tags, p->ntags + 1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	p->tags = t;
 	t = &p->tags[p->ntags];
 	t->key = strdup(key);
 	t->value = memdup0(val, len);
@@ -304,15 +300,10 @@ static int sink_picture(void *ctx, const struct mf_picture *pic)
 		return -E2BIG;
 	if (pic->len == 0)
 		return 0;	/* an empty image is nothing to serve */
-	if (p->npics == p->cap_pics) {
-		size_t n = p->cap_pics ? p->cap_pics * 2 : 2;
-		void *np = realloc(p->pics, n * sizeof(*d));
-
-		if (!np)
-			return -ENOMEM;
-		p->pics = np;
-		p->cap_pics = n;
-	}
+	d = mf_array_grow(p->pics, &p->cap_pics, p->npics + 1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	p->pics = d;
 	d = &p->pics[p->npics];
 	memset(d, 0, sizeof(*d));
 	d->type = pic->type;
