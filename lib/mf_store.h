@@ -16,12 +16,23 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <sqlite3.h>
 
 #include "mf_layout.h"
 
 /* The core contract version this build writes and understands. */
 #define MF_STORE_USER_VERSION 2
+
+/*
+ * A file time as the store keeps it (tracks.backing_mtime_ns and
+ * backing_ctime_ns): nanoseconds since the epoch. The freshness stamp of
+ * a backing file is (st_size, mf_store_ns(&st_mtim), mf_store_ns(&st_ctim)).
+ */
+static inline int64_t mf_store_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
 
 enum mf_store_flags {
 	MF_STORE_READONLY = (1 << 0),	/* open read-only; never migrates */

@@ -655,6 +655,23 @@ static void copy_node(const struct mf_node *n, struct node_copy *c)
 	c->nsubdir = mf_node_nsubdir(n);
 }
 
+/*
+ * Copy node @ino (or, with @name, entry @name of directory @ino) of the
+ * current tree into *@c under tree_lock. Returns 0 or ENOENT.
+ */
+static int find_node(struct mf_fs *fs, fuse_ino_t ino, const char *name,
+		     struct node_copy *c)
+{
+	const struct mf_node *n;
+
+	pthread_rwlock_rdlock(&fs->tree_lock);
+	n = name ? mf_tree_lookup(fs->tree, ino, name) : mf_tree_get(fs->tree, ino);
+	if (n)
+		copy_node(n, c);
+	pthread_rwlock_unlock(&fs->tree_lock);
+	return n ? 0 : ENOENT;
+}
+
 /* Attributes of a node copy; returns 0 or a positive errno. */
 static int node_attr(struct mf_fs *fs, const struct node_copy *c,
 		     struct stat *st)
@@ -694,21 +711,13 @@ static void mf_fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct mf_fs *fs = fs_of(req);
 	struct fuse_entry_param e;
-	const struct mf_node *n;
 	struct node_copy c;
 	int err;
 
-	pthread_rwlock_rdlock(&fs->tree_lock);
-	n = mf_tree_lookup(fs->tree, parent, name);
-	if (n)
-		copy_node(n, &c);
-	pthread_rwlock_unlock(&fs->tree_lock);
-	if (!n) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
 	memset(&e, 0, sizeof(e));
-	err = node_attr(fs, &c, &e.attr);
+	err = find_node(fs, parent, name, &c);
+	if (!err)
+		err = node_attr(fs, &c, &e.attr);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -724,7 +733,6 @@ static void mf_fs_getattr(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
 	struct mf_fs *fs = fs_of(req);
-	const struct mf_node *n;
 	struct node_copy c;
 	struct stat st;
 	int err;
@@ -737,16 +745,9 @@ static void mf_fs_getattr(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_attr(req, &st, fs->cfg.entry_timeout_s);
 		return;
 	}
-	pthread_rwlock_rdlock(&fs->tree_lock);
-	n = mf_tree_get(fs->tree, ino);
-	if (n)
-		copy_node(n, &c);
-	pthread_rwlock_unlock(&fs->tree_lock);
-	if (!n) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	err = node_attr(fs, &c, &st);
+	err = find_node(fs, ino, NULL, &c);
+	if (!err)
+		err = node_attr(fs, &c, &st);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -757,24 +758,15 @@ static void mf_fs_getattr(fuse_req_t req, fuse_ino_t ino,
 static void mf_fs_opendir(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
-	struct mf_fs *fs = fs_of(req);
-	const struct mf_node *n;
-	bool is_dir = false;
+	struct node_copy c;
+	int err = find_node(fs_of(req), ino, NULL, &c);
 
-	pthread_rwlock_rdlock(&fs->tree_lock);
-	n = mf_tree_get(fs->tree, ino);
-	if (n)
-		is_dir = mf_node_is_dir(n);
-	pthread_rwlock_unlock(&fs->tree_lock);
-	if (!n) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	if (!is_dir) {
-		fuse_reply_err(req, ENOTDIR);
-		return;
-	}
-	fuse_reply_open(req, fi);
+	if (!err && !c.is_dir)
+		err = ENOTDIR;
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_open(req, fi);
 }
 
 static void mf_fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
@@ -849,10 +841,8 @@ static void mf_fs_releasedir(fuse_req_t req, fuse_ino_t ino,
 static bool stamp_matches(const struct stat *sb, const struct mf_track_info *in)
 {
 	return (uint64_t)sb->st_size == in->backing_size &&
-	       (int64_t)sb->st_mtim.tv_sec * 1000000000 + sb->st_mtim.tv_nsec ==
-			in->backing_mtime_ns &&
-	       (int64_t)sb->st_ctim.tv_sec * 1000000000 + sb->st_ctim.tv_nsec ==
-			in->backing_ctime_ns;
+	       mf_store_ns(&sb->st_mtim) == in->backing_mtime_ns &&
+	       mf_store_ns(&sb->st_ctim) == in->backing_ctime_ns;
 }
 
 /* The handle's backing file still has the stamp of the scan; logs if not. */
@@ -871,7 +861,6 @@ static void mf_fs_open(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct mf_fs *fs = fs_of(req);
-	const struct mf_node *n;
 	struct node_copy c;
 	struct handle *h;
 	int err;
@@ -880,13 +869,9 @@ static void mf_fs_open(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	pthread_rwlock_rdlock(&fs->tree_lock);
-	n = mf_tree_get(fs->tree, ino);
-	if (n)
-		copy_node(n, &c);
-	pthread_rwlock_unlock(&fs->tree_lock);
-	if (!n) {
-		fuse_reply_err(req, ENOENT);
+	err = find_node(fs, ino, NULL, &c);
+	if (err) {
+		fuse_reply_err(req, err);
 		return;
 	}
 	if (c.is_dir) {

@@ -563,10 +563,8 @@ static int write_art(struct scan *sc, int64_t track_id, int ordinal,
 static void bind_stamp(sqlite3_stmt *st, const struct stat *sb, int first)
 {
 	sqlite3_bind_int64(st, first, (int64_t)sb->st_size);
-	sqlite3_bind_int64(st, first + 1, (int64_t)sb->st_mtim.tv_sec *
-			   1000000000 + sb->st_mtim.tv_nsec);
-	sqlite3_bind_int64(st, first + 2, (int64_t)sb->st_ctim.tv_sec *
-			   1000000000 + sb->st_ctim.tv_nsec);
+	sqlite3_bind_int64(st, first + 1, mf_store_ns(&sb->st_mtim));
+	sqlite3_bind_int64(st, first + 2, mf_store_ns(&sb->st_ctim));
 }
 
 static int write_structural(struct scan *sc, int64_t id, const struct probe *p)
@@ -729,10 +727,8 @@ static int record_failure(struct scan *sc, const struct stat *sb,
 static bool same_stamp(const struct stamp *e, const struct stat *sb)
 {
 	return e->size == (int64_t)sb->st_size &&
-	       e->mtime_ns == (int64_t)sb->st_mtim.tv_sec * 1000000000 +
-			      sb->st_mtim.tv_nsec &&
-	       e->ctime_ns == (int64_t)sb->st_ctim.tv_sec * 1000000000 +
-			      sb->st_ctim.tv_nsec;
+	       e->mtime_ns == mf_store_ns(&sb->st_mtim) &&
+	       e->ctime_ns == mf_store_ns(&sb->st_ctim);
 }
 
 static bool stat_equal(const struct stat *a, const struct stat *b)
