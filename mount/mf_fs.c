@@ -551,6 +551,7 @@ static int served_get(struct mf_fs *fs, int64_t id, struct served **out)
 		if (ret < 0)
 			mf_warn("mount", "track %lld: cannot synthesize: %s",
 				(long long)id, strerror(-ret));
+		mf_layout_free(sv->layout);
 		free(sv->backing_path);
 		free(sv);
 		return ret == -ENOMEM || !ret ? ENOMEM : EIO;
