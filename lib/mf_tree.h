@@ -1,31 +1,42 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mf_tree - the mount's virtual directory tree. A tree is built in one go
- * from (track_id, relative path) pairs, is immutable afterwards, and
- * answers lookup, getattr and readdir from many threads without locks. A
- * refresh builds a new tree and swaps it in. Inode numbers are stable: an
- * mf_inotab, which outlives trees, hands each path the number it had in
- * the previous tree. Spec: DESIGN.md "Data flow" (Mount) and STYLE.md
- * "What we take" item 14.
+ * mf_tree - the mount's virtual directory tree, patched in place.
  *
- * Rules applied by mf_tree_build():
+ * The tree maps track ids to relative paths. mf_tree_apply() takes a batch
+ * of changes (a track's new path, or its removal) and patches the tree in
+ * O(changed + size of the directories touched): files move or are renamed
+ * keeping their node (and so their inode number), directories that empty
+ * are removed, new ones are created, and collision suffixes are worked out
+ * again only in the directories touched. Every name that changes and every
+ * inode whose attributes or bytes change is reported through a callback
+ * so that the caller can invalidate the kernel's caches. Spec: DESIGN.md
+ * "Data flow" (Mount); issue 6 ("Refresh in O(changed)", "A small tree").
+ *
+ * Naming rules (the same whatever the order of the changes that led to the
+ * current state, so an incremental tree equals a fresh build):
  *   - Directories are implied by the paths; the root has inode 1
- *     (FUSE_ROOT_ID).
- *   - Several tracks with the same path: the lowest track_id keeps the
- *     plain name, the others (in ascending track_id) get " (2)", " (3)", ...
- *     before the extension (the text from the last '.' of the name, if
- *     that '.' is not its first byte), skipping any name that is already
- *     taken. A name that would exceed 255 bytes has its stem cut on a
- *     UTF-8 boundary. The result does not depend on the input order.
- *   - A file whose path is also a directory (track A at "x", track B at
- *     "x/y.flac"): the directory keeps the name, the file is suffixed as
- *     above.
- *   - Inode numbers: a path keeps its number from the previous tree built
- *     with the same mf_inotab when it is still there with the same type
- *     (file or directory). Any other path gets the next number of a
- *     monotonic 64-bit counter, so a number is never given to a second
- *     path. A path that vanishes forgets its number: if it comes back in
- *     a later build it gets a new one.
+ *     (FUSE_ROOT_ID). A directory left without entries is removed.
+ *   - Several tracks wanting the same name in a directory: the lowest
+ *     track_id keeps the plain name, the others (in ascending track_id) get
+ *     " (2)", " (3)", ... before the extension (the text from the last '.'
+ *     of the name, if that '.' is not its first byte), skipping any name
+ *     already taken. A name that would exceed 255 bytes has its stem cut on
+ *     a UTF-8 boundary. A directory always keeps its name against a file.
+ *   - With case folding (mf_tree_new(true)), names that differ only in
+ *     ASCII case are the same name: lookups ignore ASCII case and such
+ *     names collide as above.
+ *
+ * Inode numbers: a node's number is its slot index + 1. A file keeps its
+ * node while its track exists (renames and moves included); a directory
+ * keeps its node while it has entries. A removed node's slot is reused only
+ * once the kernel has forgotten it (lookup count 0, see mf_tree_ref() and
+ * mf_tree_forget()), and then with a new generation number, so an (inode,
+ * generation) pair never names two different objects.
+ *
+ * Thread-safety: the caller provides a reader/writer lock. The reading
+ * functions, mf_tree_ref(), mf_tree_forget() and the attribute cache may
+ * run in many threads at once under the read side; mf_tree_apply() and
+ * mf_tree_free() need the write side (no reader at the same time).
  */
 #ifndef MF_TREE_H
 #define MF_TREE_H
@@ -37,99 +48,71 @@
 /* Inode number of the root directory (same value as FUSE_ROOT_ID). */
 #define MF_TREE_ROOT_INO 1
 
-/*
- * Inode table: remembers the last built tree and the next free number.
- * Thread-safety: used only by the one thread that builds trees (the
- * mount's refresh thread); it is never touched by readers.
- */
-struct mf_inotab;
-
-/*
- * A published tree. Immutable after mf_tree_build() returns: any number of
- * threads may call the read functions below at the same time. Trees are
- * reference counted (atomically) so that the inode table can keep the
- * last one as its reference while the caller frees its own handle.
- */
 struct mf_tree;
 
-/*
- * One directory or file of a tree; opaque, borrowed from its tree (valid
- * while the caller holds the tree). Read it with the mf_node_*() accessors
- * at the end of this header, which belong to this module.
- */
+/* One directory or file; borrowed from its tree, valid until the next
+ * mf_tree_apply() or mf_tree_free(). Read it with the mf_node_*()
+ * accessors. */
 struct mf_node;
 
-/* One input pair for mf_tree_build(). */
-struct mf_tree_entry {
-	int64_t track_id;	/* unique within one build */
-	const char *path;	/* relative, '/'-separated, e.g. "a/b/c.flac" */
+/* One change for mf_tree_apply(). */
+struct mf_tree_change {
+	int64_t track_id;	/* unique within one batch */
+	const char *path;	/* new relative path ("a/b/c.flac"), or NULL
+				 * to remove the track */
 };
 
-/* ---- inode table ---- */
+/*
+ * What the kernel must forget after an apply: with @name, the entry @name
+ * of directory @parent_ino (a name that appeared, vanished or moved); with
+ * @name NULL, the attributes and cached pages of inode @ino. @name is
+ * borrowed for the duration of the call only.
+ */
+typedef void (*mf_tree_inval_fn)(void *ctx, uint64_t ino, const char *name);
 
 /*
- * New, empty inode table: the first build numbers its paths from 2.
- * Returns NULL on allocation failure. Caller frees with mf_inotab_free().
+ * A new tree with only the root. @casefold: ASCII case-insensitive names.
+ * Returns NULL on ENOMEM. Free with mf_tree_free().
  */
-struct mf_inotab *mf_inotab_new(void);
+struct mf_tree *mf_tree_new(bool casefold);
 
-/*
- * Free @tab and drop its reference to the last tree; trees handed out to
- * callers stay valid until they are freed. NULL is a no-op.
- */
-void mf_inotab_free(struct mf_inotab *tab);
-
-/* The number the next new path would get (telemetry and tests). */
-uint64_t mf_inotab_next_ino(const struct mf_inotab *tab);
-
-/* ---- building and freeing ---- */
-
-/*
- * Build a tree from @n entries (may be 0: a tree with only the root).
- * Paths must be relative and made of non-empty components of at most 255
- * bytes without NUL, other than "." and ".." (mf_template_render() output
- * qualifies); @entries and the strings are only read during the call.
- *
- * Returns 0 and sets *@out (one reference, owned by the caller, released
- * with mf_tree_free()); -EINVAL for a malformed path or a repeated
- * track_id; -EOVERFLOW for more than 2^31 - 1 nodes; -ENOMEM. On success
- * @tab now refers to the new tree (and drops its reference to the previous
- * one). On failure *@out is unchanged and so is every inode number @tab
- * will hand out for paths of the previous tree.
- * Thread-safety: calls sharing @tab must be serialized.
- */
-int mf_tree_build(struct mf_inotab *tab, const struct mf_tree_entry *entries,
-		  size_t n, struct mf_tree **out);
-
-/*
- * Release the caller's reference to @t. The memory goes once the inode
- * table has moved on to a newer tree (or was freed) as well. After the
- * call no node of @t may be used by the caller. Thread-safe; NULL is a
- * no-op.
- */
+/* Free @t and all its nodes. NULL is a no-op. Writer side. */
 void mf_tree_free(struct mf_tree *t);
 
-/* ---- reading (all thread-safe; returned nodes are borrowed from @t) ---- */
+/*
+ * Apply @n changes. Each path must be relative and made of non-empty
+ * components of at most 255 bytes without NUL, other than "." and ".."
+ * (mf_template_render() output qualifies). A change for a track not in the
+ * tree with a NULL path is a no-op; a change whose path is the one the
+ * track already has only reports the track's inode (its bytes changed).
+ * @now_ns stamps the mtime of the directories whose entries change.
+ * @inval (may be NULL) is called for every name and inode to invalidate;
+ * it must not call back into the tree.
+ *
+ * Returns 0; -EINVAL for a malformed path or a repeated track_id (nothing
+ * is changed then); -EOVERFLOW past 2^32 - 2 nodes; -ENOMEM, in which case
+ * the tree is consistent (every node reachable, names unique) but some
+ * changes may be missing: the caller should retry with a full set.
+ * Writer side.
+ */
+int mf_tree_apply(struct mf_tree *t, const struct mf_tree_change *changes,
+		  size_t n, int64_t now_ns, mf_tree_inval_fn inval, void *ctx);
 
-/* The root directory; never NULL. */
+/* ---- reading (reader side; returned nodes are borrowed from @t) ---- */
+
 const struct mf_node *mf_tree_root(const struct mf_tree *t);
 
-/* The node with inode number @ino, or NULL if @t has none. */
+/* The live node with inode number @ino, or NULL (none, or removed). */
 const struct mf_node *mf_tree_get(const struct mf_tree *t, uint64_t ino);
 
 /*
- * The entry @name (a single component, NUL-terminated) of directory
- * @parent_ino, or NULL if @parent_ino is not a directory of @t or has no
- * such entry. Binary search: O(log entries).
+ * Entry @name (one component) of directory @parent_ino, or NULL if
+ * @parent_ino is not a live directory or has no such entry. O(log entries).
  */
 const struct mf_node *mf_tree_lookup(const struct mf_tree *t,
 				     uint64_t parent_ino, const char *name);
 
-/*
- * Entry @i (0-based, in strcmp order of names) of directory @dir, or NULL
- * when @i >= mf_node_nchild(@dir) or @dir is a file. The order is fixed for
- * the lifetime of @t, so @i can serve as the readdir offset.
- */
+/* Entry @i (0-based, in name order) of directory @dir, or NULL. */
 const struct mf_node *mf_tree_child(const struct mf_tree *t,
 				    const struct mf_node *dir, size_t i);
 
@@ -137,44 +120,83 @@ const struct mf_node *mf_tree_child(const struct mf_tree *t,
 const struct mf_node *mf_tree_parent(const struct mf_tree *t,
 				     const struct mf_node *n);
 
-/*
- * The file node serving @track_id, or NULL if the track is not in @t.
- * Binary search: O(log files).
- */
+/* The file node of @track_id, or NULL. O(1) expected. */
 const struct mf_node *mf_tree_find_track(const struct mf_tree *t,
 					 int64_t track_id);
 
 /*
- * Rebuild the relative path of @n ("" for the root) into a new string.
- * Returns 0 and sets *@out (caller frees with free(3)), or -ENOMEM.
+ * The relative path of @n ("" for the root) in a new string. Returns 0 and
+ * sets *@out (free(3) it), or -ENOMEM.
  */
-int mf_tree_path(const struct mf_tree *t, const struct mf_node *n,
-		 char **out);
+int mf_tree_path(const struct mf_tree *t, const struct mf_node *n, char **out);
 
-/* Counts for telemetry: all nodes (root included), directories, files. */
+/*
+ * Call @fn for every live file node, in slot order. Stops and returns the
+ * first non-zero value @fn returns, else 0.
+ */
+int mf_tree_each_file(const struct mf_tree *t,
+		      int (*fn)(void *ctx, const struct mf_node *n), void *ctx);
+
+/* Counts: live nodes (root included), directories, files. */
 size_t mf_tree_nnodes(const struct mf_tree *t);
 size_t mf_tree_ndirs(const struct mf_tree *t);
 size_t mf_tree_nfiles(const struct mf_tree *t);
 
-/* Heap bytes held by @t (nodes, indexes and names). */
+/* Heap bytes held by @t: node slots, names, child arrays, track index. */
 size_t mf_tree_bytes(const struct mf_tree *t);
 
-/* ---- node fields (read-only; @n must come from a live tree) ---- */
+/* ---- kernel lookup counts (reader side; atomic) ---- */
 
-uint64_t mf_node_ino(const struct mf_node *n);
+/* The kernel got one more reference to @n (a lookup or readdirplus reply). */
+void mf_tree_ref(const struct mf_tree *t, const struct mf_node *n);
 
-/* Entry name, NUL-terminated; "" for the root. Borrowed from the tree. */
+/*
+ * The kernel dropped @nlookup references to inode @ino (FUSE forget). A
+ * removed node whose count reaches 0 is reclaimed by the next apply.
+ * Unknown inodes are ignored; the count never goes below 0.
+ */
+void mf_tree_forget(const struct mf_tree *t, uint64_t ino, uint64_t nlookup);
+
+/* The count of a live or removed-but-referenced inode (tests). */
+uint64_t mf_tree_nlookup(const struct mf_tree *t, uint64_t ino);
+
+/* ---- node fields ---- */
+
+/* Inode number of @n (a node of @t). */
+uint64_t mf_tree_ino(const struct mf_tree *t, const struct mf_node *n);
+
+/* Generation number of the inode: grows each time a slot is reused. */
+uint64_t mf_node_gen(const struct mf_node *n);
+
+/* Entry name, NUL-terminated; "" for the root. */
 const char *mf_node_name(const struct mf_node *n);
+
+/* Files: the name the track's path asked for (differs from the entry name
+ * when a collision suffix was added). Directories: the entry name. */
+const char *mf_node_want(const struct mf_node *n);
 
 bool mf_node_is_dir(const struct mf_node *n);
 
 /* Files: the track served. Directories: -1. */
 int64_t mf_node_track(const struct mf_node *n);
 
-/* Directories: number of entries. Files: 0. */
+/* Directories: number of entries, of child directories. Files: 0. */
 size_t mf_node_nchild(const struct mf_node *n);
-
-/* Directories: number of child directories (st_nlink = 2 + this). */
 size_t mf_node_nsubdir(const struct mf_node *n);
+
+/* Directories: when their entries last changed (ns since the epoch; 0 if
+ * never since the tree was created). Files: 0. */
+int64_t mf_node_mtime_ns(const struct mf_node *n);
+
+/*
+ * Files: a cache of the served size (bytes) and mtime (ns), filled by
+ * readers after computing them and dropped by mf_tree_apply() when the
+ * track changes. mf_node_attr_get() returns false when nothing is cached.
+ * Atomic: readers may race to fill it with the same values.
+ */
+bool mf_node_attr_get(const struct mf_node *n, uint64_t *size,
+		      int64_t *mtime_ns);
+void mf_node_attr_set(const struct mf_node *n, uint64_t size,
+		      int64_t mtime_ns);
 
 #endif /* MF_TREE_H */
