@@ -38,6 +38,7 @@
 #define F_DETACHED 0x10u	/* apply: left its directory */
 #define F_RELINK 0x20u		/* apply: appended to a directory's tail */
 #define F_TOUCHED 0x40u		/* apply: directory in the touched list */
+#define F_UNSETTLED 0x80u	/* ENOMEM left names or emptiness to fix */
 
 struct mf_node {
 	char *name;			/* owned; NULL for free slots */
@@ -72,6 +73,7 @@ struct mf_tree {
 	uint32_t *orphans;		/* removed slots still referenced */
 	size_t norphans, orphans_cap;
 	size_t name_bytes, kid_bytes;
+	bool unsettled;			/* some directory has F_UNSETTLED */
 };
 
 /* ---- node and name helpers ---- */
@@ -1216,6 +1218,7 @@ static int settle_dir(struct apply *a, uint32_t d)
 	bool clash = false;
 	int ret = 0;
 
+	dn->flags &= ~F_UNSETTLED;
 	for (uint32_t i = 0; i < old; i++) {
 		uint32_t s = dn->u.d.kids[i];
 		uint32_t f = t->nodes[s].flags;
@@ -1245,6 +1248,8 @@ static int settle_dir(struct apply *a, uint32_t d)
 	if (clash) {
 		ret = resolve_names(a, d);
 		qsort_r(dn->u.d.kids, w, sizeof(uint32_t), cmp_kids, t);
+		if (ret)
+			dn->flags |= F_UNSETTLED;
 	}
 	inval(a, d, NULL);
 	dn->flags &= ~F_TOUCHED;	/* may be touched (and settled) again */
@@ -1262,6 +1267,9 @@ static int settle_dir(struct apply *a, uint32_t d)
 			dn->flags |= F_DETACHED;
 			inval(a, p, dn->name);
 			a->dead[a->ndead++] = d;
+		} else {
+			dn->flags |= F_UNSETTLED;
+			ret = -ENOMEM;
 		}
 	}
 	return ret;
@@ -1287,18 +1295,34 @@ int mf_tree_apply(struct mf_tree *t, const struct mf_tree_change *changes,
 		ret = -ENOMEM;
 		goto out;
 	}
+	for (size_t i = 0; i < n; i++) {
+		a.slot[i] = NO_SLOT;
+		a.state[i] = ST_DONE;
+	}
+	/* directories an earlier ENOMEM left unsettled are settled now */
+	for (uint32_t s = 0; t->unsettled && s < t->nslots; s++)
+		if ((t->nodes[s].flags & (F_LIVE | F_UNSETTLED)) ==
+		    (F_LIVE | F_UNSETTLED))
+			if (touch(&a, s) < 0) {
+				ret = -ENOMEM;
+				goto rollback;
+			}
+	t->unsettled = false;
 	ret = phase_detach(&a);
 	if (ret) {
+rollback:
 		/* nothing moved yet: put back what was marked */
 		for (size_t i = 0; i < n; i++)
 			if (a.slot[i] != NO_SLOT && a.state[i] != ST_SAME)
 				t->nodes[a.slot[i]].flags &= ~F_DETACHED;
-		for (size_t i = 0; i < a.ntouched; i++)
+		for (size_t i = 0; i < a.ntouched; i++) {
 			t->nodes[a.touched[i]].flags &= ~F_TOUCHED;
+			if (t->nodes[a.touched[i]].flags & F_UNSETTLED)
+				t->unsettled = true;
+		}
 		goto out;
 	}
 	ret = phase_link(&a);
-	/* every touched directory can empty once: room for all of them */
 	for (size_t i = 0; i < a.ntouched; i++) {
 		r = settle_dir(&a, a.touched[i]);
 		if (r && !ret)
@@ -1306,6 +1330,9 @@ int mf_tree_apply(struct mf_tree *t, const struct mf_tree_change *changes,
 	}
 	for (size_t i = 0; i < a.ndead; i++)
 		slot_drop(t, a.dead[i]);
+	for (size_t i = 0; i < a.ntouched; i++)
+		if (t->nodes[a.touched[i]].flags & F_UNSETTLED)
+			t->unsettled = true;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t s = a.slot[i];
 
