@@ -11,7 +11,12 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +30,15 @@
 #define DEFAULT_TEMPLATE "$albumartist/$album/$title"
 #define MAX_FALLBACKS 64
 
+/* Exit statuses (docs/musefs-mount.1, EXIT STATUS). */
+enum {
+	EXIT_FAIL = 1,		/* any other failure */
+	EXIT_USAGE = 2,		/* bad option or template */
+	EXIT_NOSTORE = 3,	/* the store is missing or unreadable */
+	EXIT_NOMOUNTPOINT = 4,	/* the mountpoint is missing or no dir */
+	EXIT_MOUNT = 5,		/* the kernel refused the mount */
+};
+
 struct mount_opts {
 	const char *db;
 	const char *tmpl;
@@ -36,6 +50,15 @@ struct mount_opts {
 	unsigned poll_ms;
 	bool foreground;
 	bool single;
+	bool dry_run;
+	bool allow_other;
+	bool casefold;
+	unsigned attr_ttl_ms;
+	unsigned cache_mib;
+	unsigned id3v2;
+	unsigned file_mode, dir_mode;
+	uid_t uid;
+	gid_t gid;
 	bool debug;
 	int verbose;
 	int quiet;
@@ -58,6 +81,18 @@ static void usage(FILE *f)
 		"  --skip-on-missing       leave out tracks missing a needed field\n"
 		"  --mode MODE             synthesis (default) or structure-only\n"
 		"  --poll-interval-ms N    how often to look for store changes (1000)\n"
+		"  --owner USER            owner of every file (default: you)\n"
+		"  --group GROUP           group of every file (default: yours)\n"
+		"  --file-mode MODE        permission bits of files (0444)\n"
+		"  --dir-mode MODE         permission bits of directories (0555)\n"
+		"  --allow-other           let other users in (needs\n"
+		"                          user_allow_other in /etc/fuse.conf)\n"
+		"  --attr-ttl-ms N         kernel attribute/entry cache (60000)\n"
+		"  --case-insensitive      names match whatever their ASCII case\n"
+		"  --cache-mib N           layout cache budget in MiB (64)\n"
+		"  --id3v2-version 3|4     ID3v2 version of synthesized MP3 tags (4)\n"
+		"  --dry-run               check the template, print sample paths,\n"
+		"                          counts and collisions, and exit\n"
 		"  -f                      stay in the foreground\n"
 		"  -s                      single-threaded (debugging)\n"
 		"  -d                      FUSE debug output (implies -f)\n"
@@ -99,9 +134,114 @@ static int parse_uint(const char *name, const char *v, unsigned min,
 	return 0;
 }
 
-/* One named option from the command line or -o; @v may be NULL for flags. */
-static int set_opt(struct mount_opts *o, const char *name, char *v)
+static int parse_mode(const char *name, const char *v, unsigned *out)
 {
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, 8);
+	if (errno || end == v || *end || n > 07777 || v[0] == '-') {
+		mf_err(NULL, "invalid value for '%s': '%s' (expected an octal "
+		       "mode such as 0444)", name, v);
+		return -EINVAL;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
+static int parse_owner(const char *v, uid_t *out)
+{
+	struct passwd *pw = getpwnam(v);
+	unsigned n;
+
+	if (pw) {
+		*out = pw->pw_uid;
+		return 0;
+	}
+	if (parse_uint("owner", v, 0, 0x7fffffff, &n) < 0)
+		return -EINVAL;
+	*out = (uid_t)n;
+	return 0;
+}
+
+static int parse_group(const char *v, gid_t *out)
+{
+	struct group *gr = getgrnam(v);
+	unsigned n;
+
+	if (gr) {
+		*out = gr->gr_gid;
+		return 0;
+	}
+	if (parse_uint("group", v, 0, 0x7fffffff, &n) < 0)
+		return -EINVAL;
+	*out = (gid_t)n;
+	return 0;
+}
+
+/* Options that take no value. */
+static bool is_flag(const char *name)
+{
+	return strcmp(name, "skip-on-missing") == 0 ||
+	       strcmp(name, "allow-other") == 0 ||
+	       strcmp(name, "case-insensitive") == 0 ||
+	       strcmp(name, "dry-run") == 0;
+}
+
+/*
+ * One named option from the command line or -o; @v may be NULL for flags.
+ * '_' and '-' are the same in names (fstab habits). Returns 0, 1 when the
+ * name is not ours (a FUSE option), or -EINVAL.
+ */
+static int set_opt(struct mount_opts *o, const char *raw, char *v)
+{
+	char name[64];
+	size_t i;
+
+	for (i = 0; raw[i] && i + 1 < sizeof(name); i++)
+		name[i] = raw[i] == '_' ? '-' : raw[i];
+	name[i] = '\0';
+	if (is_flag(name) && v) {
+		mf_err(NULL, "option '%s' takes no value", name);
+		return -EINVAL;
+	}
+	if (!is_flag(name) && !v && strcmp(name, "db") != 0 &&
+	    strcmp(name, "template") != 0 && strcmp(name, "fallback") != 0 &&
+	    strcmp(name, "default-fallback") != 0 && strcmp(name, "mode") != 0 &&
+	    strcmp(name, "poll-interval-ms") != 0 && strcmp(name, "owner") != 0 &&
+	    strcmp(name, "group") != 0 && strcmp(name, "file-mode") != 0 &&
+	    strcmp(name, "dir-mode") != 0 && strcmp(name, "attr-ttl-ms") != 0 &&
+	    strcmp(name, "cache-mib") != 0 && strcmp(name, "id3v2-version") != 0)
+		return 1;	/* not ours */
+	if (!is_flag(name) && !v) {
+		mf_err(NULL, "option '%s' needs a value", name);
+		return -EINVAL;
+	}
+	if (strcmp(name, "allow-other") == 0) {
+		o->allow_other = true;
+		return 0;
+	} else if (strcmp(name, "case-insensitive") == 0) {
+		o->casefold = true;
+		return 0;
+	} else if (strcmp(name, "dry-run") == 0) {
+		o->dry_run = true;
+		return 0;
+	} else if (strcmp(name, "owner") == 0) {
+		return parse_owner(v, &o->uid);
+	} else if (strcmp(name, "group") == 0) {
+		return parse_group(v, &o->gid);
+	} else if (strcmp(name, "file-mode") == 0) {
+		return parse_mode(name, v, &o->file_mode);
+	} else if (strcmp(name, "dir-mode") == 0) {
+		return parse_mode(name, v, &o->dir_mode);
+	} else if (strcmp(name, "attr-ttl-ms") == 0) {
+		return parse_uint(name, v, 0, 86400000, &o->attr_ttl_ms);
+	} else if (strcmp(name, "cache-mib") == 0) {
+		return parse_uint(name, v, 1, 65536, &o->cache_mib);
+	} else if (strcmp(name, "id3v2-version") == 0) {
+		return parse_uint(name, v, 3, 4, &o->id3v2);
+	}
 	if (strcmp(name, "db") == 0) {
 		o->db = v;
 	} else if (strcmp(name, "template") == 0) {
@@ -123,11 +263,9 @@ static int set_opt(struct mount_opts *o, const char *name, char *v)
 		o->fallbacks[o->nfallbacks].field = v;
 		o->fallbacks[o->nfallbacks].value = eq + 1;
 		o->nfallbacks++;
-	} else if (strcmp(name, "default-fallback") == 0 ||
-		   strcmp(name, "default_fallback") == 0) {
+	} else if (strcmp(name, "default-fallback") == 0) {
 		o->default_fallback = v;
-	} else if (strcmp(name, "skip-on-missing") == 0 ||
-		   strcmp(name, "skip_on_missing") == 0) {
+	} else if (strcmp(name, "skip-on-missing") == 0) {
 		o->skip_on_missing = true;
 	} else if (strcmp(name, "mode") == 0) {
 		if (v && strcmp(v, "synthesis") == 0) {
@@ -139,17 +277,9 @@ static int set_opt(struct mount_opts *o, const char *name, char *v)
 			       "synthesis or structure-only)", v ? v : "");
 			return -EINVAL;
 		}
-	} else if (strcmp(name, "poll-interval-ms") == 0 ||
-		   strcmp(name, "poll_interval_ms") == 0) {
-		return parse_uint("poll-interval-ms", v ? v : "", 10, 3600000,
+	} else if (strcmp(name, "poll-interval-ms") == 0) {
+		return parse_uint("poll-interval-ms", v, 10, 3600000,
 				  &o->poll_ms);
-	} else {
-		return 1;	/* not ours */
-	}
-	if (!v && strcmp(name, "skip-on-missing") != 0 &&
-	    strcmp(name, "skip_on_missing") != 0) {
-		mf_err(NULL, "option '%s' needs a value", name);
-		return -EINVAL;
 	}
 	return 0;
 }
@@ -161,6 +291,8 @@ static int parse_o(struct mount_opts *o, char *arg)
 		"auto", "noauto", "user", "users", "nouser", "_netdev",
 		"nofail", "defaults", "ro", "rw", "exec", "noexec", "suid",
 		"nosuid", "dev", "nodev", "async", "atime", "noatime",
+		"nodiratime", "relatime", "strictatime", "lazytime", "sync",
+		"owner", "group", "nofail", "loop",
 	};
 	char *p = arg, *item = arg, *w = arg;
 	int ret;
@@ -179,6 +311,10 @@ static int parse_o(struct mount_opts *o, char *arg)
 		size_t i;
 
 		*w = '\0';
+		/* x-systemd.*, x-gvfs-*, comment=...: for other programs */
+		if (strncmp(item, "x-", 2) == 0 ||
+		    strncmp(item, "comment=", 8) == 0)
+			*item = '\0';
 		if (*item) {
 			for (i = 0; i < sizeof(ignored) / sizeof(*ignored); i++)
 				if (strcmp(item, ignored[i]) == 0)
@@ -192,7 +328,9 @@ static int parse_o(struct mount_opts *o, char *arg)
 				ret = set_opt(o, item, v);
 				if (ret < 0)
 					return ret;
-				if (ret > 0) {
+				if (ret > 0 && strcmp(item, "allow_other") == 0) {
+					o->allow_other = true;
+				} else if (ret > 0) {
 					if (eq)
 						*eq = '=';
 					if (add_fuse_opt(o, item) < 0)
@@ -209,34 +347,39 @@ static int parse_o(struct mount_opts *o, char *arg)
 
 static int parse_args(int argc, char **argv, struct mount_opts *o)
 {
-	enum { O_DB = 256, O_TEMPLATE, O_FALLBACK, O_DEFFB, O_SKIP, O_MODE,
-	       O_POLL };
+	/* every long option is set_opt(its name, its value) */
 	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, O_DB },
-		{ "template", required_argument, NULL, O_TEMPLATE },
-		{ "fallback", required_argument, NULL, O_FALLBACK },
-		{ "default-fallback", required_argument, NULL, O_DEFFB },
-		{ "skip-on-missing", no_argument, NULL, O_SKIP },
-		{ "mode", required_argument, NULL, O_MODE },
-		{ "poll-interval-ms", required_argument, NULL, O_POLL },
+		{ "db", required_argument, NULL, 256 },
+		{ "template", required_argument, NULL, 256 },
+		{ "fallback", required_argument, NULL, 256 },
+		{ "default-fallback", required_argument, NULL, 256 },
+		{ "skip-on-missing", no_argument, NULL, 256 },
+		{ "mode", required_argument, NULL, 256 },
+		{ "poll-interval-ms", required_argument, NULL, 256 },
+		{ "owner", required_argument, NULL, 256 },
+		{ "group", required_argument, NULL, 256 },
+		{ "file-mode", required_argument, NULL, 256 },
+		{ "dir-mode", required_argument, NULL, 256 },
+		{ "allow-other", no_argument, NULL, 256 },
+		{ "attr-ttl-ms", required_argument, NULL, 256 },
+		{ "case-insensitive", no_argument, NULL, 256 },
+		{ "cache-mib", required_argument, NULL, 256 },
+		{ "id3v2-version", required_argument, NULL, 256 },
+		{ "dry-run", no_argument, NULL, 256 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, ret = 0;
+	int c, idx, ret = 0;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "fsdo:vqhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fsdo:vqhV", longopts, &idx)) != -1) {
 		switch (c) {
-		case O_DB: ret = set_opt(o, "db", optarg); break;
-		case O_TEMPLATE: ret = set_opt(o, "template", optarg); break;
-		case O_FALLBACK: ret = set_opt(o, "fallback", optarg); break;
-		case O_DEFFB: ret = set_opt(o, "default-fallback", optarg); break;
-		case O_SKIP: ret = set_opt(o, "skip-on-missing", NULL); break;
-		case O_MODE: ret = set_opt(o, "mode", optarg); break;
-		case O_POLL: ret = set_opt(o, "poll-interval-ms", optarg); break;
+		case 256:
+			ret = set_opt(o, longopts[idx].name, optarg);
+			break;
 		case 'f': o->foreground = true; break;
 		case 's': o->single = true; break;
 		case 'd': o->debug = true; o->foreground = true; break;
@@ -258,6 +401,8 @@ static int parse_args(int argc, char **argv, struct mount_opts *o)
 	/* mount(8) calls us as: musefs-mount DB MOUNTPOINT -o opts */
 	if (optind + 2 == argc && !o->db)
 		o->db = argv[optind++];
+	if (o->dry_run && optind == argc)
+		return 0;	/* --dry-run needs no mountpoint */
 	if (optind + 1 != argc) {
 		mf_err(NULL, optind >= argc ? "no MOUNTPOINT given" :
 		       "too many arguments");
@@ -267,9 +412,73 @@ static int parse_args(int argc, char **argv, struct mount_opts *o)
 	return 0;
 }
 
+/*
+ * systemd readiness (sd_notify(3) protocol): one datagram to the unix
+ * socket named by $NOTIFY_SOCKET ('@' = abstract namespace). Done here in
+ * a few lines rather than linking libsystemd: no new dependency for a
+ * mount that also runs without systemd. Silent when not under systemd.
+ */
+static void notify_ready(size_t files, size_t dirs)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa;
+	char msg[160];
+	size_t len;
+	int fd, n;
+
+	if (!path || (path[0] != '/' && path[0] != '@') ||
+	    (len = strlen(path)) >= sizeof(sa.sun_path))
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, len);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';
+	n = snprintf(msg, sizeof(msg), "READY=1\nMAINPID=%ld\nSTATUS=serving "
+		     "%zu files in %zu directories", (long)getpid(), files, dirs);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, msg, (size_t)n, MSG_NOSIGNAL, (struct sockaddr *)&sa,
+		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
+		mf_warn(NULL, "cannot notify systemd: %s", strerror(errno));
+	close(fd);
+}
+
+/* Non-root users need user_allow_other in /etc/fuse.conf for allow_other. */
+static bool allow_other_permitted(void)
+{
+	FILE *f;
+	char line[256];
+	bool ok = false;
+
+	if (geteuid() == 0)
+		return true;
+	f = fopen("/etc/fuse.conf", "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncmp(p, "user_allow_other", 16) == 0 &&
+		    (p[16] == '\0' || p[16] == '\n' || p[16] == ' ' ||
+		     p[16] == '\t'))
+			ok = true;
+	}
+	fclose(f);
+	return ok;
+}
+
 int main(int argc, char **argv)
 {
-	struct mount_opts o = { .mode = MF_SERVE_SYNTHESIS, .poll_ms = 1000 };
+	struct mount_opts o = {
+		.mode = MF_SERVE_SYNTHESIS, .poll_ms = 1000,
+		.attr_ttl_ms = 60000, .cache_mib = 64, .id3v2 = 4,
+		.file_mode = 0444, .dir_mode = 0555,
+		.uid = getuid(), .gid = getgid(),
+	};
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct mf_fs_config cfg;
 	struct mf_template *tmpl = NULL;
@@ -279,7 +488,7 @@ int main(int argc, char **argv)
 	struct stat sb;
 	char dbpath[PATH_MAX], abs_db[PATH_MAX], err[PATH_MAX + 256];
 	size_t nfiles = 0, ndirs = 0;
-	int ret, status = 1;
+	int ret, status = EXIT_FAIL;
 
 	mf_main_init("musefs-mount");
 	ret = parse_args(argc, argv, &o);
@@ -287,26 +496,29 @@ int main(int argc, char **argv)
 		return 0;
 	if (ret < 0) {
 		usage(stderr);
+		status = EXIT_USAGE;
 		goto out;
 	}
 	mf_main_verbosity(o.verbose, o.quiet);
+	if (mf_template_parse(o.tmpl ? o.tmpl : DEFAULT_TEMPLATE, &tmpl, err,
+			      sizeof(err)) < 0) {
+		mf_err(NULL, "invalid template '%s': %s",
+		       o.tmpl ? o.tmpl : DEFAULT_TEMPLATE, err);
+		status = EXIT_USAGE;
+		goto out;
+	}
+	if (o.allow_other && !allow_other_permitted()) {
+		mf_err(NULL, "--allow-other needs 'user_allow_other' in "
+		       "/etc/fuse.conf when not run as root");
+		status = EXIT_USAGE;
+		goto out;
+	}
+	status = EXIT_NOSTORE;
 	if (mf_main_db_path(o.db, dbpath, sizeof(dbpath)) < 0)
 		goto out;
 	/* worker threads open the store after fuse_daemonize() did chdir("/") */
 	if (!realpath(dbpath, abs_db)) {
 		mf_err(NULL, "cannot open store '%s': %s", dbpath, strerror(errno));
-		goto out;
-	}
-	if (mf_template_parse(o.tmpl ? o.tmpl : DEFAULT_TEMPLATE, &tmpl, err,
-			      sizeof(err)) < 0) {
-		mf_err(NULL, "invalid template '%s': %s",
-		       o.tmpl ? o.tmpl : DEFAULT_TEMPLATE, err);
-		goto out;
-	}
-	if (stat(o.mountpoint, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
-		mf_err(NULL, "cannot mount on '%s': %s", o.mountpoint,
-		       errno && !S_ISDIR(sb.st_mode) ? strerror(errno) :
-		       "not a directory");
 		goto out;
 	}
 	memset(&cfg, 0, sizeof(cfg));
@@ -318,19 +530,44 @@ int main(int argc, char **argv)
 	cfg.topts.skip_on_missing = o.skip_on_missing;
 	cfg.mode = o.mode;
 	cfg.poll_ms = o.poll_ms;
-	cfg.entry_timeout_s = 1.0;
+	cfg.entry_timeout_s = o.attr_ttl_ms / 1000.0;
+	cfg.cache_bytes = (size_t)o.cache_mib << 20;
+	cfg.uid = o.uid;
+	cfg.gid = o.gid;
+	cfg.file_mode = (mode_t)o.file_mode;
+	cfg.dir_mode = (mode_t)o.dir_mode;
+	cfg.casefold = o.casefold;
+	cfg.id3v2_version = (int)o.id3v2;
+	if (o.dry_run) {
+		ret = mf_fs_dry_run(&cfg, stdout, 10, err, sizeof(err));
+		if (ret < 0)
+			mf_err(NULL, "%s", err);
+		status = ret < 0 ? EXIT_NOSTORE : 0;
+		goto out;
+	}
+	if (!o.mountpoint || stat(o.mountpoint, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+		mf_err(NULL, "cannot mount on '%s': %s", o.mountpoint,
+		       errno && !S_ISDIR(sb.st_mode) ? strerror(errno) :
+		       "not a directory");
+		status = EXIT_NOMOUNTPOINT;
+		goto out;
+	}
 	ret = mf_fs_new(&cfg, &fs, err, sizeof(err));
 	if (ret < 0) {
 		mf_err(NULL, "%s", err);
 		goto out;
 	}
+	status = EXIT_FAIL;
 	mf_fs_counts(fs, &nfiles, &ndirs);
-	mf_info(NULL, "%zu files in %zu directories", nfiles, ndirs);
+	mf_info(NULL, "%zu files in %zu directories (tree: %zu bytes)", nfiles,
+		ndirs, mf_fs_tree_bytes(fs));
 
 	if (fuse_opt_add_arg(&args, argv[0]) < 0 ||
 	    fuse_opt_add_arg(&args, "-o") < 0 ||
 	    fuse_opt_add_arg(&args, "ro,default_permissions,fsname=musefs,"
-			     "subtype=musefs") < 0 ||
+			     "subtype=musefs,max_read=1048576") < 0 ||
+	    (o.allow_other && (fuse_opt_add_arg(&args, "-o") < 0 ||
+			       fuse_opt_add_arg(&args, "allow_other") < 0)) ||
 	    (o.fuse_opts && (fuse_opt_add_arg(&args, "-o") < 0 ||
 			     fuse_opt_add_arg(&args, o.fuse_opts) < 0)) ||
 	    (o.debug && fuse_opt_add_arg(&args, "-d") < 0)) {
@@ -341,6 +578,7 @@ int main(int argc, char **argv)
 			      fs);
 	if (!se) {
 		mf_err(NULL, "cannot start FUSE (bad -o option?)");
+		status = EXIT_USAGE;
 		goto out;
 	}
 	if (fuse_set_signal_handlers(se) != 0) {
@@ -349,6 +587,7 @@ int main(int argc, char **argv)
 	}
 	if (fuse_session_mount(se, o.mountpoint) != 0) {
 		mf_err(NULL, "cannot mount on '%s'", o.mountpoint);
+		status = EXIT_MOUNT;
 		goto out_signals;
 	}
 	if (fuse_daemonize(o.foreground) != 0) {
@@ -361,6 +600,7 @@ int main(int argc, char **argv)
 		       strerror(-ret));
 		goto out_unmount;
 	}
+	notify_ready(nfiles, ndirs);
 	if (o.single) {
 		ret = fuse_session_loop(se);
 	} else {
@@ -374,7 +614,7 @@ int main(int argc, char **argv)
 		ret = fuse_session_loop_mt(se, lc);
 	}
 	/* a signal (SIGINT, SIGTERM) ending the loop is a clean exit */
-	status = ret < 0 ? 1 : 0;
+	status = ret < 0 ? EXIT_FAIL : 0;
 out_stop:
 	mf_fs_stop(fs);
 out_unmount:

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mf_fs - FUSE low-level handlers, tree building, layout cache and the
- * refresh thread of musefs-mount.
+ * mf_fs - FUSE low-level handlers, the layout cache and the refresh
+ * thread of musefs-mount.
  *
- * Divisions, in order: state; per-thread store; rendering and tree
- * building; layout cache; attributes; handlers; refresh thread; life cycle.
+ * Divisions, in order: state; per-thread store; layout cache; attributes;
+ * handlers; refresh thread; life cycle.
  *
- * Lock order: fs->refresh_lock (refresh thread only) before fs->tree_lock
- * before fs->cache_lock. No lock is held across a fuse_reply_* call or a
- * kernel notification.
+ * Lock order: fs->tree_lock before fs->cache_lock. No lock is held across
+ * a fuse_reply_* call or a kernel notification. The refresh thread is the
+ * only writer of the tree: it reads it without the lock and takes the
+ * write side only to patch it.
  */
 #include "mf_fs.h"
 
@@ -27,11 +28,18 @@
 #include "mf_array.h"
 #include "mf_layout.h"
 #include "mf_log.h"
+#include "mf_render.h"
 #include "mf_store.h"
 #include "mf_tree.h"
 #include "mf_banned.h"
 
 _Static_assert(sizeof(fuse_ino_t) >= sizeof(uint64_t), "64-bit inodes");
+
+/* Largest read answered in one reply (bytes); also the kernel's max_read. */
+#define MF_MAX_READ (1u << 20)
+
+/* More changed tracks than this: one full scan beats that many lookups. */
+#define MF_FULL_SCAN_MIN 4096
 
 /*---- state -----------------------------------------------------------*/
 
@@ -51,20 +59,37 @@ struct handle {
 	struct served *sv;		/* one reference */
 };
 
+/* A directory listing taken at opendir (readdir offsets index it). */
+struct dirsnap {
+	size_t n;
+	struct dirent_copy {
+		uint64_t ino;
+		uint64_t gen;
+		bool is_dir;
+		const char *name;	/* into names */
+	} *v;
+	char *names;
+};
+
+/* One invalidation queued by a tree patch, sent after the lock is gone. */
+struct inval {
+	uint64_t ino;
+	char *name;			/* NULL: the inode itself */
+};
+
 struct mf_fs {
 	struct mf_fs_config cfg;	/* immutable after mf_fs_new */
-	uid_t uid;
-	gid_t gid;
-	struct timespec started;	/* directory times; immutable */
+	struct timespec started;	/* root times; immutable */
 
-	pthread_rwlock_t tree_lock;
+	pthread_rwlock_t tree_lock;	/* writer-preferring */
 	struct mf_tree *tree;		/* guarded by tree_lock */
-	uint64_t total_bytes;		/* guarded by tree_lock */
 
-	struct mf_inotab *inotab;	/* refresh thread (or mf_fs_new) only */
 	struct mf_store *poll_store;	/* refresh thread (or mf_fs_new) only */
+	struct mf_render *render;	/* refresh thread (or mf_fs_new) only */
 	int64_t watermark;		/* refresh thread only */
 	int64_t data_version;		/* refresh thread only */
+	struct inval *invals;		/* refresh thread only */
+	size_t ninvals, invals_cap;	/* refresh thread only */
 
 	pthread_mutex_t cache_lock;
 	struct served **slots;		/* guarded by cache_lock; by track id */
@@ -75,6 +100,10 @@ struct mf_fs {
 	struct served *lru_head;	/* most recent; guarded by cache_lock */
 	struct served *lru_tail;	/* guarded by cache_lock */
 
+	pthread_mutex_t statfs_lock;
+	struct statvfs statfs;		/* guarded by statfs_lock */
+	time_t statfs_at;		/* guarded by statfs_lock */
+
 	pthread_key_t store_key;	/* per-thread read-only connection */
 
 	struct fuse_session *se;	/* set before the refresh thread starts */
@@ -84,6 +113,19 @@ struct mf_fs {
 	pthread_cond_t stop_cond;	/* signalled by mf_fs_stop */
 	_Atomic bool stop;		/* atomic */
 };
+
+static struct mf_fs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return mf_store_ns(&ts);
+}
 
 /*---- per-thread store ------------------------------------------------*/
 
@@ -110,245 +152,6 @@ static struct mf_store *thread_store(struct mf_fs *fs)
 		return NULL;
 	}
 	return s;
-}
-
-/*---- rendering and tree building -------------------------------------*/
-
-/* Values of the template's fields for one track. */
-struct render_ctx {
-	size_t nfields;
-	const char **names;	/* borrowed from the template */
-	char **values;		/* joined multi-values, or NULL */
-	size_t *lens;
-	size_t *caps;
-};
-
-static const char *render_get(void *ctx, const char *field)
-{
-	struct render_ctx *rc = ctx;
-
-	for (size_t i = 0; i < rc->nfields; i++)
-		if (strcmp(rc->names[i], field) == 0)
-			return rc->values[i];
-	return NULL;
-}
-
-/* Append @v to field @i, joining multi-values with "; ". */
-static int render_add(struct render_ctx *rc, size_t i, const char *v, size_t n)
-{
-	size_t need = rc->lens[i] + (rc->lens[i] ? 2 : 0) + n + 1;
-
-	if (need > rc->caps[i]) {
-		size_t cap = need < 64 ? 64 : need * 2;
-		char *p = realloc(rc->values[i], cap);
-
-		if (!p)
-			return -ENOMEM;
-		rc->values[i] = p;
-		rc->caps[i] = cap;
-	}
-	if (rc->lens[i]) {
-		memcpy(rc->values[i] + rc->lens[i], "; ", 2);
-		rc->lens[i] += 2;
-	}
-	memcpy(rc->values[i] + rc->lens[i], v, n);
-	rc->lens[i] += n;
-	rc->values[i][rc->lens[i]] = '\0';
-	return 0;
-}
-
-static void render_reset(struct render_ctx *rc)
-{
-	for (size_t i = 0; i < rc->nfields; i++) {
-		rc->lens[i] = 0;
-		if (rc->values[i])
-			rc->values[i][0] = '\0';
-	}
-}
-
-struct entries {
-	struct mf_tree_entry *v;
-	size_t n, cap;
-};
-
-static void entries_release(struct entries *e)
-{
-	for (size_t i = 0; i < e->n; i++)
-		free((char *)e->v[i].path);
-	free(e->v);
-	memset(e, 0, sizeof(*e));
-}
-
-static int entries_add(struct entries *e, int64_t id, char *path)
-{
-	struct mf_tree_entry *v = mf_array_grow(e->v, &e->cap, e->n + 1,
-						sizeof(*v));
-
-	if (!v)
-		return -ENOMEM;
-	e->v = v;
-	e->v[e->n].track_id = id;
-	e->v[e->n].path = path;
-	e->n++;
-	return 0;
-}
-
-/* Render one track into @e; an empty-valued ctx means no tags. */
-static int render_one(struct mf_fs *fs, struct render_ctx *rc, int64_t id,
-		      const char *format, struct entries *e)
-{
-	char *path = NULL;
-	int ret;
-
-	ret = mf_template_render(fs->cfg.tmpl, &fs->cfg.topts, render_get, rc,
-				 mf_track_ext(format), &path);
-	if (ret == -ENOENT) {
-		mf_debug("mount", "track %lld skipped: missing field",
-			 (long long)id);
-		return 0;
-	}
-	if (ret < 0) {
-		mf_warn("mount", "track %lld: cannot render its path: %s",
-			(long long)id, strerror(-ret));
-		return ret == -ENOMEM ? ret : 0;
-	}
-	ret = entries_add(e, id, path);
-	if (ret < 0)
-		free(path);
-	return ret;
-}
-
-/*
- * Render every track's path in one read transaction on @s and build a new
- * tree. Also reads the changelog head (*@head) inside the same snapshot so
- * that no change is missed, and the total backing bytes.
- */
-static int build_tree(struct mf_fs *fs, struct mf_store *s,
-		      struct mf_tree **out, int64_t *head, uint64_t *total)
-{
-	static const char tracks_sql[] =
-		"SELECT id, format, backing_size FROM tracks ORDER BY id";
-	sqlite3 *db = mf_store_db(s);
-	sqlite3_stmt *ts = NULL, *gs = NULL, *hs = NULL;
-	struct render_ctx rc = { 0 };
-	struct entries e = { 0 };
-	char *tags_sql = NULL;
-	size_t tags_len = 0;
-	FILE *mem = NULL;
-	int rc_t, rc_g = SQLITE_DONE, ret = 0;
-	int64_t g_id = -1;
-
-	*total = 0;
-	rc.nfields = mf_template_nfields(fs->cfg.tmpl);
-	rc.names = calloc(rc.nfields + 1, sizeof(*rc.names));
-	rc.values = calloc(rc.nfields + 1, sizeof(*rc.values));
-	rc.lens = calloc(rc.nfields + 1, sizeof(*rc.lens));
-	rc.caps = calloc(rc.nfields + 1, sizeof(*rc.caps));
-	if (!rc.names || !rc.values || !rc.lens || !rc.caps) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	/* SELECT the template's fields only: key IN (?, ?, ...) */
-	mem = open_memstream(&tags_sql, &tags_len);
-	if (!mem) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	fputs("SELECT track_id, key, value FROM tags WHERE value_blob IS NULL "
-	      "AND key IN (", mem);
-	for (size_t i = 0; i < rc.nfields; i++) {
-		rc.names[i] = mf_template_field(fs->cfg.tmpl, i);
-		fputs(i ? ", ?" : "?", mem);
-	}
-	fputs(") ORDER BY track_id, key, ordinal", mem);
-	if (fclose(mem) != 0) {
-		mem = NULL;
-		ret = -ENOMEM;
-		goto out;
-	}
-	mem = NULL;
-
-	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-		ret = -EIO;
-		goto out;
-	}
-	if (sqlite3_prepare_v2(db, tracks_sql, -1, &ts, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, tags_sql, -1, &gs, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT coalesce(max(seq), 0) FROM "
-			       "track_changes", -1, &hs, NULL) != SQLITE_OK) {
-		mf_err("mount", "cannot read the store: %s", sqlite3_errmsg(db));
-		ret = -EIO;
-		goto out_end;
-	}
-	for (size_t i = 0; i < rc.nfields; i++)
-		sqlite3_bind_text(gs, (int)i + 1, rc.names[i], -1, SQLITE_STATIC);
-	if (sqlite3_step(hs) != SQLITE_ROW) {
-		ret = -EIO;
-		goto out_end;
-	}
-	*head = sqlite3_column_int64(hs, 0);
-	rc_g = rc.nfields ? sqlite3_step(gs) : SQLITE_DONE;
-	if (rc_g == SQLITE_ROW)
-		g_id = sqlite3_column_int64(gs, 0);
-	while ((rc_t = sqlite3_step(ts)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(ts, 0);
-		const char *format = (const char *)sqlite3_column_text(ts, 1);
-		int64_t size = sqlite3_column_int64(ts, 2);
-
-		if (size > 0)
-			*total += (uint64_t)size;
-		render_reset(&rc);
-		while (rc_g == SQLITE_ROW && g_id <= id) {
-			if (g_id == id) {
-				const char *key = (const char *)
-					sqlite3_column_text(gs, 1);
-				const char *v = (const char *)
-					sqlite3_column_text(gs, 2);
-				int n = sqlite3_column_bytes(gs, 2);
-
-				for (size_t i = 0; key && v && i < rc.nfields; i++) {
-					if (strcmp(rc.names[i], key) != 0)
-						continue;
-					ret = render_add(&rc, i, v, (size_t)n);
-					if (ret < 0)
-						goto out_end;
-				}
-			}
-			rc_g = sqlite3_step(gs);
-			if (rc_g == SQLITE_ROW)
-				g_id = sqlite3_column_int64(gs, 0);
-		}
-		if (!format)
-			continue;
-		ret = render_one(fs, &rc, id, format, &e);
-		if (ret < 0)
-			goto out_end;
-	}
-	if (rc_t != SQLITE_DONE || (rc_g != SQLITE_DONE && rc_g != SQLITE_ROW)) {
-		mf_err("mount", "cannot read the store: %s", sqlite3_errmsg(db));
-		ret = -EIO;
-		goto out_end;
-	}
-	ret = mf_tree_build(fs->inotab, e.v, e.n, out);
-	if (ret < 0)
-		mf_err("mount", "cannot build the tree: %s", strerror(-ret));
-out_end:
-	sqlite3_finalize(ts);
-	sqlite3_finalize(gs);
-	sqlite3_finalize(hs);
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-out:
-	if (mem)
-		fclose(mem);
-	free(tags_sql);
-	for (size_t i = 0; rc.values && i < rc.nfields; i++)
-		free(rc.values[i]);
-	free(rc.names);
-	free(rc.values);
-	free(rc.lens);
-	free(rc.caps);
-	entries_release(&e);
-	return ret;
 }
 
 /*---- layout cache ----------------------------------------------------*/
@@ -586,6 +389,7 @@ static int served_get(struct mf_fs *fs, int64_t id, struct served **out)
 	return 0;
 }
 
+
 /*---- attributes ------------------------------------------------------*/
 
 /*
@@ -594,110 +398,155 @@ static int served_get(struct mf_fs *fs, int64_t id, struct served **out)
  * nanoseconds carry content_version: every change of served bytes moves
  * mtime even within one second.
  */
-static struct timespec served_mtime(const struct mf_track_info *in)
+static int64_t served_mtime(const struct mf_track_info *in)
 {
 	int64_t meta = in->updated_at * 1000000000 +
 		       (in->content_version % 1000000000);
-	int64_t ns = in->backing_mtime_ns > meta ? in->backing_mtime_ns : meta;
+
+	return in->backing_mtime_ns > meta ? in->backing_mtime_ns : meta;
+}
+
+static struct timespec ts_of(int64_t ns)
+{
 	struct timespec ts = { .tv_sec = ns / 1000000000,
 			       .tv_nsec = ns % 1000000000 };
+
+	if (ts.tv_nsec < 0) {
+		ts.tv_sec--;
+		ts.tv_nsec += 1000000000;
+	}
 	return ts;
 }
 
-static void file_attr(struct mf_fs *fs, fuse_ino_t ino, const struct served *sv,
-		      struct stat *st)
+static void file_attr(struct mf_fs *fs, fuse_ino_t ino, uint64_t size,
+		      int64_t mtime_ns, struct stat *st)
 {
-	uint64_t size = mf_layout_size(sv->layout);
-
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
-	st->st_mode = S_IFREG | 0444;
+	st->st_mode = S_IFREG | fs->cfg.file_mode;
 	st->st_nlink = 1;
-	st->st_uid = fs->uid;
-	st->st_gid = fs->gid;
+	st->st_uid = fs->cfg.uid;
+	st->st_gid = fs->cfg.gid;
 	st->st_size = (off_t)size;
 	st->st_blksize = 65536;
 	st->st_blocks = (blkcnt_t)((size + 511) / 512);
-	st->st_mtim = served_mtime(&sv->info);
+	st->st_mtim = ts_of(mtime_ns);
 	st->st_ctim = st->st_mtim;
 	st->st_atim = st->st_mtim;
 }
 
 static void dir_attr(struct mf_fs *fs, fuse_ino_t ino, size_t nsubdir,
-		     struct stat *st)
+		     int64_t mtime_ns, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
-	st->st_mode = S_IFDIR | 0555;
+	st->st_mode = S_IFDIR | fs->cfg.dir_mode;
 	st->st_nlink = (nlink_t)(2 + nsubdir);
-	st->st_uid = fs->uid;
-	st->st_gid = fs->gid;
+	st->st_uid = fs->cfg.uid;
+	st->st_gid = fs->cfg.gid;
 	st->st_size = 4096;
 	st->st_blksize = 4096;
 	st->st_blocks = 8;
-	st->st_mtim = fs->started;
-	st->st_ctim = fs->started;
-	st->st_atim = fs->started;
+	if (mtime_ns > 0) {
+		st->st_mtim = ts_of(mtime_ns);
+	} else {
+		st->st_mtim = fs->started;
+	}
+	st->st_ctim = st->st_mtim;
+	st->st_atim = st->st_mtim;
 }
 
 /* What a handler needs of a node, copied out under tree_lock. */
 struct node_copy {
 	fuse_ino_t ino;
+	uint64_t gen;
 	bool is_dir;
+	bool have_attr;		/* files: size and mtime below are cached */
 	int64_t track;
 	size_t nsubdir;
+	int64_t mtime_ns;
+	uint64_t size;
 };
 
-static void copy_node(const struct mf_node *n, struct node_copy *c)
+static void copy_node(const struct mf_tree *t, const struct mf_node *n,
+		      struct node_copy *c)
 {
-	c->ino = mf_node_ino(n);
+	c->ino = mf_tree_ino(t, n);
+	c->gen = mf_node_gen(n);
 	c->is_dir = mf_node_is_dir(n);
 	c->track = mf_node_track(n);
 	c->nsubdir = mf_node_nsubdir(n);
+	c->mtime_ns = mf_node_mtime_ns(n);
+	c->have_attr = !c->is_dir && mf_node_attr_get(n, &c->size, &c->mtime_ns);
 }
 
 /*
- * Copy node @ino (or, with @name, entry @name of directory @ino) of the
- * current tree into *@c under tree_lock. Returns 0 or ENOENT.
+ * Copy node @ino (or, with @name, entry @name of directory @ino) into *@c
+ * under tree_lock; with @ref, count one kernel reference to it. Returns 0
+ * or ENOENT.
  */
 static int find_node(struct mf_fs *fs, fuse_ino_t ino, const char *name,
-		     struct node_copy *c)
+		     bool ref, struct node_copy *c)
 {
 	const struct mf_node *n;
 
 	pthread_rwlock_rdlock(&fs->tree_lock);
-	n = name ? mf_tree_lookup(fs->tree, ino, name) : mf_tree_get(fs->tree, ino);
-	if (n)
-		copy_node(n, c);
+	n = name ? mf_tree_lookup(fs->tree, ino, name) :
+		   mf_tree_get(fs->tree, ino);
+	if (n) {
+		copy_node(fs->tree, n, c);
+		if (ref)
+			mf_tree_ref(fs->tree, n);
+	}
 	pthread_rwlock_unlock(&fs->tree_lock);
 	return n ? 0 : ENOENT;
 }
 
-/* Attributes of a node copy; returns 0 or a positive errno. */
-static int node_attr(struct mf_fs *fs, const struct node_copy *c,
-		     struct stat *st)
+static void unref_node(struct mf_fs *fs, fuse_ino_t ino)
 {
+	pthread_rwlock_rdlock(&fs->tree_lock);
+	mf_tree_forget(fs->tree, ino, 1);
+	pthread_rwlock_unlock(&fs->tree_lock);
+}
+
+/* Fill c->size and c->mtime_ns of a file from its layout; cache them. */
+static int fill_file_attr(struct mf_fs *fs, struct node_copy *c)
+{
+	const struct mf_node *n;
 	struct served *sv;
 	int err;
 
-	if (c->is_dir) {
-		dir_attr(fs, c->ino, c->nsubdir, st);
-		return 0;
-	}
 	err = served_get(fs, c->track, &sv);
 	if (err)
 		return err;
-	file_attr(fs, c->ino, sv, st);
+	c->size = mf_layout_size(sv->layout);
+	c->mtime_ns = served_mtime(&sv->info);
+	c->have_attr = true;
 	served_put(sv);
+	pthread_rwlock_rdlock(&fs->tree_lock);
+	n = mf_tree_get(fs->tree, c->ino);
+	if (n && mf_node_gen(n) == c->gen && mf_node_track(n) == c->track)
+		mf_node_attr_set(n, c->size, c->mtime_ns);
+	pthread_rwlock_unlock(&fs->tree_lock);
+	return 0;
+}
+
+/* Attributes of a node copy; returns 0 or a positive errno. */
+static int node_attr(struct mf_fs *fs, struct node_copy *c, struct stat *st)
+{
+	int err;
+
+	if (c->is_dir) {
+		dir_attr(fs, c->ino, c->nsubdir, c->mtime_ns, st);
+		return 0;
+	}
+	if (!c->have_attr && (err = fill_file_attr(fs, c)) != 0)
+		return err;
+	file_attr(fs, c->ino, c->size, c->mtime_ns, st);
 	return 0;
 }
 
 /*---- handlers --------------------------------------------------------*/
-
-static struct mf_fs *fs_of(fuse_req_t req)
-{
-	return fuse_req_userdata(req);
-}
 
 static void mf_fs_init(void *userdata, struct fuse_conn_info *conn)
 {
@@ -706,6 +555,16 @@ static void mf_fs_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
 	if (conn->capable & FUSE_CAP_ASYNC_READ)
 		conn->want |= FUSE_CAP_ASYNC_READ;
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO)
+		conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
+	/* max_write also sets the kernel's max_pages: 1 MiB read requests */
+	conn->max_write = MF_MAX_READ;
+	conn->max_readahead = MF_MAX_READ;
+	conn->max_read = MF_MAX_READ;	/* as the max_read mount option */
 }
 
 static void mf_fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -716,18 +575,33 @@ static void mf_fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int err;
 
 	memset(&e, 0, sizeof(e));
-	err = find_node(fs, parent, name, &c);
-	if (!err)
-		err = node_attr(fs, &c, &e.attr);
+	e.attr_timeout = fs->cfg.entry_timeout_s;
+	e.entry_timeout = fs->cfg.entry_timeout_s;
+	err = find_node(fs, parent, name, true, &c);
 	if (err) {
+		struct node_copy p;
+
+		/* a negative entry the kernel may cache (refresh invalidates
+		 * new names); not with case folding, where other spellings
+		 * of a name would stay cached */
+		if (!fs->cfg.casefold &&
+		    find_node(fs, parent, NULL, false, &p) == 0 && p.is_dir) {
+			fuse_reply_entry(req, &e);
+			return;
+		}
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	err = node_attr(fs, &c, &e.attr);
+	if (err) {
+		unref_node(fs, c.ino);
 		fuse_reply_err(req, err);
 		return;
 	}
 	e.ino = c.ino;
-	e.generation = 0;	/* inode numbers are never reused */
-	e.attr_timeout = fs->cfg.entry_timeout_s;
-	e.entry_timeout = fs->cfg.entry_timeout_s;
-	fuse_reply_entry(req, &e);
+	e.generation = c.gen;
+	if (fuse_reply_entry(req, &e) != 0)
+		unref_node(fs, c.ino);	/* the kernel did not get it */
 }
 
 static void mf_fs_getattr(fuse_req_t req, fuse_ino_t ino,
@@ -742,11 +616,12 @@ static void mf_fs_getattr(fuse_req_t req, fuse_ino_t ino,
 		/* an open file answers with the version it serves */
 		struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
-		file_attr(fs, ino, h->sv, &st);
+		file_attr(fs, ino, mf_layout_size(h->sv->layout),
+			  served_mtime(&h->sv->info), &st);
 		fuse_reply_attr(req, &st, fs->cfg.entry_timeout_s);
 		return;
 	}
-	err = find_node(fs, ino, NULL, &c);
+	err = find_node(fs, ino, NULL, false, &c);
 	if (!err)
 		err = node_attr(fs, &c, &st);
 	if (err) {
@@ -759,83 +634,171 @@ static void mf_fs_getattr(fuse_req_t req, fuse_ino_t ino,
 static void mf_fs_opendir(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
-	struct node_copy c;
-	int err = find_node(fs_of(req), ino, NULL, &c);
+	struct mf_fs *fs = fs_of(req);
+	const struct mf_node *d;
+	struct dirsnap *s = calloc(1, sizeof(*s));
+	size_t names = 0, pos = 0;
+	int err = 0;
 
-	if (!err && !c.is_dir)
-		err = ENOTDIR;
-	if (err)
+	if (!s) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pthread_rwlock_rdlock(&fs->tree_lock);
+	d = mf_tree_get(fs->tree, ino);
+	if (!d || !mf_node_is_dir(d)) {
+		err = d ? ENOTDIR : ENOENT;
+		goto out_unlock;
+	}
+	/* entries 0 and 1 are "." and ".." */
+	s->n = mf_node_nchild(d) + 2;
+	for (size_t i = 0; i + 2 < s->n; i++)
+		names += strlen(mf_node_name(mf_tree_child(fs->tree, d, i))) + 1;
+	s->v = malloc(s->n * sizeof(*s->v));
+	s->names = malloc(names + 6);
+	if (!s->v || !s->names) {
+		err = ENOMEM;
+		goto out_unlock;
+	}
+	memcpy(s->names, ".\0..\0", 5);
+	pos = 5;
+	s->v[0] = (struct dirent_copy){ ino, mf_node_gen(d), true, s->names };
+	s->v[1] = (struct dirent_copy){
+		mf_tree_ino(fs->tree, mf_tree_parent(fs->tree, d)), 0, true,
+		s->names + 2 };
+	for (size_t i = 0; i + 2 < s->n; i++) {
+		const struct mf_node *n = mf_tree_child(fs->tree, d, i);
+		size_t l = strlen(mf_node_name(n)) + 1;
+
+		memcpy(s->names + pos, mf_node_name(n), l);
+		s->v[i + 2] = (struct dirent_copy){
+			mf_tree_ino(fs->tree, n), mf_node_gen(n),
+			mf_node_is_dir(n), s->names + pos };
+		pos += l;
+	}
+out_unlock:
+	pthread_rwlock_unlock(&fs->tree_lock);
+	if (err) {
+		free(s->v);
+		free(s->names);
+		free(s);
 		fuse_reply_err(req, err);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)s;
+	/* the kernel may keep listings; a change invalidates the inode */
+	fi->cache_readdir = 1;
+	fi->keep_cache = 1;
+	if (fuse_reply_open(req, fi) != 0) {
+		free(s->v);
+		free(s->names);
+		free(s);
+	}
+}
+
+/* One entry for readdirplus: attributes when cheap, else a plain dirent. */
+static const struct mf_node *plus_entry(struct mf_fs *fs,
+					const struct dirent_copy *d,
+					size_t i, struct fuse_entry_param *e)
+{
+	const struct mf_node *n = i < 2 ? NULL : mf_tree_get(fs->tree, d->ino);
+	struct node_copy c;
+
+	memset(e, 0, sizeof(*e));
+	e->attr.st_ino = d->ino;
+	e->attr.st_mode = d->is_dir ? S_IFDIR : S_IFREG;
+	e->attr_timeout = fs->cfg.entry_timeout_s;
+	e->entry_timeout = fs->cfg.entry_timeout_s;
+	if (!n || mf_node_gen(n) != d->gen)
+		return NULL;	/* gone since opendir: name only */
+	copy_node(fs->tree, n, &c);
+	if (c.is_dir)
+		dir_attr(fs, c.ino, c.nsubdir, c.mtime_ns, &e->attr);
+	else if (c.have_attr)
+		file_attr(fs, c.ino, c.size, c.mtime_ns, &e->attr);
 	else
-		fuse_reply_open(req, fi);
+		return NULL;	/* its size needs the store: lookup later */
+	e->ino = c.ino;
+	e->generation = c.gen;
+	return n;
+}
+
+static void do_readdir(fuse_req_t req, size_t size, off_t off,
+		       struct fuse_file_info *fi, bool plus)
+{
+	struct mf_fs *fs = fs_of(req);
+	struct dirsnap *s = (struct dirsnap *)(uintptr_t)fi->fh;
+	size_t used = 0;
+	char *buf;
+
+	if (size > MF_MAX_READ)
+		size = MF_MAX_READ;
+	buf = malloc(size ? size : 1);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (plus)
+		pthread_rwlock_rdlock(&fs->tree_lock);
+	for (size_t i = off < 0 ? 0 : (size_t)off; i < s->n; i++) {
+		const struct dirent_copy *d = &s->v[i];
+		size_t need;
+
+		if (plus) {
+			struct fuse_entry_param e;
+			const struct mf_node *n = plus_entry(fs, d, i, &e);
+
+			need = fuse_add_direntry_plus(req, buf + used,
+						      size - used, d->name, &e,
+						      (off_t)i + 1);
+			if (need > size - used)
+				break;
+			if (n)	/* the kernel now holds a reference */
+				mf_tree_ref(fs->tree, n);
+		} else {
+			struct stat st;
+
+			memset(&st, 0, sizeof(st));
+			st.st_ino = d->ino;
+			st.st_mode = d->is_dir ? S_IFDIR : S_IFREG;
+			need = fuse_add_direntry(req, buf + used, size - used,
+						 d->name, &st, (off_t)i + 1);
+			if (need > size - used)
+				break;
+		}
+		used += need;
+	}
+	if (plus)
+		pthread_rwlock_unlock(&fs->tree_lock);
+	fuse_reply_buf(req, buf, used);
+	free(buf);
 }
 
 static void mf_fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 			  off_t off, struct fuse_file_info *fi)
 {
-	struct mf_fs *fs = fs_of(req);
-	const struct mf_node *dir, *n;
-	char *buf;
-	size_t used = 0;
-	int err = 0;
+	(void)ino;
+	do_readdir(req, size, off, fi, false);
+}
 
-	(void)fi;
-	if (size > (1u << 20))
-		size = 1u << 20;
-	buf = malloc(size);
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	pthread_rwlock_rdlock(&fs->tree_lock);
-	dir = mf_tree_get(fs->tree, ino);
-	if (!dir) {
-		err = ENOENT;
-		goto out_unlock;
-	}
-	for (off_t i = off; ; i++) {
-		struct stat st;
-		const char *name;
-		size_t need;
-
-		/* offsets: 0 ".", 1 "..", 2 + k the k-th entry */
-		memset(&st, 0, sizeof(st));
-		if (i == 0) {
-			name = ".";
-			st.st_ino = mf_node_ino(dir);
-			st.st_mode = S_IFDIR;
-		} else if (i == 1) {
-			name = "..";
-			st.st_ino = mf_node_ino(mf_tree_parent(fs->tree, dir));
-			st.st_mode = S_IFDIR;
-		} else {
-			n = mf_tree_child(fs->tree, dir, (size_t)(i - 2));
-			if (!n)
-				break;
-			name = mf_node_name(n);
-			st.st_ino = mf_node_ino(n);
-			st.st_mode = mf_node_is_dir(n) ? S_IFDIR : S_IFREG;
-		}
-		need = fuse_add_direntry(req, buf + used, size - used, name,
-					 &st, i + 1);
-		if (need > size - used)
-			break;
-		used += need;
-	}
-out_unlock:
-	pthread_rwlock_unlock(&fs->tree_lock);
-	if (err)
-		fuse_reply_err(req, err);
-	else
-		fuse_reply_buf(req, buf, used);
-	free(buf);
+static void mf_fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			      off_t off, struct fuse_file_info *fi)
+{
+	(void)ino;
+	do_readdir(req, size, off, fi, true);
 }
 
 static void mf_fs_releasedir(fuse_req_t req, fuse_ino_t ino,
 			     struct fuse_file_info *fi)
 {
+	struct dirsnap *s = (struct dirsnap *)(uintptr_t)fi->fh;
+
 	(void)ino;
-	(void)fi;
+	if (s) {
+		free(s->v);
+		free(s->names);
+		free(s);
+	}
 	fuse_reply_err(req, 0);
 }
 
@@ -870,7 +833,7 @@ static void mf_fs_open(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	err = find_node(fs, ino, NULL, &c);
+	err = find_node(fs, ino, NULL, false, &c);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -899,8 +862,13 @@ static void mf_fs_open(fuse_req_t req, fuse_ino_t ino,
 		goto out_close;
 	}
 	fi->fh = (uint64_t)(uintptr_t)h;
-	fi->keep_cache = 1;
-	fuse_reply_open(req, fi);
+	fi->keep_cache = 1;	/* invalidated by the refresh on change */
+	fi->noflush = 1;	/* nothing to flush: no round trip on close */
+	if (fuse_reply_open(req, fi) != 0) {
+		close(h->fd);
+		served_put(h->sv);
+		free(h);
+	}
 	return;
 
 out_close:
@@ -946,19 +914,28 @@ static int io_read_backing(void *ctx, uint64_t off, void *buf, size_t len)
 	return 0;
 }
 
+/*
+ * A read: backing ranges go to the kernel as file-descriptor buffers
+ * (spliced, never copied through user space); every other segment kind
+ * is rendered by mf_layout_read_at() into one memory buffer.
+ */
 static void mf_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
 	struct mf_fs *fs = fs_of(req);
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	const struct mf_layout *l = h->sv->layout;
 	struct read_io rio = { .fs = fs, .fd = h->fd };
 	struct mf_layout_io io = {
 		.ctx = &rio,
 		.read_blob = io_read_blob,
 		.read_backing = io_read_backing,
 	};
-	ssize_t n;
-	char *buf;
+	uint64_t total = mf_layout_size(l), pos, end, membytes = 0;
+	struct fuse_bufvec *bv = NULL;
+	size_t first, nseg, k = 0;
+	char *mem = NULL;
+	int err = 0;
 
 	(void)ino;
 	if (off < 0) {
@@ -970,19 +947,66 @@ static void mf_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, EIO);
 		return;
 	}
-	if (size > (1u << 20))
-		size = 1u << 20;
-	buf = malloc(size ? size : 1);
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
+	if ((uint64_t)off >= total || size == 0) {
+		fuse_reply_buf(req, NULL, 0);
 		return;
 	}
-	n = mf_layout_read_at(h->sv->layout, (uint64_t)off, buf, size, &io);
-	if (n < 0)
-		fuse_reply_err(req, n == -ENOMEM ? ENOMEM : EIO);
-	else
-		fuse_reply_buf(req, buf, (size_t)n);
-	free(buf);
+	if (size > MF_MAX_READ)
+		size = MF_MAX_READ;
+	end = (uint64_t)off + size < total ? (uint64_t)off + size : total;
+	first = mf_layout_find(l, (uint64_t)off);
+	for (nseg = 0, pos = (uint64_t)off; pos < end; nseg++) {
+		struct mf_seg sg;
+
+		mf_layout_seg(l, first + nseg, &sg);
+		if (sg.kind != MF_SEG_BACKING)
+			membytes += (sg.start + sg.len < end ? sg.start + sg.len :
+				     end) - pos;
+		pos = sg.start + sg.len;
+	}
+	bv = malloc(sizeof(*bv) + nseg * sizeof(bv->buf[0]));
+	mem = membytes ? malloc(membytes) : NULL;
+	if (!bv || (membytes && !mem)) {
+		err = ENOMEM;
+		goto out;
+	}
+	membytes = 0;
+	for (pos = (uint64_t)off; pos < end; k++) {
+		struct mf_seg sg;
+		uint64_t stop;
+		struct fuse_buf *b = &bv->buf[k];
+
+		mf_layout_seg(l, first + k, &sg);
+		stop = sg.start + sg.len < end ? sg.start + sg.len : end;
+		memset(b, 0, sizeof(*b));
+		b->size = (size_t)(stop - pos);
+		if (sg.kind == MF_SEG_BACKING) {
+			b->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK |
+				   FUSE_BUF_FD_RETRY;
+			b->fd = h->fd;
+			b->pos = (off_t)(sg.src_off + (pos - sg.start));
+		} else {
+			ssize_t n = mf_layout_read_at(l, pos, mem + membytes,
+						      b->size, &io);
+
+			if (n < 0 || (size_t)n != b->size) {
+				err = n == -ENOMEM ? ENOMEM : EIO;
+				goto out;
+			}
+			b->mem = mem + membytes;
+			membytes += b->size;
+		}
+		pos = stop;
+	}
+	bv->count = k;
+	bv->idx = 0;
+	bv->off = 0;
+	fuse_reply_data(req, bv, 0);
+out:
+	if (err)
+		fuse_reply_err(req, err);
+	free(mem);
+	free(bv);
 }
 
 static void mf_fs_release(fuse_req_t req, fuse_ino_t ino,
@@ -999,39 +1023,139 @@ static void mf_fs_release(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_err(req, 0);
 }
 
+/*
+ * Totals: the served files' backing bytes and count (recomputed at most
+ * every 5 s), and the free space of the store's file system, so that
+ * tools that check free space do not refuse.
+ */
 static void mf_fs_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct mf_fs *fs = fs_of(req);
 	struct statvfs sv;
+	time_t now = time(NULL);
 
 	(void)ino;
-	memset(&sv, 0, sizeof(sv));
-	sv.f_bsize = 4096;
-	sv.f_frsize = 4096;
+	pthread_mutex_lock(&fs->statfs_lock);
+	if (!fs->statfs_at || now - fs->statfs_at >= 5) {
+		struct mf_store *s = thread_store(fs);
+		sqlite3_stmt *st = NULL;
+		struct statvfs host;
+		uint64_t bytes = 0;
+
+		if (s && sqlite3_prepare_v2(mf_store_db(s), "SELECT "
+			"total(backing_size) FROM tracks", -1, &st, NULL) ==
+			SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+			bytes = (uint64_t)sqlite3_column_double(st, 0);
+		sqlite3_finalize(st);
+		memset(&fs->statfs, 0, sizeof(fs->statfs));
+		fs->statfs.f_bsize = 4096;
+		fs->statfs.f_frsize = 4096;
+		fs->statfs.f_blocks = (fsblkcnt_t)((bytes + 4095) / 4096);
+		if (statvfs(fs->cfg.db_path, &host) == 0 && host.f_frsize) {
+			fs->statfs.f_bavail = (fsblkcnt_t)((uint64_t)host.f_bavail *
+				host.f_frsize / 4096);
+			fs->statfs.f_bfree = fs->statfs.f_bavail;
+			fs->statfs.f_blocks += fs->statfs.f_bfree;
+		}
+		fs->statfs.f_namemax = 255;
+		fs->statfs_at = now;
+	}
+	sv = fs->statfs;
+	pthread_mutex_unlock(&fs->statfs_lock);
 	pthread_rwlock_rdlock(&fs->tree_lock);
-	sv.f_blocks = (fsblkcnt_t)((fs->total_bytes + 4095) / 4096);
 	sv.f_files = (fsfilcnt_t)mf_tree_nnodes(fs->tree);
 	pthread_rwlock_unlock(&fs->tree_lock);
-	sv.f_namemax = 255;
 	fuse_reply_statfs(req, &sv);
+}
+
+/* Extended attributes of files: where the bytes come from. */
+static const char xattr_names[] = "user.musefs.backing_path\0"
+				  "user.musefs.track_id\0"
+				  "user.musefs.format";
+
+static void reply_xattr_value(fuse_req_t req, const char *v, size_t len,
+			      size_t size)
+{
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, v, len);
+}
+
+static void mf_fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			   size_t size)
+{
+	struct mf_fs *fs = fs_of(req);
+	struct node_copy c;
+	struct served *sv;
+	char buf[32];
+	const char *v;
+	int err;
+
+	err = find_node(fs, ino, NULL, false, &c);
+	if (!err && c.is_dir)
+		err = ENODATA;
+	if (!err && strncmp(name, "user.musefs.", 12) != 0)
+		err = ENODATA;
+	if (!err)
+		err = served_get(fs, c.track, &sv);
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	if (strcmp(name, "user.musefs.backing_path") == 0) {
+		v = sv->backing_path;
+	} else if (strcmp(name, "user.musefs.track_id") == 0) {
+		snprintf(buf, sizeof(buf), "%lld", (long long)c.track);
+		v = buf;
+	} else if (strcmp(name, "user.musefs.format") == 0) {
+		v = sv->info.format;
+	} else {
+		served_put(sv);
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	reply_xattr_value(req, v, strlen(v), size);
+	served_put(sv);
+}
+
+static void mf_fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct mf_fs *fs = fs_of(req);
+	struct node_copy c;
+	int err = find_node(fs, ino, NULL, false, &c);
+
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	if (c.is_dir)
+		reply_xattr_value(req, "", 0, size);
+	else
+		reply_xattr_value(req, xattr_names, sizeof(xattr_names), size);
 }
 
 static void mf_fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	/*
-	 * Inode numbers are never reused for another path (mf_inotab), so
-	 * there is no per-inode state to drop here.
-	 */
-	(void)ino;
-	(void)nlookup;
+	struct mf_fs *fs = fs_of(req);
+
+	pthread_rwlock_rdlock(&fs->tree_lock);
+	mf_tree_forget(fs->tree, ino, nlookup);
+	pthread_rwlock_unlock(&fs->tree_lock);
 	fuse_reply_none(req);
 }
 
 static void mf_fs_forget_multi(fuse_req_t req, size_t count,
 			       struct fuse_forget_data *forgets)
 {
-	(void)count;
-	(void)forgets;
+	struct mf_fs *fs = fs_of(req);
+
+	pthread_rwlock_rdlock(&fs->tree_lock);
+	for (size_t i = 0; i < count; i++)
+		mf_tree_forget(fs->tree, forgets[i].ino, forgets[i].nlookup);
+	pthread_rwlock_unlock(&fs->tree_lock);
 	fuse_reply_none(req);
 }
 
@@ -1149,11 +1273,14 @@ static const struct fuse_lowlevel_ops mf_fs_oper = {
 	.getattr = mf_fs_getattr,
 	.opendir = mf_fs_opendir,
 	.readdir = mf_fs_readdir,
+	.readdirplus = mf_fs_readdirplus,
 	.releasedir = mf_fs_releasedir,
 	.open = mf_fs_open,
 	.read = mf_fs_read,
 	.release = mf_fs_release,
 	.statfs = mf_fs_statfs,
+	.getxattr = mf_fs_getxattr,
+	.listxattr = mf_fs_listxattr,
 	.setattr = mf_fs_setattr,
 	.mknod = mf_fs_mknod,
 	.mkdir = mf_fs_mkdir,
@@ -1173,65 +1300,126 @@ const struct fuse_lowlevel_ops *mf_fs_ops(void)
 	return &mf_fs_oper;
 }
 
-/*---- refresh thread --------------------------------------------------*/
+/*---- rendering into changes ------------------------------------------*/
 
-static void notify_entry(struct mf_fs *fs, fuse_ino_t parent, const char *name)
+struct changes {
+	struct mf_tree_change *v;
+	size_t n, cap;
+};
+
+static void changes_release(struct changes *c)
 {
-	int r = fuse_lowlevel_notify_inval_entry(fs->se, parent, name,
-						 strlen(name));
-
-	if (r < 0 && r != -ENOENT && r != -EBADF && r != -ENODEV)
-		mf_debug("mount", "inval_entry %s: %s", name, strerror(-r));
+	for (size_t i = 0; i < c->n; i++)
+		free((char *)c->v[i].path);
+	free(c->v);
+	memset(c, 0, sizeof(*c));
 }
 
-static void notify_inode(struct mf_fs *fs, fuse_ino_t ino)
+/* Append (@id, @path); @path is copied (NULL: a removal). */
+static int changes_add(struct changes *c, int64_t id, const char *path)
 {
-	int r = fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+	struct mf_tree_change *v = mf_array_grow(c->v, &c->cap, c->n + 1,
+						 sizeof(*v));
+	char *p = NULL;
 
-	if (r < 0 && r != -ENOENT && r != -EBADF && r != -ENODEV)
-		mf_debug("mount", "inval_inode %llu: %s",
-			 (unsigned long long)ino, strerror(-r));
+	if (!v)
+		return -ENOMEM;
+	c->v = v;
+	if (path && !(p = strdup(path)))
+		return -ENOMEM;
+	c->v[c->n].track_id = id;
+	c->v[c->n].path = p;
+	c->n++;
+	return 0;
+}
+
+static int add_rendered(void *ctx, int64_t id, const char *path)
+{
+	return changes_add(ctx, id, path);
+}
+
+struct gone_ctx {
+	struct changes *c;
+	size_t nrendered;	/* c->v[0 .. nrendered) sorted by id */
+};
+
+/* A file of the tree whose track the full scan did not render: removal. */
+static int add_gone(void *ctx, const struct mf_node *n)
+{
+	struct gone_ctx *g = ctx;
+	int64_t id = mf_node_track(n);
+	size_t lo = 0, hi = g->nrendered;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (g->c->v[mid].track_id == id)
+			return 0;
+		if (g->c->v[mid].track_id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return changes_add(g->c, id, NULL);
 }
 
 /*
- * Tell the kernel what changed for node @n of tree @from, which is not
- * (or not the same way) in tree @to: the entry (and each ancestor
- * directory that vanished or appeared) and the parent's attributes.
+ * Every track's path, and a removal for every file of @t (may be NULL)
+ * whose track is gone. Caller holds a read transaction.
  */
-static void notify_path(struct mf_fs *fs, const struct mf_tree *from,
-			const struct mf_tree *to, const struct mf_node *n)
+static int render_full(struct mf_render *r, const struct mf_tree *t,
+		       struct changes *c)
 {
-	while (n && mf_node_ino(n) != MF_TREE_ROOT_INO) {
-		const struct mf_node *p = mf_tree_parent(from, n);
-		const struct mf_node *other = mf_tree_get(to, mf_node_ino(n));
+	struct gone_ctx g = { .c = c };
+	int ret = mf_render_all(r, add_rendered, c);
 
-		notify_entry(fs, mf_node_ino(p), mf_node_name(n));
-		notify_inode(fs, mf_node_ino(p));
-		if (other)
-			break;	/* this directory exists in both trees */
-		n = p;
-	}
+	if (ret || !t)
+		return ret;
+	g.nrendered = c->n;
+	return mf_tree_each_file(t, add_gone, &g);
 }
 
-static void notify_changes(struct mf_fs *fs, const struct mf_tree *old,
-			   const struct mf_tree *new, const int64_t *ids,
-			   size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		const struct mf_node *o = mf_tree_find_track(old, ids[i]);
-		const struct mf_node *m = mf_tree_find_track(new, ids[i]);
+/*---- refresh thread --------------------------------------------------*/
 
-		if (o && m && mf_node_ino(o) == mf_node_ino(m)) {
-			notify_inode(fs, mf_node_ino(o));	/* new bytes */
-			continue;
-		}
-		if (o) {
-			notify_inode(fs, mf_node_ino(o));
-			notify_path(fs, old, new, o);
-		}
-		if (m)
-			notify_path(fs, new, old, m);
+/* mf_tree_apply() callback: queue; sent once the write lock is gone. */
+static void queue_inval(void *ctx, uint64_t ino, const char *name)
+{
+	struct mf_fs *fs = ctx;
+	struct inval *v = mf_array_grow(fs->invals, &fs->invals_cap,
+					fs->ninvals + 1, sizeof(*v));
+	char *copy = NULL;
+
+	if (!v || (name && !(copy = strdup(name)))) {
+		if (v)
+			fs->invals = v;
+		mf_warn("mount", "out of memory: a kernel cache entry may stay "
+			"stale until its timeout");
+		return;
 	}
+	fs->invals = v;
+	v[fs->ninvals].ino = ino;
+	v[fs->ninvals].name = copy;
+	fs->ninvals++;
+}
+
+static void send_invals(struct mf_fs *fs)
+{
+	for (size_t i = 0; i < fs->ninvals; i++) {
+		struct inval *v = &fs->invals[i];
+		int r;
+
+		if (v->name)
+			r = fuse_lowlevel_notify_inval_entry(fs->se, v->ino,
+						v->name, strlen(v->name));
+		else
+			r = fuse_lowlevel_notify_inval_inode(fs->se, v->ino, 0, 0);
+		if (r < 0 && r != -ENOENT && r != -EBADF && r != -ENODEV)
+			mf_debug("mount", "invalidate %llu %s: %s",
+				 (unsigned long long)v->ino,
+				 v->name ? v->name : "", strerror(-r));
+		free(v->name);
+	}
+	fs->ninvals = 0;
 }
 
 /* Append @id to the array *@ids of *@n items (capacity *@cap). */
@@ -1246,46 +1434,17 @@ static int push_id(int64_t **ids, size_t *n, size_t *cap, int64_t id)
 	return 0;
 }
 
-/* Track ids of every file of @t, appended to *@ids. */
-static int all_tracks(const struct mf_tree *t, int64_t **ids, size_t *n,
-		      size_t *cap)
-{
-	size_t total = mf_tree_nnodes(t);
-
-	/* walk by inode is not available; walk directories from the root */
-	const struct mf_node **stack = malloc((total + 1) * sizeof(*stack));
-	size_t sp = 0;
-
-	if (!stack)
-		return -ENOMEM;
-	stack[sp++] = mf_tree_root(t);
-	while (sp) {
-		const struct mf_node *d = stack[--sp];
-
-		for (size_t i = 0; i < mf_node_nchild(d); i++) {
-			const struct mf_node *c = mf_tree_child(t, d, i);
-
-			if (mf_node_is_dir(c)) {
-				stack[sp++] = c;
-				continue;
-			}
-			if (push_id(ids, n, cap, mf_node_track(c)) < 0) {
-				free(stack);
-				return -ENOMEM;
-			}
-		}
-	}
-	free(stack);
-	return 0;
-}
-
-/* Changed track ids after the watermark; *@gap when the ring was pruned. */
+/*
+ * The changelog after @from: its head (*@head), the distinct track ids
+ * changed, and *@gap when the ring was pruned past @from or the store was
+ * replaced. Caller holds a read transaction.
+ */
 static int read_changes(struct mf_fs *fs, int64_t from, int64_t **ids,
 			size_t *n, size_t *cap, bool *gap, int64_t *head)
 {
 	sqlite3 *db = mf_store_db(fs->poll_store);
 	sqlite3_stmt *st = NULL;
-	int64_t minseq = 0;
+	int64_t minseq;
 	int rc, ret = 0;
 
 	*gap = false;
@@ -1301,15 +1460,14 @@ static int read_changes(struct mf_fs *fs, int64_t from, int64_t **ids,
 	*head = sqlite3_column_int64(st, 1);
 	sqlite3_finalize(st);
 	if (*head < from || minseq > from + 1) {
-		*gap = true;	/* pruned past us, or the store was replaced */
+		*gap = true;
 		return 0;
 	}
 	if (sqlite3_prepare_v2(db, "SELECT DISTINCT track_id FROM "
-			       "track_changes WHERE seq > ? AND seq <= ?", -1,
-			       &st, NULL) != SQLITE_OK)
+			       "track_changes WHERE seq > ?", -1, &st,
+			       NULL) != SQLITE_OK)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, *head);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		ret = push_id(ids, n, cap, sqlite3_column_int64(st, 0));
 		if (ret < 0)
@@ -1321,61 +1479,72 @@ static int read_changes(struct mf_fs *fs, int64_t from, int64_t **ids,
 	return ret;
 }
 
-static int refresh_once(struct mf_fs *fs)
+/*
+ * One refresh: if the store moved, re-render the tracks the changelog
+ * names after the watermark (every track after a gap), patch the tree
+ * under the write lock, drop their cached layouts, then tell the kernel.
+ */
+static int refresh_once(struct mf_fs *fs, bool force_full)
 {
-	struct mf_tree *new = NULL, *old;
-	int64_t *ids = NULL, head = 0, seen = 0, dv = 0;
+	sqlite3 *db = mf_store_db(fs->poll_store);
+	struct changes c = { 0 };
+	int64_t *ids = NULL, head = 0, dv = 0;
 	size_t n = 0, cap = 0;
-	uint64_t total = 0;
-	bool gap = false;
+	bool gap = false, full = false;
 	int ret;
 
 	if (mf_store_data_version(fs->poll_store, &dv) < 0)
 		return -EIO;
-	if (dv == fs->data_version)
+	if (dv == fs->data_version && !force_full)
 		return 0;
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return -EIO;
+	ret = read_changes(fs, fs->watermark, &ids, &n, &cap, &gap, &head);
+	if (ret < 0)
+		goto out_end;
 	fs->data_version = dv;
-	ret = read_changes(fs, fs->watermark, &ids, &n, &cap, &gap, &seen);
-	if (ret < 0)
-		goto out;
-	if (!gap && n == 0) {
-		fs->watermark = seen;	/* a commit that changed no track */
-		goto out;
+	if (!gap && !force_full && n == 0) {
+		fs->watermark = head;	/* a commit that changed no track */
+		goto out_end;
 	}
-	ret = build_tree(fs, fs->poll_store, &new, &head, &total);
-	if (ret < 0)
-		goto out;
-	if (!gap && head > seen) {
-		/* commits between the two reads are in the new tree too */
-		int64_t later = 0;
+	/* the refresh thread is the only writer: it reads the tree unlocked */
+	full = gap || force_full ||
+	       n > (mf_tree_nfiles(fs->tree) / 4 > MF_FULL_SCAN_MIN ?
+		    mf_tree_nfiles(fs->tree) / 4 : MF_FULL_SCAN_MIN);
+	if (full) {
+		ret = render_full(fs->render, fs->tree, &c);
+	} else {
+		for (size_t i = 0; i < n && !ret; i++) {
+			char *path = NULL;
 
-		ret = read_changes(fs, seen, &ids, &n, &cap, &gap, &later);
-		if (ret < 0) {
-			mf_tree_free(new);
-			goto out;
+			ret = mf_render_one(fs->render, ids[i], &path);
+			if (!ret)
+				ret = changes_add(&c, ids[i], path);
+			free(path);
 		}
 	}
+out_end:
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (ret < 0 || !c.n)
+		goto out;
 	pthread_rwlock_wrlock(&fs->tree_lock);
-	old = fs->tree;
-	fs->tree = new;
-	fs->total_bytes = total;
+	ret = mf_tree_apply(fs->tree, c.v, c.n, now_ns(), queue_inval, fs);
 	pthread_rwlock_unlock(&fs->tree_lock);
-	if (gap) {
-		n = 0;
-		ret = all_tracks(old, &ids, &n, &cap);
-		if (!ret)
-			ret = all_tracks(new, &ids, &n, &cap);
+	if (full)
 		cache_drop(fs, NULL, 0);
-	} else {
+	else
 		cache_drop(fs, ids, n);
+	send_invals(fs);
+	if (ret < 0) {
+		mf_warn("mount", "cannot patch the tree: %s; a full rebuild "
+			"follows", strerror(-ret));
+		goto out;
 	}
-	if (!ret)
-		notify_changes(fs, old, new, ids, n);
-	mf_tree_free(old);
 	mf_info("mount", "refreshed: %zu changed track(s)%s, changelog at %lld",
-		n, gap ? " (full rebuild)" : "", (long long)head);
+		c.n, full ? " (full rescan)" : "", (long long)head);
 	fs->watermark = head;
 out:
+	changes_release(&c);
 	free(ids);
 	return ret;
 }
@@ -1383,9 +1552,11 @@ out:
 static void *refresh_main(void *arg)
 {
 	struct mf_fs *fs = arg;
+	bool force_full = false;
 
 	while (!atomic_load(&fs->stop)) {
 		struct timespec ts;
+		int ret;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += fs->cfg.poll_ms / 1000;
@@ -1402,7 +1573,9 @@ static void *refresh_main(void *arg)
 		pthread_mutex_unlock(&fs->stop_lock);
 		if (atomic_load(&fs->stop))
 			break;
-		if (refresh_once(fs) < 0)
+		ret = refresh_once(fs, force_full);
+		force_full = ret == -ENOMEM;
+		if (ret < 0)
 			mf_warn("mount", "refresh failed; retrying in %u ms",
 				fs->cfg.poll_ms);
 	}
@@ -1411,9 +1584,52 @@ static void *refresh_main(void *arg)
 
 /*---- life cycle ------------------------------------------------------*/
 
+/* Open @cfg's store and renderer, and build a tree of every track. */
+static int open_and_build(const struct mf_fs_config *cfg, struct mf_store **s,
+			  struct mf_render **r, struct mf_tree **t,
+			  int64_t *head, char *err, size_t errlen)
+{
+	struct changes c = { 0 };
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	bool gap;
+	int ret;
+
+	ret = mf_store_open(cfg->db_path, MF_STORE_READONLY, s, err, errlen);
+	if (ret < 0)
+		return ret;
+	ret = mf_render_new(*s, cfg->tmpl, &cfg->topts, r);
+	if (!ret) {
+		*t = mf_tree_new(cfg->casefold);
+		if (!*t)
+			ret = -ENOMEM;
+	}
+	if (!ret && sqlite3_exec(mf_store_db(*s), "BEGIN", NULL, NULL, NULL) !=
+		    SQLITE_OK)
+		ret = -EIO;
+	if (!ret) {
+		struct mf_fs tmp = { .poll_store = *s };
+
+		/* the head inside the snapshot, so no change is missed */
+		ret = read_changes(&tmp, INT64_MAX, &ids, &n, &cap, &gap, head);
+		if (!ret)
+			ret = render_full(*r, NULL, &c);
+		sqlite3_exec(mf_store_db(*s), "COMMIT", NULL, NULL, NULL);
+	}
+	if (!ret)
+		ret = mf_tree_apply(*t, c.v, c.n, 0, NULL, NULL);
+	if (ret < 0)
+		snprintf(err, errlen, "cannot build the tree from '%s': %s",
+			 cfg->db_path, strerror(-ret));
+	changes_release(&c);
+	free(ids);
+	return ret;
+}
+
 int mf_fs_new(const struct mf_fs_config *cfg, struct mf_fs **out, char *err,
 	      size_t errlen)
 {
+	pthread_rwlockattr_t at;
 	struct mf_fs *fs;
 	int ret;
 
@@ -1426,34 +1642,27 @@ int mf_fs_new(const struct mf_fs_config *cfg, struct mf_fs **out, char *err,
 		fs->cfg.poll_ms = 1000;
 	if (!fs->cfg.cache_bytes)
 		fs->cfg.cache_bytes = 64u << 20;
-	fs->uid = getuid();
-	fs->gid = getgid();
 	clock_gettime(CLOCK_REALTIME, &fs->started);
-	pthread_rwlock_init(&fs->tree_lock, NULL);
+	/* a refresh is never starved by a stream of readers */
+	pthread_rwlockattr_init(&at);
+	pthread_rwlockattr_setkind_np(&at,
+				      PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&fs->tree_lock, &at);
+	pthread_rwlockattr_destroy(&at);
 	pthread_mutex_init(&fs->cache_lock, NULL);
+	pthread_mutex_init(&fs->statfs_lock, NULL);
 	pthread_mutex_init(&fs->stop_lock, NULL);
 	pthread_cond_init(&fs->stop_cond, NULL);
 	if (pthread_key_create(&fs->store_key, store_key_free) != 0) {
 		free(fs);
 		return -ENOMEM;
 	}
-	ret = mf_store_open(cfg->db_path, MF_STORE_READONLY, &fs->poll_store,
-			    err, errlen);
+	ret = open_and_build(cfg, &fs->poll_store, &fs->render, &fs->tree,
+			     &fs->watermark, err, errlen);
+	if (!ret && mf_store_data_version(fs->poll_store, &fs->data_version) < 0)
+		ret = -EIO;
 	if (ret < 0)
 		goto out_free;
-	fs->inotab = mf_inotab_new();
-	if (!fs->inotab) {
-		ret = -ENOMEM;
-		goto out_free;
-	}
-	if (mf_store_data_version(fs->poll_store, &fs->data_version) < 0 ||
-	    (ret = build_tree(fs, fs->poll_store, &fs->tree, &fs->watermark,
-			      &fs->total_bytes)) < 0) {
-		snprintf(err, errlen, "cannot build the tree from '%s'",
-			 cfg->db_path);
-		ret = ret < 0 ? ret : -EIO;
-		goto out_free;
-	}
 	*out = fs;
 	return 0;
 
@@ -1495,6 +1704,16 @@ void mf_fs_counts(struct mf_fs *fs, size_t *files, size_t *dirs)
 	pthread_rwlock_unlock(&fs->tree_lock);
 }
 
+size_t mf_fs_tree_bytes(struct mf_fs *fs)
+{
+	size_t b;
+
+	pthread_rwlock_rdlock(&fs->tree_lock);
+	b = mf_tree_bytes(fs->tree);
+	pthread_rwlock_unlock(&fs->tree_lock);
+	return b;
+}
+
 void mf_fs_free(struct mf_fs *fs)
 {
 	struct mf_store *s;
@@ -1505,8 +1724,11 @@ void mf_fs_free(struct mf_fs *fs)
 	cache_drop(fs, NULL, 0);
 	free(fs->slots);
 	mf_tree_free(fs->tree);
-	mf_inotab_free(fs->inotab);
+	mf_render_free(fs->render);
 	mf_store_close(fs->poll_store);
+	for (size_t i = 0; i < fs->ninvals; i++)
+		free(fs->invals[i].name);
+	free(fs->invals);
 	s = pthread_getspecific(fs->store_key);
 	if (s) {
 		pthread_setspecific(fs->store_key, NULL);
@@ -1515,7 +1737,67 @@ void mf_fs_free(struct mf_fs *fs)
 	pthread_key_delete(fs->store_key);
 	pthread_rwlock_destroy(&fs->tree_lock);
 	pthread_mutex_destroy(&fs->cache_lock);
+	pthread_mutex_destroy(&fs->statfs_lock);
 	pthread_mutex_destroy(&fs->stop_lock);
 	pthread_cond_destroy(&fs->stop_cond);
 	free(fs);
+}
+
+/*---- dry run ---------------------------------------------------------*/
+
+struct dry {
+	const struct mf_tree *t;
+	FILE *out;
+	size_t samples, shown, collisions;
+	int err;
+};
+
+static int dry_file(void *ctx, const struct mf_node *n)
+{
+	struct dry *d = ctx;
+	char *path = NULL;
+
+	if (d->shown >= d->samples && strcmp(mf_node_name(n), mf_node_want(n)) == 0)
+		return 0;
+	if (mf_tree_path(d->t, n, &path) < 0)
+		return -ENOMEM;
+	if (d->shown < d->samples) {
+		fprintf(d->out, "sample: %s\n", path);
+		d->shown++;
+	}
+	if (strcmp(mf_node_name(n), mf_node_want(n)) != 0) {
+		size_t dl = strlen(path) - strlen(mf_node_name(n));
+
+		fprintf(d->out, "collision: track %lld wanted '%.*s%s', "
+			"served as '%s'\n", (long long)mf_node_track(n),
+			(int)dl, path, mf_node_want(n), path);
+		d->collisions++;
+	}
+	free(path);
+	return 0;
+}
+
+int mf_fs_dry_run(const struct mf_fs_config *cfg, FILE *out, size_t samples,
+		  char *err, size_t errlen)
+{
+	struct mf_store *s = NULL;
+	struct mf_render *r = NULL;
+	struct mf_tree *t = NULL;
+	struct dry d = { .out = out, .samples = samples };
+	int64_t head = 0;
+	int ret;
+
+	ret = open_and_build(cfg, &s, &r, &t, &head, err, errlen);
+	if (!ret) {
+		d.t = t;
+		ret = mf_tree_each_file(t, dry_file, &d);
+		fprintf(out, "files: %zu\ndirectories: %zu\ncollisions: %zu\n",
+			mf_tree_nfiles(t), mf_tree_ndirs(t) - 1, d.collisions);
+		if (ret < 0)
+			snprintf(err, errlen, "out of memory");
+	}
+	mf_tree_free(t);
+	mf_render_free(r);
+	mf_store_close(s);
+	return ret;
 }

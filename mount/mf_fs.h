@@ -2,12 +2,13 @@
 /*
  * mf_fs - the FUSE adapter of musefs-mount (libfuse 3 low-level API).
  *
- * It owns the published tree (swapped by the refresh thread under
- * fs->tree_lock), the layout cache keyed by (track_id, content_version),
- * one read-only store connection per worker thread, and the refresh thread
- * that polls PRAGMA data_version, reads the changelog after its watermark,
- * rebuilds the tree and invalidates the kernel's entries and pages for the
- * tracks that changed.
+ * It owns the tree (patched in place by the refresh thread under
+ * fs->tree_lock), the layout cache keyed by (track_id, content_version)
+ * under a byte budget, one read-only store connection per worker thread,
+ * and the refresh thread that polls PRAGMA data_version, reads the
+ * changelog after its watermark, re-renders only the tracks that changed
+ * (all of them after a changelog gap), patches the tree and invalidates
+ * exactly the kernel entries and inodes that changed.
  */
 #ifndef MF_FS_H
 #define MF_FS_H
@@ -15,6 +16,8 @@
 #define FUSE_USE_VERSION 312
 
 #include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
 #include <fuse_lowlevel.h>
 
 #include "mf_template.h"
@@ -28,6 +31,12 @@ struct mf_fs_config {
 	unsigned poll_ms;			/* data_version poll period */
 	double entry_timeout_s;			/* kernel entry/attr cache */
 	size_t cache_bytes;			/* layout cache budget */
+	uid_t uid;				/* owner of every node */
+	gid_t gid;
+	mode_t file_mode;			/* permission bits, files */
+	mode_t dir_mode;			/* permission bits, dirs */
+	bool casefold;				/* --case-insensitive */
+	int id3v2_version;			/* 3 or 4 */
 };
 
 struct mf_fs;
@@ -59,5 +68,17 @@ void mf_fs_stop(struct mf_fs *fs);
 
 /* Counts of the current tree, for the start-up message. */
 void mf_fs_counts(struct mf_fs *fs, size_t *files, size_t *dirs);
+
+/* Heap bytes held by the tree (start-up message, benchmarks). */
+size_t mf_fs_tree_bytes(struct mf_fs *fs);
+
+/*
+ * --dry-run: render every track of @cfg's store with its template, print
+ * up to @samples sample paths, the file and directory counts and every
+ * collision (suffixed name and the name it wanted) to @out. Returns 0 or
+ * a negative errno with a message in @err (as mf_fs_new()).
+ */
+int mf_fs_dry_run(const struct mf_fs_config *cfg, FILE *out, size_t samples,
+		  char *err, size_t errlen);
 
 #endif /* MF_FS_H */

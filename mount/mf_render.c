@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mf_render - track paths from the store: a merge join of the tracks
+ * (with their properties) and the template's tags, both in id order.
+ */
+#include "mf_render.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mf_log.h"
+#include "mf_track.h"
+#include "mf_banned.h"
+
+/* Fields computed from the track row and track_props, not from tags. */
+enum { V_LENGTH, V_BITRATE, V_SAMPLERATE, V_CHANNELS, V_BITDEPTH, V_FORMAT,
+       V_EXT, V_COUNT };
+static const char *const vnames[V_COUNT] = {
+	"length", "bitrate", "samplerate", "channels", "bitdepth", "format",
+	"ext",
+};
+
+#define TRACK_COLS "t.id, t.format, coalesce(p.duration_ms, 0), " \
+	"coalesce(p.bitrate_kbps, 0), coalesce(p.sample_rate, 0), " \
+	"coalesce(p.channels, 0), coalesce(p.bits_per_sample, 0) " \
+	"FROM tracks t LEFT JOIN track_props p ON p.track_id = t.id"
+
+struct mf_render {
+	struct mf_store *s;
+	const struct mf_template *tmpl;
+	const struct mf_template_opts *opts;
+	size_t nfields;
+	const char **names;	/* borrowed from the template */
+	int *virt;		/* per field: V_* or -1 */
+	char **values;		/* per field: joined values or NULL */
+	size_t *lens, *caps;
+	sqlite3_stmt *all_t, *all_g, *one_t, *one_g;
+};
+
+static const char *get(void *ctx, const char *field)
+{
+	struct mf_render *r = ctx;
+
+	for (size_t i = 0; i < r->nfields; i++)
+		if (strcmp(r->names[i], field) == 0)
+			return r->values[i];
+	return NULL;
+}
+
+/* Append @v (@n bytes) to field @i, joining multi-values with "; ". */
+static int add(struct mf_render *r, size_t i, const char *v, size_t n)
+{
+	size_t need = r->lens[i] + (r->lens[i] ? 2 : 0) + n + 1;
+
+	if (need > r->caps[i]) {
+		size_t cap = need < 64 ? 64 : need * 2;
+		char *p = realloc(r->values[i], cap);
+
+		if (!p)
+			return -ENOMEM;
+		r->values[i] = p;
+		r->caps[i] = cap;
+	}
+	if (r->lens[i]) {
+		memcpy(r->values[i] + r->lens[i], "; ", 2);
+		r->lens[i] += 2;
+	}
+	memcpy(r->values[i] + r->lens[i], v, n);
+	r->lens[i] += n;
+	r->values[i][r->lens[i]] = '\0';
+	return 0;
+}
+
+static void reset(struct mf_render *r)
+{
+	for (size_t i = 0; i < r->nfields; i++) {
+		r->lens[i] = 0;
+		if (r->values[i])
+			r->values[i][0] = '\0';
+	}
+}
+
+/* The computed fields of the current row of @st (TRACK_COLS). */
+static int set_virtual(struct mf_render *r, sqlite3_stmt *st)
+{
+	const char *format = (const char *)sqlite3_column_text(st, 1);
+	int64_t ms = sqlite3_column_int64(st, 2);
+	int64_t kbps = sqlite3_column_int64(st, 3);
+	int64_t hz = sqlite3_column_int64(st, 4);
+	int64_t ch = sqlite3_column_int64(st, 5);
+	int64_t bits = sqlite3_column_int64(st, 6);
+
+	for (size_t i = 0; i < r->nfields; i++) {
+		char buf[64] = "";
+
+		switch (r->virt[i]) {
+		case V_LENGTH:
+			if (ms > 0)
+				snprintf(buf, sizeof(buf), "%lld:%02lld",
+					 (long long)(ms / 60000),
+					 (long long)(ms / 1000 % 60));
+			break;
+		case V_BITRATE:
+			if (kbps > 0)
+				snprintf(buf, sizeof(buf), "%lldkbps",
+					 (long long)kbps);
+			break;
+		case V_SAMPLERATE:
+			if (hz > 0 && hz % 1000 == 0)
+				snprintf(buf, sizeof(buf), "%lldkHz",
+					 (long long)(hz / 1000));
+			else if (hz > 0)
+				snprintf(buf, sizeof(buf), "%.1fkHz",
+					 (double)hz / 1000.0);
+			break;
+		case V_CHANNELS:
+			if (ch > 0)
+				snprintf(buf, sizeof(buf), "%lld", (long long)ch);
+			break;
+		case V_BITDEPTH:
+			if (bits > 0)
+				snprintf(buf, sizeof(buf), "%lld", (long long)bits);
+			break;
+		case V_FORMAT:
+			for (size_t k = 0; format && format[k] &&
+			     k + 1 < sizeof(buf); k++)
+				buf[k] = (char)(format[k] >= 'a' && format[k] <= 'z' ?
+						format[k] - 32 : format[k]);
+			break;
+		case V_EXT:
+			if (format)
+				snprintf(buf, sizeof(buf), "%s",
+					 mf_track_ext(format));
+			break;
+		default:
+			continue;
+		}
+		r->lens[i] = 0;
+		if (buf[0] && add(r, i, buf, strlen(buf)) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Add tag row (key, value) of @st (columns @kc, @kc + 1) to the fields. */
+static int add_tag(struct mf_render *r, sqlite3_stmt *st, int kc)
+{
+	const char *key = (const char *)sqlite3_column_text(st, kc);
+	const char *v = (const char *)sqlite3_column_text(st, kc + 1);
+	int n = sqlite3_column_bytes(st, kc + 1);
+
+	for (size_t i = 0; key && v && i < r->nfields; i++)
+		if (r->virt[i] < 0 && strcmp(r->names[i], key) == 0)
+			return add(r, i, v, (size_t)n);
+	return 0;
+}
+
+/* Render the current values; *@out NULL when the track is left out. */
+static int render(struct mf_render *r, int64_t id, const char *format,
+		  char **out)
+{
+	int ret;
+
+	*out = NULL;
+	if (!format)
+		return 0;
+	ret = mf_template_render(r->tmpl, r->opts, get, r, mf_track_ext(format),
+				 out);
+	if (ret == -ENOENT) {
+		mf_debug("mount", "track %lld skipped: missing field",
+			 (long long)id);
+		return 0;
+	}
+	if (ret < 0 && ret != -ENOMEM) {
+		mf_warn("mount", "track %lld: cannot render its path: %s",
+			(long long)id, strerror(-ret));
+		return 0;
+	}
+	return ret;
+}
+
+int mf_render_new(struct mf_store *s, const struct mf_template *tmpl,
+		  const struct mf_template_opts *opts, struct mf_render **out)
+{
+	sqlite3 *db = mf_store_db(s);
+	struct mf_render *r = calloc(1, sizeof(*r));
+	char *in = NULL, *sql_all = NULL, *sql_one = NULL;
+	size_t inlen = 0;
+	FILE *mem;
+	int ret = -ENOMEM;
+
+	if (!r)
+		return -ENOMEM;
+	r->s = s;
+	r->tmpl = tmpl;
+	r->opts = opts;
+	r->nfields = mf_template_nfields(tmpl);
+	r->names = calloc(r->nfields + 1, sizeof(*r->names));
+	r->virt = calloc(r->nfields + 1, sizeof(*r->virt));
+	r->values = calloc(r->nfields + 1, sizeof(*r->values));
+	r->lens = calloc(r->nfields + 1, sizeof(*r->lens));
+	r->caps = calloc(r->nfields + 1, sizeof(*r->caps));
+	if (!r->names || !r->virt || !r->values || !r->lens || !r->caps)
+		goto fail;
+	/* key IN (?2, ?3, ...): the template's fields only */
+	mem = open_memstream(&in, &inlen);
+	if (!mem)
+		goto fail;
+	for (size_t i = 0; i < r->nfields; i++) {
+		r->names[i] = mf_template_field(tmpl, i);
+		r->virt[i] = -1;
+		for (int v = 0; v < V_COUNT; v++)
+			if (strcmp(r->names[i], vnames[v]) == 0)
+				r->virt[i] = v;
+		fprintf(mem, i ? ", ?%zu" : "?%zu", i + 2);
+	}
+	if (fclose(mem) != 0)
+		goto fail;
+	if (asprintf(&sql_all, "SELECT track_id, key, value FROM tags WHERE "
+		     "value_blob IS NULL AND key IN (%s) AND ?1 IS NULL "
+		     "ORDER BY track_id, key, ordinal", in) < 0) {
+		sql_all = NULL;
+		goto fail;
+	}
+	if (asprintf(&sql_one, "SELECT track_id, key, value FROM tags WHERE "
+		     "track_id = ?1 AND value_blob IS NULL AND key IN (%s) "
+		     "ORDER BY key, ordinal", in) < 0) {
+		sql_one = NULL;
+		goto fail;
+	}
+	ret = -EIO;
+	if (sqlite3_prepare_v2(db, "SELECT " TRACK_COLS " ORDER BY t.id", -1,
+			       &r->all_t, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT " TRACK_COLS " WHERE t.id = ?1", -1,
+			       &r->one_t, NULL) != SQLITE_OK ||
+	    (r->nfields &&
+	     (sqlite3_prepare_v2(db, sql_all, -1, &r->all_g, NULL) != SQLITE_OK ||
+	      sqlite3_prepare_v2(db, sql_one, -1, &r->one_g, NULL) != SQLITE_OK))) {
+		mf_err("mount", "cannot read the store: %s", sqlite3_errmsg(db));
+		goto fail;
+	}
+	for (size_t i = 0; i < r->nfields; i++) {
+		sqlite3_bind_text(r->all_g, (int)i + 2, r->names[i], -1,
+				  SQLITE_STATIC);
+		sqlite3_bind_text(r->one_g, (int)i + 2, r->names[i], -1,
+				  SQLITE_STATIC);
+	}
+	free(in);
+	free(sql_all);
+	free(sql_one);
+	*out = r;
+	return 0;
+fail:
+	free(in);
+	free(sql_all);
+	free(sql_one);
+	mf_render_free(r);
+	return ret;
+}
+
+void mf_render_free(struct mf_render *r)
+{
+	if (!r)
+		return;
+	sqlite3_finalize(r->all_t);
+	sqlite3_finalize(r->all_g);
+	sqlite3_finalize(r->one_t);
+	sqlite3_finalize(r->one_g);
+	for (size_t i = 0; r->values && i < r->nfields; i++)
+		free(r->values[i]);
+	free(r->names);
+	free(r->virt);
+	free(r->values);
+	free(r->lens);
+	free(r->caps);
+	free(r);
+}
+
+int mf_render_all(struct mf_render *r,
+		  int (*fn)(void *ctx, int64_t id, const char *path), void *ctx)
+{
+	sqlite3 *db = mf_store_db(r->s);
+	int rc_t, rc_g = SQLITE_DONE, ret = 0;
+	int64_t g_id = -1;
+	char *path;
+
+	if (r->all_g)
+		rc_g = sqlite3_step(r->all_g);
+	if (rc_g == SQLITE_ROW)
+		g_id = sqlite3_column_int64(r->all_g, 0);
+	while ((rc_t = sqlite3_step(r->all_t)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(r->all_t, 0);
+
+		reset(r);
+		while (rc_g == SQLITE_ROW && g_id <= id) {
+			if (g_id == id) {
+				ret = add_tag(r, r->all_g, 1);
+				if (ret)
+					goto out;
+			}
+			rc_g = sqlite3_step(r->all_g);
+			if (rc_g == SQLITE_ROW)
+				g_id = sqlite3_column_int64(r->all_g, 0);
+		}
+		ret = set_virtual(r, r->all_t);
+		if (!ret)
+			ret = render(r, id, (const char *)
+				     sqlite3_column_text(r->all_t, 1), &path);
+		if (ret)
+			goto out;
+		if (path) {
+			ret = fn(ctx, id, path);
+			free(path);
+			if (ret)
+				goto out;
+		}
+	}
+	if (rc_t != SQLITE_DONE || (rc_g != SQLITE_DONE && rc_g != SQLITE_ROW)) {
+		mf_err("mount", "cannot read the store: %s", sqlite3_errmsg(db));
+		ret = -EIO;
+	}
+out:
+	sqlite3_reset(r->all_t);
+	if (r->all_g)
+		sqlite3_reset(r->all_g);
+	return ret;
+}
+
+int mf_render_one(struct mf_render *r, int64_t id, char **out)
+{
+	int rc, ret = 0;
+
+	*out = NULL;
+	reset(r);
+	sqlite3_bind_int64(r->one_t, 1, id);
+	rc = sqlite3_step(r->one_t);
+	if (rc == SQLITE_DONE)
+		goto out;	/* gone */
+	if (rc != SQLITE_ROW) {
+		ret = -EIO;
+		goto out;
+	}
+	if (r->one_g) {
+		sqlite3_bind_int64(r->one_g, 1, id);
+		while ((rc = sqlite3_step(r->one_g)) == SQLITE_ROW) {
+			ret = add_tag(r, r->one_g, 1);
+			if (ret)
+				goto out;
+		}
+		if (rc != SQLITE_DONE) {
+			ret = -EIO;
+			goto out;
+		}
+	}
+	ret = set_virtual(r, r->one_t);
+	if (!ret)
+		ret = render(r, id, (const char *)sqlite3_column_text(r->one_t, 1),
+			     out);
+out:
+	sqlite3_reset(r->one_t);
+	if (r->one_g)
+		sqlite3_reset(r->one_g);
+	return ret;
+}
