@@ -239,7 +239,7 @@ int mf_metric_by_key(const char *key)
 enum ent_kind { E_INT, E_FIXED, E_STR, E_NULL, E_EOBJ, E_EARR };
 
 struct ent {
-	char *key;			/* owned */
+	char *key;			/* owned; NULL: Prometheus only */
 	enum ent_kind kind;
 	int64_t raw, div;		/* E_INT (div 1), E_FIXED */
 	char *str;			/* E_STR, owned */
@@ -341,6 +341,15 @@ static size_t common_prefix(const char *a, const char *b, size_t *depth)
 	return last;
 }
 
+/* The key of the last keyed entry before index @n, or NULL. */
+static const char *last_key(const struct mf_doc *d, size_t n)
+{
+	while (n-- > 0)
+		if (d->v[n].key)
+			return d->v[n].key;
+	return NULL;
+}
+
 static int check_key(const struct mf_doc *d, const char *k)
 {
 	const char *prev;
@@ -350,16 +359,20 @@ static int check_key(const struct mf_doc *d, const char *k)
 		return -EINVAL;
 	for (size_t i = 0; i < d->n; i++) {
 		const char *o = d->v[i].key;
-		size_t olen = strlen(o);
+		size_t olen;
+
+		if (!o)
+			continue;
+		olen = strlen(o);
 
 		/* same leaf, or one is a container of the other */
 		if (strcmp(o, k) == 0 || has_prefix(o, k, klen, true) ||
 		    has_prefix(k, o, olen, true))
 			return -EINVAL;
 	}
-	if (!d->n)
+	prev = last_key(d, d->n);
+	if (!prev)
 		return 0;
-	prev = d->v[d->n - 1].key;
 	clen = common_prefix(prev, k, &depth);
 	/* sibling components at the first differing depth: same kind */
 	off = depth ? clen + 1 : 0;
@@ -372,17 +385,19 @@ static int check_key(const struct mf_doc *d, const char *k)
 	/* containers opened anew must not have been closed before */
 	for (size_t e = off + comp_len(k + off); k[e] == '.';
 	     e += 1 + comp_len(k + e + 1)) {
-		for (size_t i = 0; i + 1 < d->n; i++)
-			if (has_prefix(d->v[i].key, k, e, true))
+		for (size_t i = 0; i < d->n; i++)
+			if (d->v[i].key && d->v[i].key != prev &&
+			    has_prefix(d->v[i].key, k, e, true))
 				return -EINVAL;
 	}
 	return 0;
 }
 
+/* Append @e under @key (NULL: a Prometheus-only sample). */
 static int add(struct mf_doc *d, const char *key, struct ent *e)
 {
 	struct ent *v;
-	int ret = check_key(d, key);
+	int ret = key ? check_key(d, key) : 0;
 
 	if (ret < 0)
 		return ret;
@@ -390,9 +405,12 @@ static int add(struct mf_doc *d, const char *key, struct ent *e)
 	if (!v)
 		return -ENOMEM;
 	d->v = v;
-	e->key = strdup(key);
-	if (!e->key)
-		return -ENOMEM;
+	e->key = NULL;
+	if (key) {
+		e->key = strdup(key);
+		if (!e->key)
+			return -ENOMEM;
+	}
 	d->v[d->n++] = *e;
 	return 0;
 }
@@ -465,6 +483,12 @@ int mf_doc_metric(struct mf_doc *d, const char *key,
 	if (ret < 0)
 		free(e.labels);
 	return ret;
+}
+
+int mf_doc_sample(struct mf_doc *d, const struct mf_metric_desc *desc,
+		  const char *labels, int64_t raw)
+{
+	return mf_doc_metric(d, NULL, desc, labels, raw);
 }
 
 int mf_doc_mount_metrics(struct mf_doc *d, const char *prefix,
@@ -624,8 +648,11 @@ int mf_doc_render_json(const struct mf_doc *d, FILE *out)
 	fputc('{', out);
 	for (size_t i = 0; i < d->n; i++) {
 		const char *k = d->v[i].key;
-		size_t depth = 0, nc = count_comps(k);
+		size_t depth = 0, nc;
 
+		if (!k)
+			continue;
+		nc = count_comps(k);
 		if (prev) {
 			common_prefix(prev, k, &depth);
 			close_to(out, prev, depth);
@@ -656,7 +683,7 @@ int mf_doc_render_flat(const struct mf_doc *d, FILE *out)
 	for (size_t i = 0; i < d->n; i++) {
 		const struct ent *e = &d->v[i];
 
-		if (e->kind == E_EOBJ || e->kind == E_EARR)
+		if (!e->key || e->kind == E_EOBJ || e->kind == E_EARR)
 			continue;
 		fprintf(out, "%s=", e->key);
 		put_flat_value(out, e);
@@ -670,7 +697,7 @@ int mf_doc_get(const struct mf_doc *d, const char *key, FILE *out)
 	for (size_t i = 0; i < d->n; i++) {
 		const struct ent *e = &d->v[i];
 
-		if (strcmp(e->key, key) != 0 || e->kind == E_EOBJ ||
+		if (!e->key || strcmp(e->key, key) != 0 || e->kind == E_EOBJ ||
 		    e->kind == E_EARR)
 			continue;
 		put_flat_value(out, e);

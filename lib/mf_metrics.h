@@ -188,6 +188,14 @@ int mf_doc_metric(struct mf_doc *d, const char *key,
 		  int64_t raw);
 
 /*
+ * Append a Prometheus-only sample (no key: left out of the JSON and flat
+ * views and of mf_doc_get), e.g. one member of a state set or an info
+ * metric. Arguments and errors as mf_doc_metric().
+ */
+int mf_doc_sample(struct mf_doc *d, const struct mf_metric_desc *desc,
+		  const char *labels, int64_t raw);
+
+/*
  * Append all mount counters in @v (a snapshot) under @prefix ("" or a
  * dotted path without trailing dot) with @labels. With @present not NULL,
  * only those with present[i] true. Errors as mf_doc_int().
