@@ -71,7 +71,7 @@ UNIT_TESTS := $(UNIT_SRCS:t/unit/%.c=$(B)/t/%)
 HELPERS := $(HELPER_SRCS:t/helper/%.c=$(B)/t/%)
 ALL_OBJS := $(LIB_OBJS) $(SCAN_OBJS) $(MOUNT_OBJS) \
 	$(B)/bin/musefs-scan.o $(B)/bin/musefs-mount.o $(B)/bin/musefs-stat.o \
-	$(UNIT_SRCS:%.c=$(B)/%.o) $(HELPER_SRCS:%.c=$(B)/%.o)
+	$(UNIT_SRCS:t/unit/%.c=$(B)/t/%.o) $(HELPER_SRCS:t/helper/%.c=$(B)/t/helper-%.o)
 
 .PHONY: all check deps install uninstall clean run tests FORCE
 .DELETE_ON_ERROR:
