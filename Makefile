@@ -26,7 +26,8 @@ TEST_PKGS := cmocka
 # installs what is missing with apt-get.
 DEB_BUILD := build-essential pkg-config libsqlite3-dev libfuse3-dev \
 	libflac-dev libogg-dev libtagc0-dev libssl-dev libcmocka-dev
-DEB_TEST := fuse3 sqlite3 flac sox ffmpeg python3-mutagen perl
+DEB_TEST := fuse3 sqlite3 flac sox ffmpeg python3-mutagen perl file lame \
+	vorbis-tools opus-tools
 DEB_ALL := $(DEB_BUILD) $(DEB_TEST)
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
