@@ -133,8 +133,9 @@ deps:
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing:" $$missing; \
 		if [ "$$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi; \
-		$$SUDO apt-get update -qq && \
+		$$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			-o DPkg::Lock::Timeout=600 \
 			--no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
 
