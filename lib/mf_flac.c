@@ -965,3 +965,37 @@ out:
 	free(vc);
 	return ret;
 }
+
+int mf_flac_synth_input(const struct mf_synth_input *in,
+			struct mf_layout **out)
+{
+	struct mf_flac_track ft;
+	int ret;
+
+	memset(&ft, 0, sizeof(ft));
+	for (size_t i = 0; i < in->nblocks; i++) {
+		const struct mf_synth_block *b = &in->blocks[i];
+
+		if (strcmp(b->kind, "streaminfo") == 0) {
+			ft.streaminfo = b->data;
+			ft.streaminfo_len = b->len;
+		} else if (strcmp(b->kind, "seektable") == 0) {
+			ft.seektable = b->data;
+			ft.seektable_len = b->len;
+		}
+	}
+	if (!ft.streaminfo || ft.streaminfo_len != MF_FLAC_STREAMINFO_LEN)
+		return -EIO;
+	ft.tags = in->tags;
+	ft.ntags = in->ntags;
+	ft.pics = in->pics;
+	ft.npics = in->npics;
+	ft.bins = in->bins;
+	ft.nbins = in->nbins;
+	ft.audio_offset = in->audio_offset;
+	ft.audio_length = in->audio_length;
+	ret = mf_flac_synth(&ft, out);
+	if (ret == -EINVAL || ret == -EOVERFLOW)
+		ret = -EIO;
+	return ret;
+}

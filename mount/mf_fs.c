@@ -545,7 +545,7 @@ static int served_get(struct mf_fs *fs, int64_t id, struct served **out)
 	}
 	sv->info = *mf_track_info(t);
 	sv->backing_path = strdup(mf_track_backing_path(t));
-	ret = mf_track_layout(t, fs->cfg.mode, &sv->layout);
+	ret = mf_track_layout(t, fs->cfg.mode, NULL, &sv->layout);
 	mf_track_free(t);
 	if (ret < 0 || !sv->backing_path) {
 		if (ret < 0)
