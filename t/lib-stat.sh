@@ -141,3 +141,14 @@ stat_prom_value () {
 	awk -v s="$2" 'index($0, s " ") == 1 { print substr($0, length(s) + 2); found = 1 }
 		END { exit !found }' "$1"
 }
+
+# stat_prom_documented FILE: every family in FILE is in docs/metrics.md;
+# prints how many families FILE has.
+stat_prom_documented () {
+	sed -n "s/^# TYPE \([^ ]*\) .*/\1/p" "$1" >"$1.families" &&
+	while read -r stat_f; do
+		grep -q "\`$stat_f\`" "$MF_SOURCE/docs/metrics.md" || {
+			echo >&2 "undocumented metric: $stat_f"; return 1; }
+	done <"$1.families" &&
+	wc -l <"$1.families"
+}
