@@ -47,9 +47,11 @@ enum mf_metric {
 	MF_M_SEG_READS_INLINE,	/* segment reads by kind */
 	MF_M_SEG_READS_ART,
 	MF_M_SEG_READS_BACKING,
+	MF_M_SEG_READS_COMPUTED,
 	MF_M_SEG_BYTES_INLINE,	/* bytes served by segment kind */
 	MF_M_SEG_BYTES_ART,
 	MF_M_SEG_BYTES_BACKING,
+	MF_M_SEG_BYTES_COMPUTED,
 	MF_M_ERR_DRIFT,		/* read/open errors by cause */
 	MF_M_ERR_STORE,
 	MF_M_ERR_CONFINEMENT,
