@@ -20,7 +20,9 @@
 #include <cmocka.h>
 
 #include "mf_heartbeat.h"
+#include "mf_log.h"
 #include "mf_metrics.h"
+#include "mf_store.h"
 
 #include "mf_banned.h"
 
@@ -347,6 +349,124 @@ static void test_classify(void **state)
 	assert_string_equal(mf_mount_state_name(MF_MOUNT_STOPPED), "stopped");
 }
 
+static int samples;	/* written by the heartbeat thread, read after join */
+
+static void count_sample(void *ctx)
+{
+	(void)ctx;
+	samples++;
+}
+
+/* The row of mountpoint "/m" in store @path: state and metrics. */
+static bool read_row(const char *path, char *state, size_t slen,
+		     char *metrics, size_t mlen)
+{
+	struct mf_store *s = NULL;
+	sqlite3_stmt *st = NULL;
+	bool found = false;
+
+	assert_int_equal(mf_store_open(path, MF_STORE_READONLY, &s, NULL, 0), 0);
+	assert_int_equal(sqlite3_prepare_v2(mf_store_db(s), "SELECT state, "
+			 "metrics FROM mount_heartbeats WHERE mountpoint = '/m'",
+			 -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(state, slen, "%s", sqlite3_column_text(st, 0));
+		snprintf(metrics, mlen, "%s", sqlite3_column_text(st, 1));
+		found = true;
+	}
+	sqlite3_finalize(st);
+	mf_store_close(s);
+	return found;
+}
+
+/* A real thread against a real store: a row appears, then stops. */
+static void test_heartbeat_thread(void **state)
+{
+	char dir[] = "/tmp/mf-test-hb.XXXXXX", path[64], rstate[16],
+	     metrics[8192], cmd[96];
+	struct mf_heartbeat_config cfg = {
+		.mountpoint = "/m", .template_src = "$title",
+		.mode = "synthesis", .interval_s = 1, .sample = count_sample,
+	};
+	struct mf_heartbeat *hb = NULL;
+	struct mf_store *s = NULL;
+	int64_t v[MF_M__COUNT];
+	bool found = false;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/store.db", dir);
+	assert_int_equal(mf_store_open(path, MF_STORE_CREATE, &s, NULL, 0), 0);
+	mf_store_close(s);
+	mf_metrics_start();
+	cfg.db_path = path;
+	assert_int_equal(mf_heartbeat_start(&cfg, &hb), 0);
+	for (int i = 0; i < 100 && !found; i++) {
+		found = read_row(path, rstate, sizeof(rstate), metrics,
+				 sizeof(metrics));
+		if (!found)
+			usleep(50000);
+	}
+	assert_true(found);
+	assert_string_equal(rstate, "running");
+	assert_non_null(strstr(metrics, "\nheartbeat.writes="));
+	mf_heartbeat_stop(hb);
+	assert_true(read_row(path, rstate, sizeof(rstate), metrics,
+			     sizeof(metrics)));
+	assert_string_equal(rstate, "stopped");
+	assert_true(samples >= 2);
+	mf_metrics_snapshot(v);
+	assert_true(v[MF_M_HEARTBEATS] >= 2);
+	assert_int_equal(v[MF_M_HEARTBEAT_ERRORS], 0);
+
+	/* a store that cannot be opened: errors are counted, stop still works */
+	cfg.db_path = "/nonexistent/dir/store.db";
+	cfg.sample = NULL;
+	mf_log_set_level(MF_LOG_ERROR);	/* the expected warning */
+	assert_int_equal(mf_heartbeat_start(&cfg, &hb), 0);
+	mf_heartbeat_stop(hb);
+	mf_log_set_level(MF_LOG_WARN);
+	mf_metrics_snapshot(v);
+	assert_true(v[MF_M_HEARTBEAT_ERRORS] >= 1);
+
+	cfg.interval_s = 0;
+	assert_int_equal(mf_heartbeat_start(&cfg, &hb), -EINVAL);
+	assert_null(hb);
+	mf_heartbeat_stop(NULL);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_sample_only(void **state)
+{
+	struct mf_doc *d = mf_doc_new();
+	static const struct mf_metric_desc up = {
+		NULL, "x_up", NULL, MF_METRIC_GAUGE, "", 1, "Up."
+	};
+	char *s;
+	int ret;
+
+	(void)state;
+	assert_int_equal(mf_doc_int(d, "a", 1), 0);
+	assert_int_equal(mf_doc_sample(d, &up, "m=\"1\"", 1), 0);
+	assert_int_equal(mf_doc_int(d, "b", 2), 0);
+	assert_int_equal(mf_doc_sample(d, &up, "m=\"2\"", 0), 0);
+	s = render(d, mf_doc_render_json);
+	assert_string_equal(s, "{\"a\":1,\"b\":2}\n");
+	free(s);
+	s = render(d, mf_doc_render_flat);
+	assert_string_equal(s, "a=1\nb=2\n");
+	free(s);
+	s = render(d, mf_doc_render_prometheus);
+	assert_string_equal(s, "# HELP x_up Up.\n# TYPE x_up gauge\n"
+			    "x_up{m=\"1\"} 1\nx_up{m=\"2\"} 0\n");
+	free(s);
+	s = get(d, "x_up", &ret);
+	assert_int_equal(ret, -ENOENT);
+	free(s);
+	mf_doc_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +478,8 @@ int main(void)
 		cmocka_unit_test(test_prometheus),
 		cmocka_unit_test(test_flat_roundtrip),
 		cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_sample_only),
+		cmocka_unit_test(test_heartbeat_thread),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
