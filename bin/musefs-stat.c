@@ -356,7 +356,7 @@ static int add_scan(struct mf_doc *d, const char *prefix, sqlite3_stmt *st,
 	}
 	if (ret < 0)
 		return ret;
-	if ((ret = mf_doc_int(d, K("age_s"), now - end)) < 0)
+	if ((ret = mf_doc_int(d, K("age_s"), now - (ended ? end : started))) < 0)
 		return ret;
 	if (metrics)
 		ret = mf_doc_metric(d, K("duration_s"), &d_scan_dur, NULL,
@@ -427,8 +427,9 @@ static int add_scans(sqlite3 *db, struct mf_doc *d, long limit,
 				f->have_scan = true;
 				f->scan_failed = sqlite3_column_int64(st, 9);
 				f->scan_age = f->now -
-					(sqlite3_column_type(st, 2) == SQLITE_NULL ?
-					 f->now : sqlite3_column_int64(st, 2));
+					sqlite3_column_int64(st,
+					sqlite3_column_type(st, 2) == SQLITE_NULL ?
+					1 : 2);
 				snprintf(f->scan_outcome, sizeof(f->scan_outcome),
 					 "%s", col_text(st, 13));
 				ret = add_scan(d, "last_scan", st, f->now, true);

@@ -118,6 +118,9 @@ mf_test 'a running scan has a null end and counts its age from the start' '
 	musefs-stat --json >j &&
 	test "$(stat_json j "j[\"last_scan\"][\"outcome\"]")" = running &&
 	test "$(stat_json j "j[\"last_scan\"][\"ended_at\"]")" = null &&
+	test "$(stat_json j "j[\"last_scan\"][\"age_s\"]")" -ge 10 &&
+	test_expect_code 1 musefs-stat --check --max-scan-age 5s >out &&
+	grep "last scan age" out &&
 	musefs-stat --prometheus >p &&
 	stat_prom_check p &&
 	stat_prom_value p "musefs_scan_last_outcome{outcome=\"running\"}" >v &&
