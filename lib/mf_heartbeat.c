@@ -98,37 +98,11 @@ enum mf_mount_state mf_heartbeat_classify(const char *state,
 /* The counters as flat text, malloc'd into *@out. */
 static int render_metrics(struct mf_heartbeat *hb, char **out)
 {
-	int64_t v[MF_M__COUNT];
-	struct mf_doc *d = NULL;
-	size_t len = 0;
-	FILE *f = NULL;
-	int ret;
+	size_t len;
 
-	*out = NULL;
 	if (hb->sample)
 		hb->sample(hb->ctx);
-	mf_metrics_snapshot(v);
-	d = mf_doc_new();
-	if (!d)
-		return -ENOMEM;
-	ret = mf_doc_mount_metrics(d, "", NULL, v, NULL);
-	if (ret < 0)
-		goto out;
-	f = open_memstream(out, &len);
-	if (!f) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	ret = mf_doc_render_flat(d, f);
-	if (fclose(f) != 0 && !ret)
-		ret = -ENOMEM;
-	if (ret < 0) {
-		free(*out);
-		*out = NULL;
-	}
-out:
-	mf_doc_free(d);
-	return ret;
+	return mf_metrics_render_mount(MF_DOC_FLAT, out, &len);
 }
 
 /* Say once why the store cannot take heartbeats; later failures count. */

@@ -798,6 +798,44 @@ out_long:
 	return -ENAMETOOLONG;
 }
 
+int mf_metrics_render_mount(enum mf_doc_format fmt, char **out, size_t *len)
+{
+	int (*const render[])(const struct mf_doc *, FILE *) = {
+		[MF_DOC_JSON] = mf_doc_render_json,
+		[MF_DOC_FLAT] = mf_doc_render_flat,
+		[MF_DOC_PROMETHEUS] = mf_doc_render_prometheus,
+	};
+	int64_t v[MF_M__COUNT];
+	struct mf_doc *d;
+	FILE *f;
+	int ret;
+
+	*out = NULL;
+	*len = 0;
+	mf_metrics_snapshot(v);
+	d = mf_doc_new();
+	if (!d)
+		return -ENOMEM;
+	ret = mf_doc_mount_metrics(d, "", NULL, v, NULL);
+	if (ret < 0)
+		goto out;
+	f = open_memstream(out, len);
+	if (!f) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = render[fmt](d, f);
+	if (fclose(f) != 0 && !ret)
+		ret = -ENOMEM;
+	if (ret < 0) {
+		free(*out);
+		*out = NULL;
+	}
+out:
+	mf_doc_free(d);
+	return ret;
+}
+
 /* Parse "[-]digits[.digits]" of exactly @n bytes into raw units of @div. */
 static bool parse_fixed(const char *s, size_t n, int64_t div, int64_t *out)
 {

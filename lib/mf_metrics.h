@@ -234,6 +234,18 @@ int mf_doc_get(const struct mf_doc *d, const char *key, FILE *out);
  */
 int mf_prom_label(char *buf, size_t len, const char *name, const char *value);
 
+/* What mf_metrics_render_mount() writes. */
+enum mf_doc_format { MF_DOC_JSON, MF_DOC_FLAT, MF_DOC_PROMETHEUS };
+
+/*
+ * Snapshot the mount counters (mf_metrics_snapshot) and render them, with
+ * no prefix and no labels, as @fmt into a malloc'd, NUL-terminated *@out
+ * of *@len bytes (free() it). Returns 0, or -ENOMEM / -EIO with *@out
+ * NULL. Thread-safe. The heartbeat stores the flat form; the metrics file
+ * serves the Prometheus form.
+ */
+int mf_metrics_render_mount(enum mf_doc_format fmt, char **out, size_t *len);
+
 /*
  * Parse flat text (as mf_doc_render_flat writes for mount counters) back
  * into @v: for every line "key=integer-or-fixed" whose key names a mount

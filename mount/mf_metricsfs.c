@@ -68,37 +68,9 @@ static void node_stat(fuse_ino_t ino, struct stat *st)
 
 int mf_metricsfs_render(char **out, size_t *len)
 {
-	int64_t v[MF_M__COUNT];
-	struct mf_doc *d;
-	FILE *f;
-	int ret;
-
-	*out = NULL;
-	*len = 0;
 	if (mfs.sample)
 		mfs.sample(mfs.ctx);
-	mf_metrics_snapshot(v);
-	d = mf_doc_new();
-	if (!d)
-		return -ENOMEM;
-	ret = mf_doc_mount_metrics(d, "", NULL, v, NULL);
-	if (ret < 0)
-		goto out;
-	f = open_memstream(out, len);
-	if (!f) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	ret = mf_doc_render_prometheus(d, f);
-	if (fclose(f) != 0 && !ret)
-		ret = -ENOMEM;
-	if (ret < 0) {
-		free(*out);
-		*out = NULL;
-	}
-out:
-	mf_doc_free(d);
-	return ret;
+	return mf_metrics_render_mount(MF_DOC_PROMETHEUS, out, len);
 }
 
 void mf_metricsfs_count_read(const struct mf_layout *l, uint64_t off, size_t n)

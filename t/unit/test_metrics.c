@@ -122,6 +122,22 @@ static void test_counters(void **state)
 	assert_int_equal(v[MF_M_WORKERS_IDLE], 1);
 	assert_int_equal(v[MF_M_LAG_SEQ], 0);
 	assert_int_equal(v[MF_M_LAG_MS], 0);
+	{
+		char *text;
+		size_t len;
+
+		assert_int_equal(mf_metrics_render_mount(MF_DOC_JSON, &text,
+							 &len), 0);
+		assert_int_equal(strncmp(text, "{\"uptime_s\":", 12), 0);
+		assert_non_null(strstr(text, ",\"reads\":1,\"read_bytes\":4106,"));
+		assert_non_null(strstr(text, "\"workers\":{\"busy\":0,\"idle\":1}"));
+		assert_int_equal(len, strlen(text));
+		free(text);
+		assert_int_equal(mf_metrics_render_mount(MF_DOC_FLAT, &text,
+							 &len), 0);
+		assert_non_null(strstr(text, "\nread_bytes=4106\n"));
+		free(text);
+	}
 	mf_metrics_start();
 	mf_metrics_snapshot(v);
 	assert_int_equal(v[MF_M_READS], 0);
