@@ -357,45 +357,55 @@ static const char *last_key(const struct mf_doc *d, size_t n)
 	return NULL;
 }
 
+static size_t count_comps(const char *k)
+{
+	size_t n = 1;
+
+	for (; *k; k++)
+		n += *k == '.';
+	return n;
+}
+
+/*
+ * May @k follow the document's last key? Linear in the entries of the
+ * innermost container @k shares with the last key (they are the tail of
+ * the document), so building a document stays near linear.
+ */
 static int check_key(const struct mf_doc *d, const char *k)
 {
 	const char *prev;
-	size_t klen = strlen(k), clen, depth, off;
+	size_t clen, depth, off, plen;
 
 	if (!key_valid(k))
 		return -EINVAL;
-	for (size_t i = 0; i < d->n; i++) {
-		const char *o = d->v[i].key;
-		size_t olen;
-
-		if (!o)
-			continue;
-		olen = strlen(o);
-
-		/* same leaf, or one is a container of the other */
-		if (strcmp(o, k) == 0 || has_prefix(o, k, klen, true) ||
-		    has_prefix(k, o, olen, true))
-			return -EINVAL;
-	}
 	prev = last_key(d, d->n);
 	if (!prev)
 		return 0;
 	clen = common_prefix(prev, k, &depth);
+	/* the same key, or one a container of the other */
+	if (depth == count_comps(prev) || depth == count_comps(k))
+		return -EINVAL;
 	/* sibling components at the first differing depth: same kind */
 	off = depth ? clen + 1 : 0;
-	{
-		size_t pl = comp_len(prev + off), kl = comp_len(k + off);
+	if (comp_digits(prev + off, comp_len(prev + off)) !=
+	    comp_digits(k + off, comp_len(k + off)))
+		return -EINVAL;
+	/*
+	 * No earlier key may be, or lie under, @k's path down to that first
+	 * differing component: it would be a duplicate, a leaf used as a
+	 * container, or a closed container reopened. Such a key would be in
+	 * the open container shared with the last key, the tail.
+	 */
+	plen = off + comp_len(k + off);
+	for (size_t i = d->n; i-- > 0;) {
+		const char *o = d->v[i].key;
 
-		if (comp_digits(prev + off, pl) != comp_digits(k + off, kl))
+		if (!o)
+			continue;
+		if (depth && !has_prefix(o, k, clen, true))
+			break;
+		if (has_prefix(o, k, plen, false) || has_prefix(o, k, plen, true))
 			return -EINVAL;
-	}
-	/* containers opened anew must not have been closed before */
-	for (size_t e = off + comp_len(k + off); k[e] == '.';
-	     e += 1 + comp_len(k + e + 1)) {
-		for (size_t i = 0; i < d->n; i++)
-			if (d->v[i].key && d->v[i].key != prev &&
-			    has_prefix(d->v[i].key, k, e, true))
-				return -EINVAL;
 	}
 	return 0;
 }
@@ -614,15 +624,6 @@ static void put_member(FILE *out, const char *c, size_t n)
 	if (comp_digits(c, n))
 		return;
 	fprintf(out, "\"%.*s\":", (int)n, c);
-}
-
-static size_t count_comps(const char *k)
-{
-	size_t n = 1;
-
-	for (; *k; k++)
-		n += *k == '.';
-	return n;
 }
 
 /* Offset of component @i of @k. */

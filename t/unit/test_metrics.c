@@ -203,6 +203,10 @@ static void test_json(void **state)
 	assert_int_equal(mf_doc_int(d, "a b", 1), -EINVAL);
 	assert_int_equal(mf_doc_int(d, "mix.0", 1), 0);
 	assert_int_equal(mf_doc_int(d, "mix.x", 1), -EINVAL);
+	assert_int_equal(mf_doc_int(d, "mix.0", 1), -EINVAL);
+	assert_int_equal(mf_doc_int(d, "tracks.hours", 1), -EINVAL);
+	assert_int_equal(mf_doc_int(d, "list.0.a.b", 1), -EINVAL);
+	assert_int_equal(mf_doc_int(d, "mix", 1), -EINVAL);
 	s = render(d, mf_doc_render_json);
 	assert_string_equal(s,
 		"{\"store\":{\"path\":\"/a \\\"b\\\"\\\\\\n\\u0001\","
