@@ -242,13 +242,24 @@ static void w_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	enter();
 	if (ours(ino)) {
 		const struct mfile *m = (const struct mfile *)(uintptr_t)fi->fh;
+		size_t n = off < 0 || (uint64_t)off >= m->len ? 0 :
+			   m->len - (size_t)off < size ? m->len - (size_t)off :
+			   size;
+		/*
+		 * Reply from a copy: once the kernel has the reply, the reader
+		 * may close the file and a release on another thread free
+		 * m->text while fuse_reply_buf is still returning.
+		 */
+		char *copy = malloc(n ? n : 1);
 
-		if (off < 0 || (uint64_t)off >= m->len)
-			fuse_reply_buf(req, NULL, 0);
-		else
-			fuse_reply_buf(req, m->text + off,
-				       m->len - (size_t)off < size ?
-				       m->len - (size_t)off : size);
+		if (!copy) {
+			fuse_reply_err(req, ENOMEM);
+		} else {
+			if (n)
+				memcpy(copy, m->text + off, n);
+			fuse_reply_buf(req, copy, n);
+			free(copy);
+		}
 	} else {
 		mfs.inner->read(req, ino, size, off, fi);
 	}
