@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "mf_flac.h"
+#include "mf_wav.h"
 
 #include "mf_banned.h"
 
@@ -19,11 +20,13 @@ static const struct {
 	mf_probe_fn probe;
 } probers[] = {
 	{ "flac", "flac", mf_flac_probe },
+	{ "wav", "wav", mf_wav_probe },
 };
 
 /* Synthesizers by store format. */
 static const struct mf_format formats[] = {
 	{ "flac", "flac", mf_flac_synth_input },
+	{ "wav", "wav", mf_wav_synth },
 };
 
 mf_probe_fn mf_format_prober(const char *name, const char **format)
