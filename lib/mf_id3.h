@@ -90,7 +90,8 @@ int mf_id3_parse_v1(const uint8_t buf[MF_ID3V1_LEN],
  * namespaces are ignored). Multi-values: NUL-separated in 2.4, joined
  * with "/" in 2.3 (as Picard and mutagen write 2.3). No unsynchronisation,
  * no padding. Inline bytes are small; image and binary bodies are never
- * copied.
+ * copied. With no frame to write, nothing is appended (an ID3v2 tag must
+ * hold a frame): mf_id3_build_size() then gives 0.
  *
  * Returns 0; -EINVAL for a NULL or invalid argument (key not
  * mf_vocab_key_valid(), NULL string, version not 0/3/4); -EFBIG when the
