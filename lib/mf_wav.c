@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "mf_array.h"
+#include "mf_id3.h"
 #include "mf_log.h"
 #include "mf_vocab.h"
 
@@ -727,16 +728,109 @@ out:
 	return ret;
 }
 
-/* The tags: the ID3v2 chunk first, then INFO (keys ID3 lacks). */
+/* The ID3v2 tag's tags go to the sink; their keys are remembered. */
+static int id3_tag(void *ctx, const char *key, const char *value, size_t len)
+{
+	struct probe *p = ctx;
+	struct keyset *s = &p->seen;
+	char **k;
+
+	if (!keyset_has(s, key)) {
+		k = mf_array_grow(s->keys, &s->cap, s->n + 1, sizeof(*k));
+		if (!k)
+			return -ENOMEM;
+		s->keys = k;
+		s->keys[s->n] = strdup(key);
+		if (!s->keys[s->n])
+			return -ENOMEM;
+		s->n++;
+	}
+	if (!p->sink->on_tag)
+		return 0;
+	return p->sink->on_tag(p->sink->ctx, key, value, len);
+}
+
+static int id3_binary(void *ctx, const char *key, const void *data, size_t len)
+{
+	const struct probe *p = ctx;
+
+	if (!p->sink->on_binary_tag)
+		return 0;
+	return p->sink->on_binary_tag(p->sink->ctx, key, data, len);
+}
+
+static int id3_picture(void *ctx, const struct mf_picture *pic)
+{
+	const struct probe *p = ctx;
+
+	if (!p->sink->on_picture)
+		return 0;
+	return p->sink->on_picture(p->sink->ctx, pic);
+}
+
+/* Parse and report the ID3v2 tag in chunk @c (mf_id3). */
+static int probe_id3(struct probe *p, const struct chunk *c)
+{
+	const struct mf_sink fwd = {
+		.ctx = p,
+		.on_tag = id3_tag,
+		.on_binary_tag = id3_binary,
+		.on_picture = id3_picture,
+	};
+	uint8_t hdr[MF_ID3_HDR_LEN], *buf;
+	uint64_t total;
+	char name[48], why[96];
+	int ret;
+
+	chunk_name(name, sizeof(name), c);
+	if (c->size < MF_ID3_HDR_LEN)
+		return probe_fail(p, -EBADMSG, "%s is too short for an id3v2 tag",
+				  name);
+	ret = probe_read(p, hdr, sizeof(hdr), c->off + CHUNK_HDR, name);
+	if (ret)
+		return ret;
+	if (mf_id3_tag_size(hdr, &total))
+		return probe_fail(p, -EBADMSG, "%s holds no id3v2 tag", name);
+	if (total > c->size)
+		return probe_fail(p, -EBADMSG,
+				  "id3v2 tag (%llu bytes) runs past end of %s",
+				  (unsigned long long)total, name);
+	buf = malloc((size_t)total);
+	if (!buf)
+		return probe_fail(p, -ENOMEM, "out of memory");
+	ret = probe_read(p, buf, (size_t)total, c->off + CHUNK_HDR, name);
+	if (!ret) {
+		why[0] = '\0';
+		ret = mf_id3_parse(buf, (size_t)total, &fwd, why, sizeof(why));
+		if (ret)
+			ret = probe_fail(p, ret, "%s: %s", name,
+					 why[0] ? why : strerror(-ret));
+	}
+	free(buf);
+	return ret;
+}
+
+/* The tags: the first ID3v2 chunk, then INFO (keys ID3 lacks). */
 static int probe_tags(struct probe *p)
 {
+	bool have_id3 = false;
+	char name[48];
 	int ret;
 
 	for (size_t i = 0; i < p->n; i++) {
 		const struct chunk *c = &p->chunks[i];
 
-		if (memcmp(c->id, "id3 ", 4) == 0 || memcmp(c->id, "ID3 ", 4) == 0)
-			mf_warn(WAV_DOM, "id3 chunk not read (no id3 support yet)");
+		if (memcmp(c->id, "id3 ", 4) != 0 && memcmp(c->id, "ID3 ", 4) != 0)
+			continue;
+		if (have_id3) {
+			chunk_name(name, sizeof(name), c);
+			mf_warn(WAV_DOM, "second id3v2 chunk ignored: %s", name);
+			continue;
+		}
+		have_id3 = true;
+		ret = probe_id3(p, c);
+		if (ret)
+			return ret;
 	}
 	for (size_t i = 0; i < p->n; i++) {
 		if (!p->chunks[i].info)
@@ -904,13 +998,30 @@ static int add_chunk_hdr(struct mf_layout *l, const void *id, uint32_t size)
 	return mf_layout_add_inline(l, h, sizeof(h));
 }
 
+/* Append the "id3 " chunk: header, the ID3v2 tag of @len bytes, pad. */
+static int add_id3(struct mf_layout *l, const struct mf_synth_input *in,
+		   int ver, uint64_t len)
+{
+	static const uint8_t zero;
+	uint64_t before = mf_layout_size(l);
+	int ret;
+
+	if ((ret = add_chunk_hdr(l, "id3 ", (uint32_t)len)) ||
+	    (ret = mf_id3_build(l, in, ver)))
+		return ret == -EINVAL ? -EIO : ret;
+	if (mf_layout_size(l) != before + CHUNK_HDR + len)
+		return -EIO;
+	return len & 1 ? mf_layout_add_inline(l, &zero, 1) : 0;
+}
+
 int mf_wav_synth(const struct mf_synth_input *in, struct mf_layout **out)
 {
 	static const uint8_t zero;
 	struct info_field *fields = NULL;
 	struct mf_layout *l = NULL;
 	size_t nfields = 0, nfmt = 0, ndata = 0;
-	uint64_t riff = 4, info_body = 0;
+	uint64_t riff = 4, info_body = 0, id3_len = 0;
+	int ver = in && in->opts ? in->opts->id3v2_version : 0;
 	uint8_t head[12];
 	int ret;
 
@@ -946,6 +1057,13 @@ int mf_wav_synth(const struct mf_synth_input *in, struct mf_layout **out)
 		return ret;
 	if (info_body)
 		riff += CHUNK_HDR + info_body;
+	ret = mf_id3_build_size(in, ver, &id3_len);
+	if (ret) {
+		ret = ret == -EINVAL ? -EIO : ret;
+		goto out;
+	}
+	if (id3_len)
+		riff += CHUNK_HDR + padded(id3_len);
 	if (riff > RIFF_MAX) {
 		ret = -EFBIG;
 		goto out;
@@ -983,8 +1101,14 @@ int mf_wav_synth(const struct mf_synth_input *in, struct mf_layout **out)
 	}
 	if (!ret && info_body)
 		ret = add_info(l, in, fields, nfields, info_body);
+	if (!ret && id3_len)
+		ret = add_id3(l, in, ver, id3_len);
 	if (ret)
 		goto out;
+	if (mf_layout_size(l) != CHUNK_HDR + riff) {
+		ret = -EIO;
+		goto out;
+	}
 	*out = l;
 	l = NULL;
 out:

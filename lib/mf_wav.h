@@ -62,9 +62,10 @@
  * total samples = data size / block align for PCM, IEEE float, A-law,
  * mu-law and their WAVE_FORMAT_EXTENSIBLE forms, else from a "fact"
  * chunk; duration; bitrate), on_structural(MF_WAV_KIND_CHUNK) per kept
- * chunk in file order, then the tags: those of the first ID3v2 chunk
- * (via mf_id3) and then those INFO fields whose key the ID3v2 tag did not
- * have (Picard's rule: ID3 wins). INFO text is taken as UTF-8 when it is
+ * chunk in file order, then what the first "id3 "/"ID3 " chunk holds
+ * (mf_id3_parse(): on_tag, on_picture, on_binary_tag "id3:xxxx"; a later
+ * ID3 chunk is ignored with a warning), then those INFO fields whose key
+ * the ID3v2 tag did not have (Picard's rule: ID3 wins). INFO text is taken as UTF-8 when it is
  * valid UTF-8, else as Windows-1252, and converted to UTF-8; trailing NUL
  * bytes are dropped. INFO ids map to Picard keys (mf_wav_info_key());
  * ITRK/IPRT "n/m" gives tracknumber n and totaltracks m.
@@ -74,7 +75,9 @@
  * or not a regular file, -ENOTSUP RF64/BW64/RIFX or a kept chunk over
  * MF_STRUCT_MAX bytes, -EBADMSG malformed (a size past the end, no or two
  * "fmt "/"data" chunks, a bad chunk id, more than MF_WAV_CHUNKS_MAX
- * chunks, a malformed INFO list), -EIO read error or the file shrank,
+ * chunks, a malformed INFO list, an ID3 chunk that holds no ID3v2 tag or
+ * a tag longer than the chunk; frames with bad sizes inside the tag only
+ * end its frame walk, with a warning, as mf_id3_parse() does), -EIO read error or the file shrank,
  * -ENOMEM, or a sink callback's error. Thread-safe.
  */
 int mf_wav_probe(int fd, const struct mf_sink *sink, char *why,
@@ -83,7 +86,12 @@ int mf_wav_probe(int fd, const struct mf_sink *sink, char *why,
 /*
  * The registry's synthesizer (mf_synth_fn) for format "wav": builds the
  * served file described above from the "wav:chunk" blocks of @in, its
- * tags and pictures. Returns 0 and a new layout in *@out (caller frees),
+ * tags, pictures and "id3:" binary tags. The INFO list holds the tags
+ * with an INFO id (mf_wav_info_id()); several values of one key are
+ * joined with "; " (INFO holds one value per id). The "id3 " chunk holds
+ * mf_id3_build()'s tag (version in->opts->id3v2_version, default 4) with
+ * every tag, picture (APIC, image as a BLOB segment) and "id3:" binary
+ * tag; it is left out when that tag would be empty. Returns 0 and a new layout in *@out (caller frees),
  * or -EIO (no or two "fmt "/"data" blocks, a block shorter than its id, a
  * malformed tag), -EFBIG (the RIFF size or a chunk would pass 4 GiB - 1),
  * -ENOMEM. *@out is untouched on error. Thread-safe.

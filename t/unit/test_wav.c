@@ -408,6 +408,22 @@ static int group_setup(void **state)
 	crafted = b.p;
 	crafted_len = b.n;
 	spew("crafted.wav", crafted, crafted_len);
+	/* the same with an "id3 " chunk added by mutagen (at the end) */
+	if (run("cd %s && ffmpeg -loglevel error -y -f lavfi "
+		"-i color=c=red:s=16x8 -frames:v 1 img.png && "
+		"cp crafted.wav id3.wav && /usr/bin/python3 -c '"
+		"import mutagen.wave\n"
+		"from mutagen.id3 import TIT2, TPE1, APIC, PRIV, TXXX\n"
+		"w = mutagen.wave.WAVE(\"id3.wav\")\n"
+		"w.add_tags()\n"
+		"w.tags.add(TIT2(encoding=3, text=[\"Id3 Title\"]))\n"
+		"w.tags.add(TPE1(encoding=3, text=[\"X\", \"Y\"]))\n"
+		"w.tags.add(TXXX(encoding=3, desc=\"Custom\", text=[\"cv\"]))\n"
+		"w.tags.add(PRIV(owner=\"org.test\", data=bytes([0, 1, 2])))\n"
+		"w.tags.add(APIC(encoding=3, mime=\"image/png\", type=3, "
+		"desc=\"front\", data=open(\"img.png\", \"rb\").read()))\n"
+		"w.save()'", dir))
+		return -1;
 	/* ffmpeg must read it as it is */
 	return run("ffmpeg -v error -i %s/crafted.wav -f null - 2>&1 | "
 		   "grep -q . && exit 1; exit 0", dir) ? -1 : 0;
@@ -744,21 +760,64 @@ static uint32_t le32_at(const uint8_t *p)
 	       (uint32_t)p[3] << 24;
 }
 
+/*
+ * The tags of @r, stably sorted by key (the store's order), equal @want
+ * (@n pairs, sorted by key).
+ */
+static void check_sorted_tags(const struct rec *r, const char *const want[][2],
+			      size_t n)
+{
+	const struct rec_item *t[REC_MAX];
+	size_t i, j;
+
+	assert_int_equal(r->ntags, n);
+	for (i = 0; i < n; i++) {
+		t[i] = &r->tags[i];
+		for (j = i; j > 0 && strcmp(t[j - 1]->key, t[j]->key) > 0; j--) {
+			const struct rec_item *x = t[j];
+
+			t[j] = t[j - 1];
+			t[j - 1] = x;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (strcmp(t[i]->key, want[i][0]) ||
+		    strcmp((const char *)t[i]->data, want[i][1]))
+			fail_msg("tag %zu: got %s=%s, want %s=%s", i, t[i]->key,
+				 (const char *)t[i]->data, want[i][0],
+				 want[i][1]);
+	}
+}
+
+/* The crafted file's tags in store order. */
+static const char *const crafted_sorted[][2] = {
+	{ "artist", "Caf\xc3\xa9 \xe2\x82\xac" },
+	{ "artist", "Two" },
+	{ "comment", "" },
+	{ "copyright", "Co" },
+	{ "genre", "Rock" },
+	{ "riff:isbj", "subj" },
+	{ "title", "T\xc3\xaftle" },
+	{ "totaltracks", "12" },
+	{ "tracknumber", "3" },
+};
+
 static void test_round_trip(void **state)
 {
 	struct rec r = { 0 }, r2 = { 0 };
 	uint8_t *served;
-	size_t len, i, pos;
+	size_t len, pos;
 	char why[128];
-	static const char *const want[][2] = {
-		{ "artist", "Caf\xc3\xa9 \xe2\x82\xac; Two" },
-		{ "comment", "" },
-		{ "copyright", "Co" },
-		{ "genre", "Rock" },
-		{ "riff:isbj", "subj" },
-		{ "title", "T\xc3\xaftle" },
-		{ "tracknumber", "3" },
-	};
+	uint32_t n;
+	static const char info[] =
+		"LIST\x68\0\0\0INFO"
+		"IART\x0f\0\0\0Caf\xc3\xa9 \xe2\x82\xac; Two\0\0"
+		"ICMT\1\0\0\0\0\0"
+		"ICOP\3\0\0\0Co\0\0"
+		"IGNR\5\0\0\0Rock\0\0"
+		"ISBJ\5\0\0\0subj\0\0"
+		"INAM\7\0\0\0T\xc3\xaftle\0\0"
+		"ITRK\2\0\0\0" "3\0";
 
 	(void)state;
 	served = serve(crafted, crafted_len, &r, &len);
@@ -772,25 +831,121 @@ static void test_round_trip(void **state)
 	assert_memory_equal(served + pos + 8, crafted + r.off, r.len);
 	pos += 8 + r.len;
 	assert_memory_equal(served + pos, "smpl\3\0\0\0xyz\0LIST", 16);
+	pos += 12 + 8 + le32_at(served + pos + 16);
+	/* then the new INFO list and the ID3v2.4 tag */
+	assert_memory_equal(served + pos, info, sizeof(info) - 1);
+	pos += sizeof(info) - 1;
+	assert_memory_equal(served + pos, "id3 ", 4);
+	n = le32_at(served + pos + 4);
+	assert_memory_equal(served + pos + 8, "ID3\4\0\0", 6);
+	assert_int_equal(pos + 8 + n + (n & 1), len);
+
 	spew("served.wav", served, len);
 	assert_int_equal(run("cd %s && ffmpeg -v error -i crafted.wav -f s16le "
 			     "o.raw && ffmpeg -v error -i served.wav -f s16le "
 			     "s.raw 2>err && ! test -s err && cmp -s o.raw s.raw",
 			     dir), 0);
 
+	/* re-probe: the same everything (ID3 gives all tags; INFO adds none) */
 	assert_int_equal(probe_bytes(served, len, &r2, why, sizeof(why)), 0);
 	assert_int_equal(r2.off, 12 + 8 + 8 + 8 + 16 + 8);
 	assert_int_equal(r2.len, r.len);
 	check_crafted_blocks(&r2);
 	assert_memory_equal(&r2.props, &r.props, sizeof(r.props));
-	assert_int_equal(r2.ntags, sizeof(want) / sizeof(want[0]));
-	for (i = 0; i < r2.ntags; i++) {
-		assert_string_equal(r2.tags[i].key, want[i][0]);
-		assert_string_equal((char *)r2.tags[i].data, want[i][1]);
-	}
+	check_sorted_tags(&r2, crafted_sorted,
+			  sizeof(crafted_sorted) / sizeof(crafted_sorted[0]));
 	free(served);
 	rec_free(&r);
 	rec_free(&r2);
+}
+
+static void expect_fail(const void *buf, size_t len, int err,
+			const char *reason);
+
+/* ID3 wins over INFO key by key; INFO fills the keys ID3 lacks. */
+static const char *const id3_sorted[][2] = {
+	{ "artist", "X" },
+	{ "artist", "Y" },
+	{ "comment", "" },
+	{ "copyright", "Co" },
+	{ "custom", "cv" },
+	{ "genre", "Rock" },
+	{ "riff:isbj", "subj" },
+	{ "title", "Id3 Title" },
+	{ "totaltracks", "12" },
+	{ "tracknumber", "3" },
+};
+
+static void check_id3(const struct rec *r)
+{
+	uint8_t *png;
+	size_t png_len;
+
+	check_crafted_blocks(r);
+	check_sorted_tags(r, id3_sorted,
+			  sizeof(id3_sorted) / sizeof(id3_sorted[0]));
+	png = slurp("img.png", &png_len);
+	assert_int_equal(r->npics, 1);
+	assert_int_equal(r->pics[0].type, 3);
+	assert_string_equal(r->pics[0].mime, "image/png");
+	assert_string_equal(r->pics[0].desc, "front");
+	assert_int_equal(r->pics[0].width, 16);
+	assert_int_equal(r->pics[0].height, 8);
+	assert_int_equal(r->pics[0].len, png_len);
+	assert_memory_equal(r->pics[0].data, png, png_len);
+	free(png);
+	assert_int_equal(r->nbins, 1);
+	assert_string_equal(r->bins[0].key, "id3:priv");
+	assert_int_equal(r->bins[0].len, 12);
+	assert_memory_equal(r->bins[0].data, "org.test\0\0\1\2", 12);
+}
+
+static void test_id3_chunk(void **state)
+{
+	struct rec r = { 0 }, r2 = { 0 };
+	uint8_t *f, *served;
+	size_t len, served_len;
+	char why[128];
+
+	(void)state;
+	f = slurp("id3.wav", &len);
+	assert_int_equal(probe_bytes(f, len, &r, why, sizeof(why)), 0);
+	assert_int_equal(r.off, crafted_audio);
+	check_id3(&r);
+	rec_free(&r);
+
+	served = serve(f, len, &r, &served_len);
+	spew("served-id3.wav", served, served_len);
+	assert_int_equal(probe_bytes(served, served_len, &r2, why, sizeof(why)),
+			 0);
+	check_id3(&r2);
+	/* mutagen reads the served tag, picture included */
+	assert_int_equal(run("cd %s && /usr/bin/python3 -c '"
+			     "import mutagen.wave\n"
+			     "w = mutagen.wave.WAVE(\"served-id3.wav\")\n"
+			     "assert w.tags[\"TIT2\"].text == [\"Id3 Title\"]\n"
+			     "assert w.tags[\"TPE1\"].text == [\"X\", \"Y\"]\n"
+			     "a = w.tags.getall(\"APIC\")[0]\n"
+			     "assert a.data == open(\"img.png\", \"rb\").read()\n"
+			     "'", dir), 0);
+	free(served);
+	free(f);
+	rec_free(&r);
+	rec_free(&r2);
+
+	/* a broken id3 chunk is named */
+	f = slurp("id3.wav", &len);
+	{
+		uint8_t *id3 = memmem(f, len, "id3 ", 4);
+
+		assert_non_null(id3);
+		id3[8] = 'X';		/* "ID3" -> "XD3" */
+		expect_fail(f, len, -EBADMSG, "holds no id3v2 tag");
+		id3[8] = 'I';
+		id3[14] = 0x7f;		/* tag size past the chunk */
+		expect_fail(f, len, -EBADMSG, "runs past end of 'id3 ' chunk");
+	}
+	free(f);
 }
 
 /* A file with an odd-sized "data" chunk at the end, no pad byte. */
@@ -1064,47 +1219,64 @@ static uint32_t rnd(void)
 	return rng;
 }
 
-/* Mutations of every header byte and random garbage: no crash. */
-static void test_mutated(void **state)
+/* Mutate every byte of @file in [@from, @to): no crash, sane results. */
+static void mutate_range(const uint8_t *file, size_t len, size_t from,
+			 size_t to)
 {
-	uint8_t *buf = malloc(crafted_len);
+	uint8_t *buf = malloc(len);
 	struct rec r = { 0 };
 	char why[128];
-	size_t pos, k;
 	int ret;
 
-	(void)state;
 	assert_non_null(buf);
-	for (pos = 0; pos < crafted_len; pos++) {
-		if (pos == crafted_audio + 64)	/* skip most samples */
-			pos = crafted_audio + 4410 * 4;
-		for (k = 0; k < 3; k++) {
-			memcpy(buf, crafted, crafted_len);
+	for (size_t pos = from; pos < to && pos < len; pos++) {
+		for (size_t k = 0; k < 3; k++) {
+			memcpy(buf, file, len);
 			buf[pos] = (uint8_t)(k == 0 ? 0xffu : k == 1 ? 0x00u
-				 : (crafted[pos] ^ (1u << (rnd() % 8))) & 0xffu);
+				 : (file[pos] ^ (1u << (rnd() % 8))) & 0xffu);
 			why[0] = '\0';
-			ret = probe_bytes(buf, crafted_len, &r, why, sizeof(why));
+			ret = probe_bytes(buf, len, &r, why, sizeof(why));
 			if (ret == 0) {
 				assert_int_equal(r.nrange, 1);
-				assert_true(r.off + r.len <= crafted_len);
+				assert_true(r.off + r.len <= len);
 			} else {
 				assert_true(ret < 0);
 				assert_true(why[0] != '\0' || ret == -ENOSPC);
 			}
 			rec_free(&r);
 		}
-		if (pos >= crafted_len)
-			break;
 	}
+	free(buf);
+}
+
+/* Mutations of every header byte and random garbage: no crash. */
+static void test_mutated(void **state)
+{
+	uint8_t *buf = malloc(crafted_len), *f;
+	struct rec r = { 0 };
+	char why[128];
+	size_t k, len;
+	int ret;
+
+	(void)state;
+	assert_non_null(buf);
+	/* the crafted file, skipping most samples */
+	mutate_range(crafted, crafted_len, 0, crafted_audio + 64);
+	mutate_range(crafted, crafted_len, crafted_audio + 4410 * 4,
+		     crafted_len);
+	/* the id3 chunk mutagen added: its header and first frames */
+	f = slurp("id3.wav", &len);
+	mutate_range(f, len, crafted_len, crafted_len + 300);
+	free(f);
 	for (k = 0; k < 3000; k++) {
-		size_t len = 12 + rnd() % 300, i;
+		size_t n = 12 + rnd() % 300, i;
 
 		memcpy(buf, crafted, 12);
-		for (i = 12; i < len; i++)
+		for (i = 12; i < n; i++)
 			buf[i] = (uint8_t)(k % 3 ? rnd() : rnd() % 8 + 'a');
-		buf[4] = (uint8_t)(len - 8);
+		buf[4] = (uint8_t)(n - 8);
 		buf[5] = buf[6] = buf[7] = 0;
-		ret = probe_bytes(buf, len, &r, why, sizeof(why));
+		ret = probe_bytes(buf, n, &r, why, sizeof(why));
 		assert_true(ret <= 0);
 		rec_free(&r);
 	}
@@ -1134,6 +1306,7 @@ int main(void)
 		cmocka_unit_test(test_probe_rf64),
 		cmocka_unit_test(test_probe_crafted),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_id3_chunk),
 		cmocka_unit_test(test_odd_data),
 		cmocka_unit_test(test_synth_refuses),
 		cmocka_unit_test(test_info_map),
