@@ -1162,11 +1162,10 @@ static int walk(struct rd *r, const uint8_t *p, size_t n, bool tag_unsync)
 			break;
 		}
 		size = frame_size(r, h, syncsafe);
-		if (size > n - pos - hl) {
-			mf_warn(ID3_DOM, "frame %.*s runs past the end of the "
-				"tag; ignoring the rest of the tag", (int)il, h);
-			break;
-		}
+		if (size > n - pos - hl)
+			return rd_fail(r, -EBADMSG, "id3v2 frame %.*s (%lu bytes) "
+				       "runs past the end of the tag", (int)il,
+				       (const char *)h, (unsigned long)size);
 		frame_name(r, h, id);
 		b = h + hl;
 		bn = size;

@@ -354,6 +354,14 @@ static void test_v24_itunes_sizes(void **state)
 	ASSERT_TAG(&r, "artist=After");
 	assert_int_equal(r.ntags, 2);
 	rec_free(&r);
+
+	/* a frame whose size runs past the end of the tag is an error */
+	tb_start(&t, 4, 0);
+	TEXT(&t, 4, "TIT2", "x");
+	put_ss(t.buf + 14, 0x0fffffff);
+	tb_end(&t, false);
+	assert_int_equal(parse(t.buf, t.len, &r), -EBADMSG);
+	rec_free(&r);
 }
 
 static void test_v23(void **state)
@@ -748,7 +756,8 @@ static void test_hostile(void **state)
 		for (k = 10; k < len; k += 3) {
 			memcpy(buf, orig, k);
 			put_ss(buf + 6, (uint32_t)(k - 10));
-			assert_int_equal(parse(buf, k, &r), 0);
+			ret = parse(buf, k, &r);
+			assert_true(ret == 0 || ret == -EBADMSG);
 			rec_free(&r);
 		}
 		/* random mutations of 1-8 bytes, flags included */
