@@ -542,6 +542,17 @@ int mf_mp3_probe(int fd, const struct mf_sink *sink, char *why,
 		return probe_fail(&p, -EINVAL, "not a regular file");
 	p.size = (uint64_t)st.st_size;
 
+	if (p.size >= 12) {
+		uint8_t head[12];
+		const char *kind;
+
+		if ((ret = probe_read(&p, head, sizeof(head), 0, "file head")))
+			return ret;
+		kind = mf_format_sniff(head, sizeof(head));
+		if (kind && strcmp(kind, "ID3v2-tagged") != 0 &&
+		    strcmp(kind, "MPEG audio") != 0)
+			return probe_fail(&p, -EINVAL, "not an mp3 file");
+	}
 	if ((ret = probe_front(&p, &fr, &tags_end)) ||
 	    (ret = probe_back(&p, tags_end, &end, &v1)))
 		return ret;

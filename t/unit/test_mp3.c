@@ -536,6 +536,7 @@ static void test_not_mp3(void **state)
 	assert_int_equal(probe_bytes(buf, 0, &r, why, sizeof(why)), -EINVAL);
 	memcpy(buf, "fLaC\0\0\0\x22", 8);
 	assert_int_equal(probe_bytes(buf, 300, &r, why, sizeof(why)), -EINVAL);
+	assert_string_equal(why, "not an mp3 file");
 	/* a valid ID3v2 tag followed by garbage */
 	memcpy(buf, "ID3\4\0\0\0\0\0\x10", 10);
 	memset(buf + 10, 0, 16);
