@@ -233,7 +233,13 @@ mf_test 'stat size, whole reads and random reads agree; audio is verbatim' '
 		len=$(sql "SELECT audio_length FROM tracks WHERE id = $id") &&
 		tail -c "$len" "$m" >served.audio &&
 		tail -c +$((off + 1)) lib/$f.mp3 | head -c "$len" >orig.audio &&
-		cmp served.audio orig.audio || return 1
+		cmp served.audio orig.audio &&
+		# one ID3v2 tag and the audio: nothing else (no ID3v1 trailer)
+		test "$(stat -c %s "$m")" = $((len + $("$MF_PY" -c "
+import sys
+h = open(sys.argv[1], \"rb\").read(10)
+assert h[:3] == b\"ID3\" and h[3] == 4
+print(10 + (h[6] << 21 | h[7] << 14 | h[8] << 7 | h[9]))" "$m"))) || return 1
 	done
 '
 
