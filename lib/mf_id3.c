@@ -642,6 +642,10 @@ static int emit_values(struct rd *r, const char *key, const uint8_t *u,
 	return 0;
 }
 
+/* Decode @n bytes of text in encoding @enc and report its values as @key. */
+static int emit_decoded(struct rd *r, const char *key, unsigned enc,
+			const uint8_t *p, size_t n);
+
 static int emit_binary(struct rd *r, const char *id, const uint8_t *body,
 		       size_t n)
 {
@@ -664,6 +668,20 @@ static int decode(unsigned enc, const uint8_t *p, size_t n, uint8_t **out,
 	*outlen = text_decode(enc, p, n, u);
 	*out = u;
 	return 0;
+}
+
+static int emit_decoded(struct rd *r, const char *key, unsigned enc,
+			const uint8_t *p, size_t n)
+{
+	uint8_t *u;
+	size_t un;
+	int ret;
+
+	if ((ret = decode(enc, p, n, &u, &un)))
+		return ret;
+	ret = emit_values(r, key, u, un);
+	free(u);
+	return ret;
 }
 
 /* "n/m" frames: the part before '/' and the part after. */
@@ -890,8 +908,7 @@ static int frame_txxx(struct rd *r, const char *id, const uint8_t *b,
 {
 	char key[MF_VOCAB_KEY_MAX + 1];
 	char *desc = NULL;
-	uint8_t *u = NULL;
-	size_t used, un, i;
+	size_t used, i;
 	bool ok = false;
 	int ret;
 
@@ -912,11 +929,7 @@ static int frame_txxx(struct rd *r, const char *id, const uint8_t *b,
 	free(desc);
 	if (!ok)
 		return emit_binary(r, id, b, n);
-	if ((ret = decode(b[0], b + 1 + used, n - 1 - used, &u, &un)))
-		return ret;
-	ret = emit_values(r, key, u, un);
-	free(u);
-	return ret;
+	return emit_decoded(r, key, b[0], b + 1 + used, n - 1 - used);
 }
 
 /* COMM and USLT: encoding, language, description, text. */
@@ -925,8 +938,7 @@ static int frame_described(struct rd *r, const char *id, const uint8_t *b,
 {
 	char key[MF_VOCAB_KEY_MAX + 1];
 	char *desc = NULL;
-	uint8_t *u = NULL;
-	size_t used, un;
+	size_t used;
 	bool ok;
 	int ret;
 
@@ -938,11 +950,7 @@ static int frame_described(struct rd *r, const char *id, const uint8_t *b,
 	free(desc);
 	if (!ok)
 		return emit_binary(r, id, b, n);
-	if ((ret = decode(b[0], b + 4 + used, n - 4 - used, &u, &un)))
-		return ret;
-	ret = emit_values(r, key, u, un);
-	free(u);
-	return ret;
+	return emit_decoded(r, key, b[0], b + 4 + used, n - 4 - used);
 }
 
 /* UFID: owner (ISO-8859-1), identifier (binary, <= 64 bytes). */
@@ -962,15 +970,7 @@ static int frame_ufid(struct rd *r, const char *id, const uint8_t *b,
 static int frame_url(struct rd *r, const char *key, const uint8_t *b,
 		     size_t n)
 {
-	uint8_t *u;
-	size_t un;
-	int ret;
-
-	if ((ret = decode(0, b, n, &u, &un)))
-		return ret;
-	ret = emit_values(r, key, u, un);
-	free(u);
-	return ret;
+	return emit_decoded(r, key, 0, b, n);
 }
 
 /* MIME type for a 2.2 PIC image format ("JPG", "PNG", ...). */
@@ -1162,11 +1162,10 @@ static int walk(struct rd *r, const uint8_t *p, size_t n, bool tag_unsync)
 			break;
 		}
 		size = frame_size(r, h, syncsafe);
-		if (size > n - pos - hl) {
-			mf_warn(ID3_DOM, "frame %.*s runs past the end of the "
-				"tag; ignoring the rest of the tag", (int)il, h);
-			break;
-		}
+		if (size > n - pos - hl)
+			return rd_fail(r, -EBADMSG, "id3v2 frame %.*s (%lu bytes) "
+				       "runs past the end of the tag", (int)il,
+				       (const char *)h, (unsigned long)size);
 		frame_name(r, h, id);
 		b = h + hl;
 		bn = size;

@@ -55,12 +55,14 @@ int mf_id3_tag_size(const uint8_t hdr[MF_ID3_HDR_LEN], uint64_t *total);
  * frame. Handles whole-tag unsynchronisation (2.2, 2.3), per-frame
  * unsynchronisation and data length indicators (2.4), the extended
  * header, the footer and the padding. Compressed or encrypted frames (and
- * a compressed 2.2 tag) are skipped with a warning; frames with bad sizes
- * end the frame walk with a warning (what was read is kept). Any callback
- * may be NULL.
+ * a compressed 2.2 tag) are skipped with a warning; an invalid frame id
+ * ends the frame walk with a warning (junk after the frames is common).
+ * ID3v2.4 tags whose frame sizes are plain integers (an iTunes bug) are
+ * detected and read. Any callback may be NULL.
  *
  * Returns 0, -EINVAL when @buf does not start with an ID3v2 header,
- * -EBADMSG when the tag is longer than @len, -ENOMEM, or the first
+ * -EBADMSG when the tag is longer than @len or a frame size runs past the
+ * end of the tag (frames before it were already reported), -ENOMEM, or the first
  * negative value a sink callback returned. @why (may be NULL) gets a
  * short lowercase reason on error. Memory: allocates at most about twice
  * the tag size, nothing is kept. Thread-safe.

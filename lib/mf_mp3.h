@@ -30,8 +30,10 @@
  * else a CBR estimate from the audio size, and the average bitrate.
  *
  * Returns 0 or a negative errno with a reason in @why: -EINVAL not an MP3
- * (no run of consecutive MPEG frame headers after the ID3v2 tags) or not
- * a regular file, -EBADMSG an ID3v2 tag running past the end of the file,
+ * (the file starts like another container: FLAC, Ogg, MP4, RIFF WAVE;
+ * or no run of consecutive MPEG frame headers within 256 KiB after the
+ * ID3v2 tags) or not a regular file, -EBADMSG an ID3v2 tag running past
+ * the end of the file or an ID3v2 frame running past the end of its tag,
  * -EIO read error or a file that shrank, -ENOMEM, or a callback's error.
  * Thread-safe.
  */
