@@ -76,8 +76,9 @@
  * MF_STRUCT_MAX bytes, -EBADMSG malformed (a size past the end, no or two
  * "fmt "/"data" chunks, a bad chunk id, more than MF_WAV_CHUNKS_MAX
  * chunks, a malformed INFO list, an ID3 chunk that holds no ID3v2 tag or
- * a tag longer than the chunk; frames with bad sizes inside the tag only
- * end its frame walk, with a warning, as mf_id3_parse() does), -EIO read error or the file shrank,
+ * a tag longer than the chunk, or mf_id3_parse()'s -EBADMSG for a
+ * malformed tag, e.g. a frame running past its end; the reason names the
+ * chunk and its offset), -EIO read error or the file shrank,
  * -ENOMEM, or a sink callback's error. Thread-safe.
  */
 int mf_wav_probe(int fd, const struct mf_sink *sink, char *why,

@@ -944,6 +944,10 @@ static void test_id3_chunk(void **state)
 		id3[8] = 'I';
 		id3[14] = 0x7f;		/* tag size past the chunk */
 		expect_fail(f, len, -EBADMSG, "runs past end of 'id3 ' chunk");
+		/* the first frame (TIT2) claims 256 MiB */
+		id3[14] = 0;
+		memcpy(id3 + 8 + 10 + 4, "\x7f\x7f\x7f\x7f", 4);
+		expect_fail(f, len, -EBADMSG, "'id3 ' chunk at offset");
 	}
 	free(f);
 }
