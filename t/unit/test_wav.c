@@ -933,6 +933,29 @@ static void test_id3_chunk(void **state)
 	rec_free(&r);
 	rec_free(&r2);
 
+	/* a second id3 chunk (here: the same one again) is ignored */
+	f = slurp("id3.wav", &len);
+	{
+		uint8_t *id3 = memmem(f, len, "id3 ", 4);
+		size_t n = (size_t)(f + len - id3);
+		uint8_t *two = malloc(len + n);
+
+		assert_non_null(id3);
+		assert_non_null(two);
+		memcpy(two, f, len);
+		memcpy(two + len, id3, n);
+		two[4] = (uint8_t)(len + n - 8);
+		two[5] = (uint8_t)((len + n - 8) >> 8);
+		two[6] = (uint8_t)((len + n - 8) >> 16);
+		two[7] = (uint8_t)((len + n - 8) >> 24);
+		assert_int_equal(probe_bytes(two, len + n, &r, why, sizeof(why)),
+				 0);
+		check_id3(&r);
+		rec_free(&r);
+		free(two);
+	}
+	free(f);
+
 	/* a broken id3 chunk is named */
 	f = slurp("id3.wav", &len);
 	{
