@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "mf_flac.h"
+#include "mf_mp4.h"
 
 #include "mf_banned.h"
 
@@ -19,11 +20,15 @@ static const struct {
 	mf_probe_fn probe;
 } probers[] = {
 	{ "flac", "flac", mf_flac_probe },
+	{ "m4a", "m4a", mf_mp4_probe },
+	{ "m4b", "m4a", mf_mp4_probe },
+	{ "mp4", "m4a", mf_mp4_probe },
 };
 
 /* Synthesizers by store format. */
 static const struct mf_format formats[] = {
 	{ "flac", "flac", mf_flac_synth_input },
+	{ "m4a", "m4a", mf_mp4_synth },
 };
 
 mf_probe_fn mf_format_prober(const char *name, const char **format)
