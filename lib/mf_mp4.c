@@ -1111,32 +1111,64 @@ static bool desc_len(const uint8_t *d, size_t n, size_t *pos, size_t *len)
 	return false;
 }
 
-/* Average bitrate (bit/s) of an 'esds' body, 0 if none. */
-static uint32_t esds_bitrate(const uint8_t *d, size_t n)
+/* @n bits (at most 8) at bit @at of @d (@len bytes), MSB first; 0 past it. */
+static unsigned bits_at(const uint8_t *d, size_t len, unsigned at, unsigned n)
 {
-	size_t pos = 4, len;	/* version and flags */
-	unsigned flags;
+	unsigned v = 0;
 
+	for (unsigned i = 0; i < n; i++, at++)
+		v = v << 1 | (at / 8 < len ? (d[at / 8] >> (7 - at % 8)) & 1u : 0);
+	return v;
+}
+
+/*
+ * From an 'esds' body (ISO 14496-1 7.2.6.5-7): the average bitrate in
+ * bit/s (0 if none) and the channel count of the AudioSpecificConfig
+ * (ISO 14496-3 1.6.2.1; 0 if none).
+ */
+static void esds_info(const uint8_t *d, size_t n, uint32_t *bps,
+		      uint32_t *channels)
+{
+	size_t pos = 4, len, end;	/* version and flags */
+	unsigned flags, bits, cfg;
+
+	*bps = 0;
+	*channels = 0;
 	if (pos >= n || d[pos++] != 0x03 || !desc_len(d, n, &pos, &len))
-		return 0;
+		return;
 	n = pos + len;
 	if (n - pos < 3)
-		return 0;
+		return;
 	flags = d[pos + 2];
 	pos += 3;
 	if (flags & 0x80)
 		pos += 2;
 	if (flags & 0x40) {
 		if (pos >= n)
-			return 0;
+			return;
 		pos += 1 + (size_t)d[pos];
 	}
 	if (flags & 0x20)
 		pos += 2;
 	if (pos >= n || d[pos++] != 0x04 || !desc_len(d, n, &pos, &len) ||
 	    len < 13)
-		return 0;
-	return get_be32(d + pos + 9);
+		return;
+	*bps = get_be32(d + pos + 9);
+	end = pos + len;
+	pos += 13;
+	if (pos >= end || d[pos++] != 0x05 || !desc_len(d, end, &pos, &len) ||
+	    len < 2)
+		return;
+	/* 5 bits object type (31: 6 more), 4 bits rate index (15: 24 more) */
+	bits = bits_at(d + pos, len, 0, 5) == 31 ? 11 : 5;
+	bits += bits_at(d + pos, len, bits, 4) == 15 ? 28 : 4;
+	if (bits + 4 > len * 8)
+		return;
+	cfg = bits_at(d + pos, len, bits, 4);
+	if (cfg >= 1 && cfg <= 6)
+		*channels = cfg;
+	else if (cfg == 7)
+		*channels = 8;
 }
 
 /* Audio properties of the sound track @trak. */
@@ -1145,7 +1177,7 @@ static int probe_props(struct probe *p, const uint8_t *buf,
 {
 	struct mf_audio_props props;
 	struct box mdia, mdhd, minf, stbl, stsd, child;
-	uint32_t timescale = 0, esds_bps = 0;
+	uint32_t timescale = 0, esds_bps = 0, esds_ch = 0;
 	uint64_t duration = 0;
 	const uint8_t *e;
 	size_t elen, ver_skip;
@@ -1193,9 +1225,11 @@ static int probe_props(struct probe *p, const uint8_t *buf,
 				} else if (etype == T_MP4A &&
 					   box_child(buf, &inner, 0, T_ESDS,
 						     &child) == 1) {
-					esds_bps = esds_bitrate(
-						buf + child.off + child.hdr,
-						child.size - child.hdr);
+					esds_info(buf + child.off + child.hdr,
+						  child.size - child.hdr,
+						  &esds_bps, &esds_ch);
+					if (esds_ch)
+						props.channels = esds_ch;
 				}
 			}
 		}
