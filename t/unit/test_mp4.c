@@ -24,6 +24,7 @@
 
 #include "mf_format.h"
 #include "mf_layout.h"
+#include "mf_log.h"
 #include "mf_mp4.h"
 #include "mf_sink.h"
 
@@ -1121,6 +1122,7 @@ int main(void)
 		cmocka_unit_test(test_not_regular),
 	};
 
+	mf_log_init("test_mp4", MF_LOG_ERROR);
 	cmocka_set_message_output(CM_OUTPUT_TAP);
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
