@@ -665,6 +665,8 @@ static int probe_top(struct probe *p)
 		uint64_t avail = p->size - off;
 		char name[5];
 
+		if (avail < 8 && p->ntop == 0)
+			return probe_fail(p, -EINVAL, "not an MP4 file (too short)");
 		if (avail < 8)
 			return probe_fail(p, -EBADMSG,
 					  "truncated box header at offset %llu",
@@ -1116,8 +1118,13 @@ static unsigned bits_at(const uint8_t *d, size_t len, unsigned at, unsigned n)
 {
 	unsigned v = 0;
 
-	for (unsigned i = 0; i < n; i++, at++)
-		v = v << 1 | (at / 8 < len ? (d[at / 8] >> (7 - at % 8)) & 1u : 0);
+	for (unsigned i = 0; i < n; i++, at++) {
+		unsigned bit = 0;
+
+		if (at / 8 < len)
+			bit = ((unsigned)d[at / 8] >> (7 - at % 8)) & 1u;
+		v = v << 1 | bit;
+	}
 	return v;
 }
 
