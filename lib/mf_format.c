@@ -10,6 +10,8 @@
 
 #include "mf_flac.h"
 #include "mf_mp4.h"
+#include "mf_mp3.h"
+#include "mf_wav.h"
 
 #include "mf_banned.h"
 
@@ -23,12 +25,16 @@ static const struct {
 	{ "m4a", "m4a", mf_mp4_probe },
 	{ "m4b", "m4a", mf_mp4_probe },
 	{ "mp4", "m4a", mf_mp4_probe },
+	{ "mp3", "mp3", mf_mp3_probe },
+	{ "wav", "wav", mf_wav_probe },
 };
 
 /* Synthesizers by store format. */
 static const struct mf_format formats[] = {
 	{ "flac", "flac", mf_flac_synth_input },
 	{ "m4a", "m4a", mf_mp4_synth },
+	{ "mp3", "mp3", mf_mp3_synth },
+	{ "wav", "wav", mf_wav_synth },
 };
 
 mf_probe_fn mf_format_prober(const char *name, const char **format)
