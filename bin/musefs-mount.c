@@ -8,6 +8,7 @@
  * -o options go to FUSE, which refuses unknown ones by name.
  */
 #include "../mount/mf_fs.h"
+#include "../mount/mf_metricsfs.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -22,8 +23,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "mf_heartbeat.h"
 #include "mf_log.h"
 #include "mf_main.h"
+#include "mf_metrics.h"
 #include "mf_template.h"
 #include "mf_banned.h"
 
@@ -48,6 +51,8 @@ struct mount_opts {
 	bool skip_on_missing;
 	enum mf_serve_mode mode;
 	unsigned poll_ms;
+	unsigned heartbeat_s;	/* 0: no heartbeat */
+	bool expose_metrics;
 	bool foreground;
 	bool single;
 	bool dry_run;
@@ -81,6 +86,9 @@ static void usage(FILE *f)
 		"  --skip-on-missing       leave out tracks missing a needed field\n"
 		"  --mode MODE             synthesis (default) or structure-only\n"
 		"  --poll-interval-ms N    how often to look for store changes (1000)\n"
+		"  --heartbeat-s N         write a heartbeat row to the store every N\n"
+		"                          seconds (10; 0 disables)\n"
+		"  --expose-metrics        serve /.musefs-metrics/metrics (Prometheus)\n"
 		"  --owner USER            owner of every file (default: you)\n"
 		"  --group GROUP           group of every file (default: yours)\n"
 		"  --file-mode MODE        permission bits of files (0444)\n"
@@ -184,6 +192,7 @@ static int parse_group(const char *v, gid_t *out)
 static bool is_flag(const char *name)
 {
 	return strcmp(name, "skip-on-missing") == 0 ||
+	       strcmp(name, "expose-metrics") == 0 ||
 	       strcmp(name, "allow-other") == 0 ||
 	       strcmp(name, "case-insensitive") == 0 ||
 	       strcmp(name, "dry-run") == 0;
@@ -212,13 +221,19 @@ static int set_opt(struct mount_opts *o, const char *raw, char *v)
 	    strcmp(name, "poll-interval-ms") != 0 && strcmp(name, "owner") != 0 &&
 	    strcmp(name, "group") != 0 && strcmp(name, "file-mode") != 0 &&
 	    strcmp(name, "dir-mode") != 0 && strcmp(name, "attr-ttl-ms") != 0 &&
-	    strcmp(name, "cache-mib") != 0 && strcmp(name, "id3v2-version") != 0)
+	    strcmp(name, "cache-mib") != 0 && strcmp(name, "id3v2-version") != 0 &&
+	    strcmp(name, "heartbeat-s") != 0)
 		return 1;	/* not ours */
 	if (!is_flag(name) && !v) {
 		mf_err(NULL, "option '%s' needs a value", name);
 		return -EINVAL;
 	}
-	if (strcmp(name, "allow-other") == 0) {
+	if (strcmp(name, "expose-metrics") == 0) {
+		o->expose_metrics = true;
+		return 0;
+	} else if (strcmp(name, "heartbeat-s") == 0) {
+		return parse_uint(name, v, 0, 86400, &o->heartbeat_s);
+	} else if (strcmp(name, "allow-other") == 0) {
 		o->allow_other = true;
 		return 0;
 	} else if (strcmp(name, "case-insensitive") == 0) {
@@ -366,6 +381,8 @@ static int parse_args(int argc, char **argv, struct mount_opts *o)
 		{ "cache-mib", required_argument, NULL, 256 },
 		{ "id3v2-version", required_argument, NULL, 256 },
 		{ "dry-run", no_argument, NULL, 256 },
+		{ "heartbeat-s", required_argument, NULL, 256 },
+		{ "expose-metrics", no_argument, NULL, 256 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -477,8 +494,11 @@ int main(int argc, char **argv)
 		.mode = MF_SERVE_SYNTHESIS, .poll_ms = 1000,
 		.attr_ttl_ms = 60000, .cache_mib = 64, .id3v2 = 4,
 		.file_mode = 0444, .dir_mode = 0555,
-		.uid = getuid(), .gid = getgid(),
+		.uid = getuid(), .gid = getgid(), .heartbeat_s = 10,
 	};
+	struct mf_heartbeat_config hbc;
+	struct mf_heartbeat *hb = NULL;
+	char abs_mp[PATH_MAX];
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct mf_fs_config cfg;
 	struct mf_template *tmpl = NULL;
@@ -552,6 +572,13 @@ int main(int argc, char **argv)
 		status = EXIT_NOMOUNTPOINT;
 		goto out;
 	}
+	if (!realpath(o.mountpoint, abs_mp)) {
+		mf_err(NULL, "cannot mount on '%s': %s", o.mountpoint,
+		       strerror(errno));
+		status = EXIT_NOMOUNTPOINT;
+		goto out;
+	}
+	mf_metrics_start();
 	ret = mf_fs_new(&cfg, &fs, err, sizeof(err));
 	if (ret < 0) {
 		mf_err(NULL, "%s", err);
@@ -574,8 +601,9 @@ int main(int argc, char **argv)
 		mf_err(NULL, "out of memory");
 		goto out;
 	}
-	se = fuse_session_new(&args, mf_fs_ops(), sizeof(struct fuse_lowlevel_ops),
-			      fs);
+	se = fuse_session_new(&args, mf_metricsfs_ops(mf_fs_ops(),
+			      o.expose_metrics, mf_fs_sample_metrics, fs),
+			      sizeof(struct fuse_lowlevel_ops), fs);
 	if (!se) {
 		mf_err(NULL, "cannot start FUSE (bad -o option?)");
 		status = EXIT_USAGE;
@@ -600,6 +628,21 @@ int main(int argc, char **argv)
 		       strerror(-ret));
 		goto out_unmount;
 	}
+	if (o.heartbeat_s) {
+		memset(&hbc, 0, sizeof(hbc));
+		hbc.db_path = abs_db;
+		hbc.mountpoint = abs_mp;
+		hbc.template_src = o.tmpl ? o.tmpl : DEFAULT_TEMPLATE;
+		hbc.mode = o.mode == MF_SERVE_STRUCTURE_ONLY ? "structure-only" :
+			   "synthesis";
+		hbc.interval_s = o.heartbeat_s;
+		hbc.sample = mf_fs_sample_metrics;
+		hbc.ctx = fs;
+		ret = mf_heartbeat_start(&hbc, &hb);
+		if (ret < 0)	/* telemetry never stops the mount */
+			mf_warn(NULL, "cannot start the heartbeat: %s",
+				strerror(-ret));
+	}
 	notify_ready(nfiles, ndirs);
 	if (o.single) {
 		ret = fuse_session_loop(se);
@@ -616,6 +659,7 @@ int main(int argc, char **argv)
 	/* a signal (SIGINT, SIGTERM) ending the loop is a clean exit */
 	status = ret < 0 ? EXIT_FAIL : 0;
 out_stop:
+	mf_heartbeat_stop(hb);
 	mf_fs_stop(fs);
 out_unmount:
 	fuse_session_unmount(se);

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mf_format.h"
 #include "mf_layout.h"
 #include "mf_sink.h"
 
@@ -61,32 +62,6 @@
 int mf_flac_probe(int fd, const struct mf_sink *sink, char *why,
 		  size_t whylen);
 
-/* One text tag: canonical key, NUL-terminated UTF-8 value (may be ""). */
-struct mf_synth_tag {
-	const char *key;
-	const char *value;
-};
-
-/* One picture; its image bytes are streamed from the store by @ref. */
-struct mf_synth_pic {
-	uint32_t type;		/* APIC picture type */
-	const char *mime;	/* printable ASCII, may be "" */
-	const char *desc;	/* UTF-8, may be "" */
-	uint32_t width, height, depth, colors;
-	uint64_t len;		/* image bytes */
-	struct mf_blob_ref ref;	/* where the image bytes are */
-};
-
-/*
- * One binary tag; only "flac:application" (body with the 4-byte id, so
- * @len >= 4) and "flac:cuesheet" are written, other keys are ignored.
- */
-struct mf_synth_bin {
-	const char *key;
-	uint64_t len;		/* bytes */
-	struct mf_blob_ref ref;	/* where the bytes are */
-};
-
 /* Everything synthesis needs for one track; all borrowed. */
 struct mf_flac_track {
 	const uint8_t *streaminfo;	/* exact STREAMINFO body */
@@ -126,5 +101,15 @@ struct mf_flac_track {
  * Thread-safe; reads only @t.
  */
 int mf_flac_synth(const struct mf_flac_track *t, struct mf_layout **out);
+
+/*
+ * The registry's synthesizer (mf_synth_fn) for format "flac": takes the
+ * "streaminfo" and "seektable" blocks from @in and calls mf_flac_synth().
+ * Binary tags other than "flac:application" and "flac:cuesheet" are not
+ * written. Returns mf_flac_synth()'s result, with -EINVAL and -EOVERFLOW
+ * (stored data that cannot make a valid file) turned into -EIO.
+ */
+int mf_flac_synth_input(const struct mf_synth_input *in,
+			struct mf_layout **out);
 
 #endif /* MF_FLAC_H */

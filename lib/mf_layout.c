@@ -24,6 +24,8 @@ struct layout_seg {
 	uint64_t len;			/* bytes, never 0 */
 	uint64_t src_off;		/* INLINE: arena offset; else source */
 	struct mf_blob_ref blob;	/* MF_SEG_BLOB only */
+	const struct mf_seg_ops *ops;	/* MF_SEG_CUSTOM only */
+	void *priv;			/* MF_SEG_CUSTOM only, owned */
 };
 
 struct mf_layout {
@@ -45,6 +47,12 @@ void mf_layout_free(struct mf_layout *l)
 {
 	if (!l)
 		return;
+	for (size_t i = 0; i < l->nsegs; i++) {
+		const struct layout_seg *seg = &l->segs[i];
+
+		if (seg->kind == MF_SEG_CUSTOM && seg->ops->free)
+			seg->ops->free(seg->priv);
+	}
 	free(l->segs);
 	free(l->arena);
 	free(l);
@@ -172,6 +180,129 @@ int mf_layout_add_backing(struct mf_layout *l, uint64_t src_off, uint64_t len)
 	return layout_add_ref(l, MF_SEG_BACKING, NULL, src_off, len);
 }
 
+int mf_layout_add_custom(struct mf_layout *l, const struct mf_seg_ops *ops,
+			 void *priv, uint64_t len)
+{
+	struct layout_seg *seg;
+	int ret;
+
+	if (!l || !ops || !ops->read)
+		return -EINVAL;
+	if (!len) {
+		if (ops->free)
+			ops->free(priv);
+		return 0;
+	}
+	if (layout_too_big(l, len))
+		return -EOVERFLOW;
+	ret = layout_grow_segs(l);
+	if (ret)
+		return ret;
+	seg = &l->segs[l->nsegs++];
+	memset(seg, 0, sizeof(*seg));
+	seg->kind = MF_SEG_CUSTOM;
+	seg->start = l->size;
+	seg->len = len;
+	seg->ops = ops;
+	seg->priv = priv;
+	l->size += len;
+	return 0;
+}
+
+/*---- base64 of an inner layout (RFC 4648 section 4) -------------------*/
+
+static const char b64_alphabet[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Encode one group of @n (1..3) input bytes into 4 output characters. */
+static void b64_group(const uint8_t *in, size_t n, uint8_t out[4])
+{
+	uint32_t v = (uint32_t)in[0] << 16;
+
+	if (n > 1)
+		v |= (uint32_t)in[1] << 8;
+	if (n > 2)
+		v |= in[2];
+	out[0] = (uint8_t)b64_alphabet[(v >> 18) & 63];
+	out[1] = (uint8_t)b64_alphabet[(v >> 12) & 63];
+	out[2] = n > 1 ? (uint8_t)b64_alphabet[(v >> 6) & 63] : '=';
+	out[3] = n > 2 ? (uint8_t)b64_alphabet[v & 63] : '=';
+}
+
+static int b64_read(const void *priv, uint64_t off, void *buf, size_t len,
+		    const struct mf_layout_io *io)
+{
+	const struct mf_layout *inner = priv;
+	uint64_t isize = mf_layout_size(inner);
+	uint8_t *dst = buf;
+	uint8_t chunk[3 * 1024];
+	uint8_t quad[4];
+
+	while (len) {
+		uint64_t group = off / 4;	/* first output group touched */
+		uint64_t in_off = group * 3;
+		size_t skip = (size_t)(off % 4);
+		size_t want = (len + skip + 3) / 4 * 3;	/* input bytes */
+		ssize_t got;
+		size_t i;
+
+		if (want > sizeof(chunk))
+			want = sizeof(chunk);
+		if (in_off >= isize)
+			return -EIO;
+		if (want > isize - in_off)
+			want = (size_t)(isize - in_off);
+		got = mf_layout_read_at(inner, in_off, chunk, want, io);
+		if (got < 0)
+			return (int)got;
+		if ((size_t)got != want)
+			return -EIO;
+		for (i = 0; i < want && len; i += 3) {
+			size_t n = want - i < 3 ? want - i : 3;
+			size_t take;
+
+			b64_group(chunk + i, n, quad);
+			take = 4 - skip;
+			if (take > len)
+				take = len;
+			memcpy(dst, quad + skip, take);
+			dst += take;
+			len -= take;
+			off += take;
+			skip = 0;
+		}
+	}
+	return 0;
+}
+
+static void b64_free(void *priv)
+{
+	mf_layout_free(priv);
+}
+
+static size_t b64_mem(const void *priv)
+{
+	return mf_layout_mem(priv);
+}
+
+static const struct mf_seg_ops b64_ops = {
+	.read = b64_read,
+	.free = b64_free,
+	.mem = b64_mem,
+};
+
+int mf_layout_add_base64(struct mf_layout *l, struct mf_layout *inner)
+{
+	uint64_t n;
+
+	if (!l || !inner)
+		return -EINVAL;
+	n = mf_layout_size(inner);
+	if (n > (uint64_t)INT64_MAX / 4 * 3 - 3)
+		return -EOVERFLOW;
+	return mf_layout_add_custom(l, &b64_ops, inner, mf_base64_len(n));
+}
+
 uint64_t mf_layout_size(const struct mf_layout *l)
 {
 	return l->size;
@@ -195,6 +326,9 @@ void mf_layout_seg(const struct mf_layout *l, size_t i, struct mf_seg *out)
 	out->len = seg->len;
 	if (seg->kind == MF_SEG_INLINE) {
 		out->bytes = l->arena + seg->src_off;
+	} else if (seg->kind == MF_SEG_CUSTOM) {
+		out->ops = seg->ops;
+		out->priv = seg->priv;
 	} else {
 		out->src_off = seg->src_off;
 		out->blob = seg->blob;
@@ -221,7 +355,16 @@ size_t mf_layout_find(const struct mf_layout *l, uint64_t off)
 
 size_t mf_layout_mem(const struct mf_layout *l)
 {
-	return sizeof(*l) + l->segs_cap * sizeof(*l->segs) + l->arena_cap;
+	size_t mem = sizeof(*l) + l->segs_cap * sizeof(*l->segs) +
+		     l->arena_cap;
+
+	for (size_t i = 0; i < l->nsegs; i++) {
+		const struct layout_seg *seg = &l->segs[i];
+
+		if (seg->kind == MF_SEG_CUSTOM && seg->ops->mem)
+			mem += seg->ops->mem(seg->priv);
+	}
+	return mem;
 }
 
 ssize_t mf_layout_read_at(const struct mf_layout *l, uint64_t off, void *buf,
@@ -262,6 +405,9 @@ ssize_t mf_layout_read_at(const struct mf_layout *l, uint64_t off, void *buf,
 				return -EIO;
 			ret = io->read_backing(io->ctx, seg->src_off + in,
 					       dst + done, n);
+			break;
+		case MF_SEG_CUSTOM:
+			ret = seg->ops->read(seg->priv, in, dst + done, n, io);
 			break;
 		default:
 			return -EIO;

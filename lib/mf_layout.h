@@ -20,6 +20,7 @@ enum mf_seg_kind {
 	MF_SEG_INLINE = 0,	/* bytes owned by the layout */
 	MF_SEG_BLOB = 1,	/* a range of a blob in the store */
 	MF_SEG_BACKING = 2,	/* a range of the backing file */
+	MF_SEG_CUSTOM = 3,	/* bytes computed by a struct mf_seg_ops */
 };
 
 enum mf_blob_kind {
@@ -41,6 +42,8 @@ struct mf_seg {
 	const uint8_t *bytes;	/* MF_SEG_INLINE: borrowed from the layout */
 	struct mf_blob_ref blob;	/* MF_SEG_BLOB */
 	uint64_t src_off;	/* BLOB: offset in the blob; BACKING: in file */
+	const struct mf_seg_ops *ops;	/* MF_SEG_CUSTOM */
+	const void *priv;		/* MF_SEG_CUSTOM, borrowed */
 };
 
 /*
@@ -56,6 +59,22 @@ struct mf_layout_io {
 };
 
 struct mf_layout;
+
+/*
+ * A computed segment: bytes a format derives while serving (Ogg audio
+ * pages with a shifted page sequence number and a recomputed CRC, base64
+ * of a picture block, ...). @read fills exactly @len bytes at offset @off
+ * *within the segment* and returns 0 or a negative errno; it may use @io
+ * to reach the backing file or the store, and must be thread-safe (the
+ * layout is shared). @free releases @priv with the layout (may be NULL);
+ * @mem reports heap bytes held by @priv for cache budgets (may be NULL).
+ */
+struct mf_seg_ops {
+	int (*read)(const void *priv, uint64_t off, void *buf, size_t len,
+		    const struct mf_layout_io *io);
+	void (*free)(void *priv);
+	size_t (*mem)(const void *priv);
+};
 
 /* A new, empty layout. Returns NULL on ENOMEM. Free with mf_layout_free(). */
 struct mf_layout *mf_layout_new(void);
@@ -73,6 +92,31 @@ int mf_layout_add_inline(struct mf_layout *l, const void *bytes, size_t len);
 int mf_layout_add_blob(struct mf_layout *l, const struct mf_blob_ref *ref,
 		       uint64_t src_off, uint64_t len);
 int mf_layout_add_backing(struct mf_layout *l, uint64_t src_off, uint64_t len);
+
+/*
+ * Append a MF_SEG_CUSTOM segment of @len bytes computed by @ops from
+ * @priv. On success the layout owns @priv (freed by @ops->free with the
+ * layout). On error (-EINVAL, -ENOMEM, -EOVERFLOW) the caller still owns
+ * @priv. A zero @len is a no-op that still takes @priv (and frees it).
+ */
+int mf_layout_add_custom(struct mf_layout *l, const struct mf_seg_ops *ops,
+			 void *priv, uint64_t len);
+
+/*
+ * Append the base64 encoding (RFC 4648 section 4, with '=' padding) of
+ * the bytes @inner serves, computed while serving: nothing is
+ * materialized. Used for Ogg METADATA_BLOCK_PICTURE, whose value is the
+ * base64 of a FLAC PICTURE block (inline header + art blob). The segment
+ * length is 4 * ceil(size(inner) / 3). Takes ownership of @inner on
+ * success; on error (-EINVAL, -ENOMEM, -EOVERFLOW) the caller keeps it.
+ */
+int mf_layout_add_base64(struct mf_layout *l, struct mf_layout *inner);
+
+/* Length in bytes of the base64 encoding of @n bytes (with padding). */
+static inline uint64_t mf_base64_len(uint64_t n)
+{
+	return (n / 3 + (n % 3 != 0)) * 4;
+}
 
 /* Total served size in bytes. */
 uint64_t mf_layout_size(const struct mf_layout *l);

@@ -54,11 +54,20 @@ struct mf_sink {
 	int (*on_picture)(void *ctx, const struct mf_picture *pic);
 	/*
 	 * One structural block the synthesizer needs verbatim: @kind is
-	 * "streaminfo" or "seektable" for FLAC; @data is the block body
-	 * (without the 4-byte metadata block header).
+	 * "streaminfo" or "seektable" for FLAC (@data is the block body,
+	 * without the 4-byte metadata block header), else a kind namespaced
+	 * by format ("ogg:...", "mp4:...", "wav:...") stored in the
+	 * format_blocks extension table (mf_format.h). A kind may repeat; the
+	 * synthesizer gets repeats back in report order. At most 16 MiB each.
 	 */
 	int (*on_structural)(void *ctx, const char *kind, const void *data,
 			     size_t len);
+	/*
+	 * The store format (tracks.format) when it differs from the default
+	 * for the file's extension, e.g. "opus" for an .ogg file. At most
+	 * once, before on_audio_range. @format is a static string.
+	 */
+	int (*on_format)(void *ctx, const char *format);
 	/* Audio properties. At most once. */
 	int (*on_props)(void *ctx, const struct mf_audio_props *props);
 };

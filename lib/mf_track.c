@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "mf_array.h"
-#include "mf_flac.h"
+#include "mf_format.h"
 #include "mf_log.h"
 #include "mf_banned.h"
 
@@ -23,15 +23,13 @@ struct mf_track {
 	size_t npics;
 	struct mf_synth_bin *bins;	/* keys owned */
 	size_t nbins;
-	uint8_t *streaminfo;
-	size_t streaminfo_len;
-	uint8_t *seektable;
-	size_t seektable_len;
+	struct mf_synth_block *blocks;	/* kinds and data owned */
+	size_t nblocks;
 };
 
 /* Bounds for what we accept from a row before allocating for it. */
 #define TRACK_MAX_TAGS 65536
-#define TRACK_MAX_STRUCT (16u << 20)
+#define TRACK_MAX_BLOCKS 4096
 
 static char *dup_text(sqlite3_stmt *st, int col)
 {
@@ -246,45 +244,65 @@ out:
 	return ret;
 }
 
+/*
+ * Structural blocks: FLAC's from the core table, every other format's from
+ * the format_blocks extension table (absent in a store that another tool
+ * created and our scanner never migrated: then there are none).
+ */
 static int load_structural(sqlite3 *db, struct mf_track *t)
 {
 	static const char sql[] =
-		"SELECT kind, data FROM structural_blocks WHERE track_id = ?";
+		"SELECT kind, 0, data FROM structural_blocks WHERE track_id = ?1 "
+		"UNION ALL SELECT kind, ordinal, data FROM format_blocks "
+		"WHERE track_id = ?1 ORDER BY 1, 2";
+	static const char sql_core[] =
+		"SELECT kind, 0, data FROM structural_blocks WHERE track_id = ?1 "
+		"ORDER BY 1";
 	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
 	int rc, ret = 0;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql_core, -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, t->info.id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *kind = (const char *)sqlite3_column_text(st, 0);
-		const void *data = sqlite3_column_blob(st, 1);
-		int n = sqlite3_column_bytes(st, 1);
-		uint8_t **dst;
-		size_t *dlen;
+		struct mf_synth_block *b;
+		const void *data;
+		uint8_t *copy;
+		int n;
 
-		if (!kind || n < 0 || (size_t)n > TRACK_MAX_STRUCT) {
+		if (sqlite3_column_type(st, 0) != SQLITE_TEXT ||
+		    sqlite3_column_type(st, 2) != SQLITE_BLOB ||
+		    t->nblocks >= TRACK_MAX_BLOCKS) {
 			ret = -EIO;
 			goto out;
 		}
-		if (strcmp(kind, "streaminfo") == 0) {
-			dst = &t->streaminfo;
-			dlen = &t->streaminfo_len;
-		} else if (strcmp(kind, "seektable") == 0) {
-			dst = &t->seektable;
-			dlen = &t->seektable_len;
-		} else {
-			continue;
+		data = sqlite3_column_blob(st, 2);
+		n = sqlite3_column_bytes(st, 2);
+		if (n <= 0 || (size_t)n > MF_STRUCT_MAX) {
+			ret = -EIO;
+			goto out;
 		}
-		free(*dst);
-		*dst = malloc(n ? (size_t)n : 1);
-		if (!*dst) {
+		b = mf_array_grow(t->blocks, &cap, t->nblocks + 1, sizeof(*b));
+		if (!b) {
 			ret = -ENOMEM;
 			goto out;
 		}
-		if (n)
-			memcpy(*dst, data, (size_t)n);
-		*dlen = (size_t)n;
+		t->blocks = b;
+		b = &t->blocks[t->nblocks];
+		copy = malloc((size_t)n);
+		b->kind = dup_text(st, 0);
+		if (!copy || !b->kind) {
+			free(copy);
+			free((char *)b->kind);
+			ret = -ENOMEM;
+			goto out;
+		}
+		memcpy(copy, data, (size_t)n);
+		b->data = copy;
+		b->len = (size_t)n;
+		t->nblocks++;
 	}
 	if (rc != SQLITE_DONE)
 		ret = mf_store_errno(rc) ? mf_store_errno(rc) : -EIO;
@@ -348,8 +366,11 @@ void mf_track_free(struct mf_track *t)
 	free(t->tags);
 	free(t->pics);
 	free(t->bins);
-	free(t->streaminfo);
-	free(t->seektable);
+	for (i = 0; i < t->nblocks; i++) {
+		free((char *)t->blocks[i].kind);
+		free((uint8_t *)t->blocks[i].data);
+	}
+	free(t->blocks);
 	free(t->backing_path);
 	free(t);
 }
@@ -366,17 +387,17 @@ const char *mf_track_backing_path(const struct mf_track *t)
 
 const char *mf_track_ext(const char *format)
 {
-	if (strcmp(format, "vorbis") == 0)
-		return "ogg";
-	if (strcmp(format, "oggflac") == 0)
-		return "oga";
-	return format;
+	const struct mf_format *f = mf_format_get(format);
+
+	return f ? f->ext : format;
 }
 
 int mf_track_layout(const struct mf_track *t, enum mf_serve_mode mode,
-		    struct mf_layout **out)
+		    const struct mf_synth_opts *opts, struct mf_layout **out)
 {
-	struct mf_flac_track ft;
+	static const struct mf_synth_opts defaults = { .id3v2_version = 4 };
+	const struct mf_format *f;
+	struct mf_synth_input in;
 	struct mf_layout *l;
 	int ret;
 
@@ -393,24 +414,24 @@ int mf_track_layout(const struct mf_track *t, enum mf_serve_mode mode,
 		*out = l;
 		return 0;
 	}
-	if (strcmp(t->info.format, "flac") != 0)
+	f = mf_format_get(t->info.format);
+	if (!f)
 		return -ENOTSUP;
-	if (!t->streaminfo || t->streaminfo_len != MF_FLAC_STREAMINFO_LEN)
-		return -EIO;
-	memset(&ft, 0, sizeof(ft));
-	ft.streaminfo = t->streaminfo;
-	ft.streaminfo_len = t->streaminfo_len;
-	ft.seektable = t->seektable;
-	ft.seektable_len = t->seektable_len;
-	ft.tags = t->tags;
-	ft.ntags = t->ntags;
-	ft.pics = t->pics;
-	ft.npics = t->npics;
-	ft.bins = t->bins;
-	ft.nbins = t->nbins;
-	ft.audio_offset = t->info.audio_offset;
-	ft.audio_length = t->info.audio_length;
-	ret = mf_flac_synth(&ft, out);
+	memset(&in, 0, sizeof(in));
+	in.format = t->info.format;
+	in.blocks = t->blocks;
+	in.nblocks = t->nblocks;
+	in.tags = t->tags;
+	in.ntags = t->ntags;
+	in.pics = t->pics;
+	in.npics = t->npics;
+	in.bins = t->bins;
+	in.nbins = t->nbins;
+	in.audio_offset = t->info.audio_offset;
+	in.audio_length = t->info.audio_length;
+	in.backing_size = t->info.backing_size;
+	in.opts = opts ? opts : &defaults;
+	ret = f->synth(&in, out);
 	if (ret == -EINVAL || ret == -EFBIG || ret == -EOVERFLOW)
 		ret = -EIO;
 	return ret;

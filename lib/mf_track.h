@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mf_format.h"
 #include "mf_layout.h"
 #include "mf_store.h"
 
@@ -53,15 +54,17 @@ const struct mf_track_info *mf_track_info(const struct mf_track *t);
 const char *mf_track_backing_path(const struct mf_track *t);
 
 /*
- * Build the layout for @t in @mode. Returns 0 and a new layout in *@out
- * (caller frees with mf_layout_free()), -ENOTSUP for a format this build
- * cannot synthesize, -EIO when the stored data cannot make a valid file
- * (missing STREAMINFO, ...), -ENOMEM. Thread-safe; reads only @t.
+ * Build the layout for @t in @mode with the format's synthesizer (see
+ * mf_format.h); @opts may be NULL for the defaults (ID3v2.4). Returns 0
+ * and a new layout in *@out (caller frees with mf_layout_free()),
+ * -ENOTSUP for a format this build cannot synthesize, -EIO when the
+ * stored data cannot make a valid file (missing STREAMINFO, metadata too
+ * large for the container, ...), -ENOMEM. Thread-safe; reads only @t.
  */
 int mf_track_layout(const struct mf_track *t, enum mf_serve_mode mode,
-		    struct mf_layout **out);
+		    const struct mf_synth_opts *opts, struct mf_layout **out);
 
-/* The usual file extension for a store format ("flac" -> "flac"). */
+/* The served file extension for a store format ("vorbis" -> "ogg"). */
 const char *mf_track_ext(const char *format);
 
 #endif /* MF_TRACK_H */

@@ -28,6 +28,8 @@
 #include "mf_array.h"
 #include "mf_layout.h"
 #include "mf_log.h"
+#include "mf_metrics.h"
+#include "mf_metricsfs.h"
 #include "mf_render.h"
 #include "mf_store.h"
 #include "mf_tree.h"
@@ -329,11 +331,13 @@ static int served_get(struct mf_fs *fs, int64_t id, struct served **out)
 		lru_unlink(fs, sv);
 		lru_push(fs, sv);
 		pthread_mutex_unlock(&fs->cache_lock);
+		mf_metric_inc(MF_M_CACHE_HITS);
 		*out = sv;
 		return 0;
 	}
 	gen = fs->cache_gen;
 	pthread_mutex_unlock(&fs->cache_lock);
+	mf_metric_inc(MF_M_CACHE_MISSES);
 
 	s = thread_store(fs);
 	if (!s)
@@ -348,7 +352,11 @@ static int served_get(struct mf_fs *fs, int64_t id, struct served **out)
 	}
 	sv->info = *mf_track_info(t);
 	sv->backing_path = strdup(mf_track_backing_path(t));
-	ret = mf_track_layout(t, fs->cfg.mode, &sv->layout);
+	{
+		struct mf_synth_opts so = { .id3v2_version = fs->cfg.id3v2_version };
+
+		ret = mf_track_layout(t, fs->cfg.mode, &so, &sv->layout);
+	}
 	mf_track_free(t);
 	if (ret < 0 || !sv->backing_path) {
 		if (ret < 0)
@@ -816,6 +824,7 @@ static bool handle_fresh(const struct handle *h)
 
 	if (fstat(h->fd, &sb) == 0 && stamp_matches(&sb, &h->sv->info))
 		return true;
+	mf_metric_inc(MF_M_ERR_DRIFT);
 	mf_warn("mount", "'%s' changed on disk since the last scan: refusing "
 		"to serve it (rescan)", h->sv->backing_path);
 	return false;
@@ -848,6 +857,8 @@ static void mf_fs_open(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	err = served_get(fs, c.track, &h->sv);
+	if (err == EIO)
+		mf_metric_inc(MF_M_ERR_STORE);
 	if (err)
 		goto out_free;
 	h->fd = open(h->sv->backing_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -855,6 +866,7 @@ static void mf_fs_open(fuse_req_t req, fuse_ino_t ino,
 		mf_warn("mount", "cannot open '%s': %s", h->sv->backing_path,
 			strerror(errno));
 		err = errno == ENOENT ? EIO : errno;
+		mf_metric_inc(err == EIO ? MF_M_ERR_DRIFT : MF_M_ERR_OTHER);
 		goto out_put;
 	}
 	if (!handle_fresh(h)) {
@@ -864,10 +876,13 @@ static void mf_fs_open(fuse_req_t req, fuse_ino_t ino,
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->keep_cache = 1;	/* invalidated by the refresh on change */
 	fi->noflush = 1;	/* nothing to flush: no round trip on close */
+	mf_metric_inc(MF_M_OPENS);
+	mf_metric_inc(MF_M_OPEN_HANDLES);
 	if (fuse_reply_open(req, fi) != 0) {
 		close(h->fd);
 		served_put(h->sv);
 		free(h);
+		mf_metric_add(MF_M_OPEN_HANDLES, -1);
 	}
 	return;
 
@@ -890,10 +905,11 @@ static int io_read_blob(void *ctx, const struct mf_blob_ref *ref, uint64_t off,
 {
 	struct read_io *io = ctx;
 	struct mf_store *s = thread_store(io->fs);
+	int ret = s ? mf_store_blob_read(s, ref, off, buf, len) : -EIO;
 
-	if (!s)
-		return -EIO;
-	return mf_store_blob_read(s, ref, off, buf, len);
+	if (ret < 0)
+		mf_metric_inc(MF_M_ERR_STORE);
+	return ret;
 }
 
 static int io_read_backing(void *ctx, uint64_t off, void *buf, size_t len)
@@ -907,8 +923,10 @@ static int io_read_backing(void *ctx, uint64_t off, void *buf, size_t len)
 
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
+		if (r <= 0) {
+			mf_metric_inc(MF_M_ERR_DRIFT);
 			return -EIO;	/* short: the file shrank */
+		}
 		done += (size_t)r;
 	}
 	return 0;
@@ -1001,6 +1019,7 @@ static void mf_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	bv->count = k;
 	bv->idx = 0;
 	bv->off = 0;
+	mf_metricsfs_count_read(l, (uint64_t)off, (size_t)(end - (uint64_t)off));
 	fuse_reply_data(req, bv, 0);
 out:
 	if (err)
@@ -1019,6 +1038,7 @@ static void mf_fs_release(fuse_req_t req, fuse_ino_t ino,
 		close(h->fd);
 		served_put(h->sv);
 		free(h);
+		mf_metric_add(MF_M_OPEN_HANDLES, -1);
 	}
 	fuse_reply_err(req, 0);
 }
@@ -1413,6 +1433,7 @@ static void send_invals(struct mf_fs *fs)
 						v->name, strlen(v->name));
 		else
 			r = fuse_lowlevel_notify_inval_inode(fs->se, v->ino, 0, 0);
+		mf_metric_inc(v->name ? MF_M_INVAL_ENTRY : MF_M_INVAL_INODE);
 		if (r < 0 && r != -ENOENT && r != -EBADF && r != -ENODEV)
 			mf_debug("mount", "invalidate %llu %s: %s",
 				 (unsigned long long)v->ino,
@@ -1491,8 +1512,10 @@ static int refresh_once(struct mf_fs *fs, bool force_full)
 	int64_t *ids = NULL, head = 0, dv = 0;
 	size_t n = 0, cap = 0;
 	bool gap = false, full = false;
+	struct timespec t0, t1;
 	int ret;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (mf_store_data_version(fs->poll_store, &dv) < 0)
 		return -EIO;
 	if (dv == fs->data_version && !force_full)
@@ -1543,7 +1566,13 @@ out_end:
 	mf_info("mount", "refreshed: %zu changed track(s)%s, changelog at %lld",
 		c.n, full ? " (full rescan)" : "", (long long)head);
 	fs->watermark = head;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	mf_metric_inc(MF_M_REFRESHES);
+	mf_metric_inc(full ? MF_M_REBUILDS_FULL : MF_M_REBUILDS_INCR);
+	mf_metric_set(MF_M_REFRESH_LAST_NS, mf_store_ns(&t1) - mf_store_ns(&t0));
 out:
+	if (head)
+		mf_metrics_changelog(head, fs->watermark);
 	changes_release(&c);
 	free(ids);
 	return ret;
@@ -1663,6 +1692,8 @@ int mf_fs_new(const struct mf_fs_config *cfg, struct mf_fs **out, char *err,
 		ret = -EIO;
 	if (ret < 0)
 		goto out_free;
+	mf_metrics_changelog(fs->watermark, fs->watermark);
+	mf_metric_set(MF_M_CACHE_BUDGET, (int64_t)fs->cfg.cache_bytes);
 	*out = fs;
 	return 0;
 
@@ -1800,4 +1831,18 @@ int mf_fs_dry_run(const struct mf_fs_config *cfg, FILE *out, size_t samples,
 	mf_render_free(r);
 	mf_store_close(s);
 	return ret;
+}
+
+void mf_fs_sample_metrics(void *arg)
+{
+	struct mf_fs *fs = arg;
+
+	pthread_mutex_lock(&fs->cache_lock);
+	mf_metric_set(MF_M_CACHE_ENTRIES, (int64_t)fs->nentries);
+	mf_metric_set(MF_M_CACHE_BYTES, (int64_t)fs->cache_mem);
+	pthread_mutex_unlock(&fs->cache_lock);
+	pthread_rwlock_rdlock(&fs->tree_lock);
+	mf_metric_set(MF_M_TREE_NODES, (int64_t)mf_tree_nnodes(fs->tree));
+	mf_metric_set(MF_M_TREE_BYTES, (int64_t)mf_tree_bytes(fs->tree));
+	pthread_rwlock_unlock(&fs->tree_lock);
 }

@@ -81,4 +81,12 @@ size_t mf_fs_tree_bytes(struct mf_fs *fs);
 int mf_fs_dry_run(const struct mf_fs_config *cfg, FILE *out, size_t samples,
 		  char *err, size_t errlen);
 
+/*
+ * Set the sampled gauges of mf_metrics (layout cache entries and bytes,
+ * tree nodes and bytes) from @fs (a struct mf_fs *; void * to serve as
+ * the sample hook of mf_heartbeat and mf_metricsfs). Thread-safe: takes
+ * cache_lock, then tree_lock, one after the other.
+ */
+void mf_fs_sample_metrics(void *fs);
+
 #endif /* MF_FS_H */

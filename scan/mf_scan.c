@@ -23,7 +23,7 @@
 #include <openssl/evp.h>
 
 #include "mf_array.h"
-#include "mf_flac.h"
+#include "mf_format.h"
 #include "mf_log.h"
 #include "mf_sink.h"
 #include "mf_banned.h"
@@ -190,15 +190,22 @@ struct probe_pic {
 	size_t len;
 };
 
+struct probe_block {
+	char *kind;
+	uint8_t *data;
+	size_t len;
+};
+
 struct probe {
+	const char *format;	/* store format; static string */
 	bool have_range;
 	uint64_t audio_offset, audio_length;
 	struct probe_tag *tags;
 	size_t ntags, cap_tags;
 	struct probe_pic *pics;
 	size_t npics, cap_pics;
-	uint8_t *streaminfo, *seektable;
-	size_t streaminfo_len, seektable_len;
+	struct probe_block *blocks;	/* structural, in report order */
+	size_t nblocks, cap_blocks;
 	bool have_props;
 	struct mf_audio_props props;
 	uint64_t bytes;		/* payload bytes reported (approx. read) */
@@ -206,6 +213,7 @@ struct probe {
 
 #define PROBE_MAX_TAGS 65536
 #define PROBE_MAX_PICS 256
+#define PROBE_MAX_BLOCKS 4096
 
 static void probe_release(struct probe *p)
 {
@@ -222,8 +230,11 @@ static void probe_release(struct probe *p)
 	}
 	free(p->tags);
 	free(p->pics);
-	free(p->streaminfo);
-	free(p->seektable);
+	for (i = 0; i < p->nblocks; i++) {
+		free(p->blocks[i].kind);
+		free(p->blocks[i].data);
+	}
+	free(p->blocks);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -330,25 +341,43 @@ static int sink_structural(void *ctx, const char *kind, const void *data,
 			   size_t len)
 {
 	struct probe *p = ctx;
-	uint8_t **dst;
-	size_t *dlen;
+	struct probe_block *b;
 
-	if (strcmp(kind, "streaminfo") == 0) {
-		dst = &p->streaminfo;
-		dlen = &p->streaminfo_len;
-	} else if (strcmp(kind, "seektable") == 0) {
-		dst = &p->seektable;
-		dlen = &p->seektable_len;
-	} else {
-		return 0;
-	}
-	free(*dst);
-	*dst = memdup0(data, len);
-	if (!*dst)
+	if (p->nblocks >= PROBE_MAX_BLOCKS || len > MF_STRUCT_MAX)
+		return -EFBIG;
+	b = mf_array_grow(p->blocks, &p->cap_blocks, p->nblocks + 1,
+			  sizeof(*b));
+	if (!b)
 		return -ENOMEM;
-	*dlen = len;
+	p->blocks = b;
+	b = &p->blocks[p->nblocks];
+	b->kind = memdup0(kind, strlen(kind));
+	b->data = memdup0(data, len);
+	if (!b->kind || !b->data) {
+		free(b->kind);
+		free(b->data);
+		return -ENOMEM;
+	}
+	b->len = len;
+	p->nblocks++;
 	p->bytes += len;
 	return 0;
+}
+
+static int sink_format(void *ctx, const char *format)
+{
+	struct probe *p = ctx;
+
+	p->format = format;
+	return 0;
+}
+
+static bool probe_has_block(const struct probe *p, const char *kind)
+{
+	for (size_t i = 0; i < p->nblocks; i++)
+		if (strcmp(p->blocks[i].kind, kind) == 0)
+			return true;
+	return false;
 }
 
 static int sink_props(void *ctx, const struct mf_audio_props *props)
@@ -372,6 +401,8 @@ enum {
 	SQL_INSERT_ART_PROPS,
 	SQL_DELETE_STRUCT,
 	SQL_INSERT_STRUCT,
+	SQL_DELETE_FBLOCKS,
+	SQL_INSERT_FBLOCK,
 	SQL_UPSERT_PROPS,
 	SQL_UPSERT_FAILURE,
 	SQL_DELETE_FAILURE,
@@ -405,6 +436,10 @@ static const char *const writer_sql[SQL_COUNT] = {
 	[SQL_INSERT_STRUCT] =
 		"INSERT INTO structural_blocks (track_id, kind, data) "
 		"VALUES (?, ?, ?)",
+	[SQL_DELETE_FBLOCKS] = "DELETE FROM format_blocks WHERE track_id = ?",
+	[SQL_INSERT_FBLOCK] =
+		"INSERT INTO format_blocks (track_id, kind, ordinal, data) "
+		"VALUES (?, ?, ?, ?)",
 	[SQL_UPSERT_PROPS] =
 		"INSERT OR REPLACE INTO track_props (track_id, sample_rate, "
 		"channels, bits_per_sample, total_samples, duration_ms, "
@@ -567,25 +602,42 @@ static void bind_stamp(sqlite3_stmt *st, const struct stat *sb, int first)
 	sqlite3_bind_int64(st, first + 2, mf_store_ns(&sb->st_ctim));
 }
 
+static bool is_core_struct(const char *kind)
+{
+	return strcmp(kind, "streaminfo") == 0 || strcmp(kind, "seektable") == 0;
+}
+
+/*
+ * FLAC STREAMINFO/SEEKTABLE go to the core structural_blocks table (one
+ * of each), every other kind to format_blocks with an ordinal per kind.
+ */
 static int write_structural(struct scan *sc, int64_t id, const struct probe *p)
 {
-	sqlite3_stmt *st = sc->stmt[SQL_INSERT_STRUCT];
+	sqlite3_stmt *st;
 	int ret;
 
-	if (p->streaminfo) {
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_text(st, 2, "streaminfo", -1, SQLITE_STATIC);
-		sqlite3_bind_blob64(st, 3, p->streaminfo, p->streaminfo_len,
-				    SQLITE_STATIC);
-		ret = step_done(sc, st);
-		if (ret < 0)
-			return ret;
-	}
-	if (p->seektable) {
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_text(st, 2, "seektable", -1, SQLITE_STATIC);
-		sqlite3_bind_blob64(st, 3, p->seektable, p->seektable_len,
-				    SQLITE_STATIC);
+	for (size_t i = 0; i < p->nblocks; i++) {
+		const struct probe_block *b = &p->blocks[i];
+
+		if (is_core_struct(b->kind)) {
+			st = sc->stmt[SQL_INSERT_STRUCT];
+			sqlite3_bind_int64(st, 1, id);
+			sqlite3_bind_text(st, 2, b->kind, -1, SQLITE_STATIC);
+			sqlite3_bind_blob64(st, 3, b->data, b->len,
+					    SQLITE_STATIC);
+		} else {
+			int64_t ordinal = 0;
+
+			for (size_t j = 0; j < i; j++)
+				ordinal += strcmp(p->blocks[j].kind,
+						  b->kind) == 0;
+			st = sc->stmt[SQL_INSERT_FBLOCK];
+			sqlite3_bind_int64(st, 1, id);
+			sqlite3_bind_text(st, 2, b->kind, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 3, ordinal);
+			sqlite3_bind_blob64(st, 4, b->data, b->len,
+					    SQLITE_STATIC);
+		}
 		ret = step_done(sc, st);
 		if (ret < 0)
 			return ret;
@@ -668,7 +720,7 @@ static int write_track(struct scan *sc, const struct stamp *old,
 		sqlite3_bind_int64(st, 1, old->id);
 	else
 		sqlite3_bind_text(st, 1, sc->path, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, "flac", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, p->format, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, (int64_t)p->audio_offset);
 	sqlite3_bind_int64(st, 4, (int64_t)p->audio_length);
 	bind_stamp(st, sb, 5);
@@ -678,6 +730,11 @@ static int write_track(struct scan *sc, const struct stamp *old,
 	id = old ? old->id : sqlite3_last_insert_rowid(sc->db);
 	if (old) {
 		st = sc->stmt[SQL_DELETE_STRUCT];
+		sqlite3_bind_int64(st, 1, id);
+		ret = step_done(sc, st);
+		if (ret < 0)
+			goto out_rollback;
+		st = sc->stmt[SQL_DELETE_FBLOCKS];
 		sqlite3_bind_int64(st, 1, id);
 		ret = step_done(sc, st);
 		if (ret < 0)
@@ -771,11 +828,22 @@ static void count_skip(struct mf_scan_stats *st, const char *name)
 	}
 }
 
-static bool is_flac_name(const char *name)
+static bool is_audio_name(const char *name)
 {
-	size_t n = strlen(name);
+	return mf_format_prober(name, NULL) != NULL;
+}
 
-	return n > 5 && strcasecmp(name + n - 5, ".flac") == 0;
+/* Append what the file's first bytes look like to a "not a ..." reason. */
+static void explain_mismatch(int fd, char *why, size_t whylen)
+{
+	uint8_t head[16];
+	ssize_t n = pread(fd, head, sizeof(head), 0);
+	const char *looks = n > 0 ? mf_format_sniff(head, (size_t)n) : NULL;
+	size_t len = strlen(why);
+
+	if (looks && len + 1 < whylen)
+		snprintf(why + len, whylen - len, " (content looks like %s)",
+			 looks);
 }
 
 /* Probe one candidate file at sc->path whose lstat is @sb. */
@@ -787,6 +855,8 @@ static int scan_file(struct scan *sc, const struct stat *sb)
 	struct probe p;
 	struct stat before, after;
 	char why[256] = "";
+	const char *format = NULL;
+	mf_probe_fn probe = mf_format_prober(sc->path, &format);
 	int fd, ret;
 
 	if (old && same_stamp(old, sb)) {
@@ -808,7 +878,9 @@ static int scan_file(struct scan *sc, const struct stat *sb)
 	}
 	sc->st->probed++;
 	memset(&p, 0, sizeof(p));
+	p.format = format;
 	sink = (struct mf_sink){
+		.on_format = sink_format,
 		.ctx = &p,
 		.on_audio_range = sink_range,
 		.on_tag = sink_tag,
@@ -822,10 +894,12 @@ static int scan_file(struct scan *sc, const struct stat *sb)
 		ret = -EIO;
 		goto out_fail;
 	}
-	ret = mf_flac_probe(fd, &sink, why, sizeof(why));
+	ret = probe ? probe(fd, &sink, why, sizeof(why)) : -EINVAL;
 	if (ret < 0) {
 		if (!why[0])
 			snprintf(why, sizeof(why), "%s", strerror(-ret));
+		if (ret == -EINVAL)
+			explain_mismatch(fd, why, sizeof(why));
 		goto out_fail;
 	}
 	if (fstat(fd, &after) < 0 || !stat_equal(&before, &after)) {
@@ -833,7 +907,9 @@ static int scan_file(struct scan *sc, const struct stat *sb)
 		ret = -EAGAIN;
 		goto out_fail;
 	}
-	if (!p.have_range || !p.streaminfo) {
+	if (!p.have_range || !p.format ||
+	    (strcmp(p.format, "flac") == 0 &&
+	     !probe_has_block(&p, "streaminfo"))) {
 		snprintf(why, sizeof(why), "no audio found");
 		ret = -EBADMSG;
 		goto out_fail;
@@ -923,7 +999,7 @@ static int walk_dir(struct scan *sc, int dfd, size_t len, int depth)
 		if (!S_ISREG(sb.st_mode))
 			continue;	/* symlinks, sockets, devices */
 		sc->st->seen++;
-		if (name[0] == '.' || !is_flac_name(name)) {
+		if (name[0] == '.' || !is_audio_name(name)) {
 			count_skip(sc->st, name);
 			continue;
 		}
@@ -967,7 +1043,7 @@ static int scan_root(struct scan *sc, const char *root)
 		const char *base = strrchr(sc->path, '/');
 
 		sc->st->seen++;
-		if (!is_flac_name(base + 1)) {
+		if (!is_audio_name(base + 1)) {
 			count_skip(sc->st, base + 1);
 			return 0;
 		}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mf_format - prober and synthesizer dispatch. Adding a format: one line
+ * in each table below, nothing else.
+ */
+#include "mf_format.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "mf_flac.h"
+#include "mf_mp4.h"
+#include "mf_mp3.h"
+#include "mf_wav.h"
+
+#include "mf_banned.h"
+
+/* Probers by file name extension (ASCII case-insensitive). */
+static const struct {
+	const char *ext;
+	const char *format;	/* default store format */
+	mf_probe_fn probe;
+} probers[] = {
+	{ "flac", "flac", mf_flac_probe },
+	{ "m4a", "m4a", mf_mp4_probe },
+	{ "m4b", "m4a", mf_mp4_probe },
+	{ "mp4", "m4a", mf_mp4_probe },
+	{ "mp3", "mp3", mf_mp3_probe },
+	{ "wav", "wav", mf_wav_probe },
+};
+
+/* Synthesizers by store format. */
+static const struct mf_format formats[] = {
+	{ "flac", "flac", mf_flac_synth_input },
+	{ "m4a", "m4a", mf_mp4_synth },
+	{ "mp3", "mp3", mf_mp3_synth },
+	{ "wav", "wav", mf_wav_synth },
+};
+
+mf_probe_fn mf_format_prober(const char *name, const char **format)
+{
+	const char *dot = strrchr(name, '.');
+
+	if (!dot || dot == name || dot[1] == '\0')
+		return NULL;
+	for (size_t i = 0; i < sizeof(probers) / sizeof(probers[0]); i++) {
+		if (strcasecmp(dot + 1, probers[i].ext) == 0) {
+			if (format)
+				*format = probers[i].format;
+			return probers[i].probe;
+		}
+	}
+	return NULL;
+}
+
+const struct mf_format *mf_format_get(const char *format)
+{
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+		if (strcmp(formats[i].name, format) == 0)
+			return &formats[i];
+	return NULL;
+}
+
+const char *mf_format_sniff(const uint8_t *h, size_t n)
+{
+	if (n >= 4 && memcmp(h, "fLaC", 4) == 0)
+		return "FLAC";
+	if (n >= 3 && memcmp(h, "ID3", 3) == 0)
+		return "ID3v2-tagged";
+	if (n >= 4 && memcmp(h, "OggS", 4) == 0)
+		return "Ogg";
+	if (n >= 12 && memcmp(h + 4, "ftyp", 4) == 0)
+		return "MP4";
+	if (n >= 12 && (memcmp(h, "RIFF", 4) == 0 ||
+			memcmp(h, "RF64", 4) == 0 ||
+			memcmp(h, "BW64", 4) == 0) &&
+	    memcmp(h + 8, "WAVE", 4) == 0)
+		return "RIFF WAVE";
+	/* MPEG audio frame sync: 11 set bits, a valid layer. */
+	if (n >= 2 && h[0] == 0xff && (h[1] & 0xe0) == 0xe0 &&
+	    (h[1] & 0x06) != 0)
+		return "MPEG audio";
+	return NULL;
+}

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mf_format - the registry of container formats: which prober reads a
+ * backing file (by file name extension, then a content check inside the
+ * prober), and which synthesizer builds a served file for a store format
+ * (tracks.format). Each format module (mf_flac, mf_mp3, mf_ogg, mf_mp4,
+ * mf_wav) exports one probe and one synth function with the signatures
+ * below; this module only dispatches.
+ *
+ * Structural data. FLAC's STREAMINFO and SEEKTABLE live in the core
+ * table structural_blocks (kinds "streaminfo" and "seektable"). Every
+ * other format's structural data (Ogg identification/setup headers, the
+ * MP4 moov atom, WAV chunks, ...) lives in the extension table
+ * format_blocks as (kind, ordinal, data); kinds are namespaced by format
+ * ("ogg:...", "mp4:...", "wav:..."). Probers report both through
+ * mf_sink.on_structural; the scanner routes them; synthesizers get them
+ * back, in (kind, ordinal) order, as struct mf_synth_block.
+ */
+#ifndef MF_FORMAT_H
+#define MF_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mf_layout.h"
+#include "mf_sink.h"
+
+/* Largest structural block in bytes (format_blocks' CHECK allows 16 MiB). */
+#define MF_STRUCT_MAX (16u << 20)
+
+/* One text tag: canonical key, NUL-terminated UTF-8 value (may be ""). */
+struct mf_synth_tag {
+	const char *key;
+	const char *value;
+};
+
+/* One picture; its image bytes are streamed from the store by @ref. */
+struct mf_synth_pic {
+	uint32_t type;		/* APIC picture type, 0..20 */
+	const char *mime;	/* printable ASCII, may be "" */
+	const char *desc;	/* UTF-8, may be "" */
+	uint32_t width, height, depth, colors;
+	uint64_t len;		/* image bytes */
+	struct mf_blob_ref ref;	/* where the image bytes are */
+};
+
+/* One binary tag (tags.value_blob); @key namespaced ("id3:PRIV", ...). */
+struct mf_synth_bin {
+	const char *key;
+	uint64_t len;		/* bytes */
+	struct mf_blob_ref ref;	/* where the bytes are */
+};
+
+/* One structural block (see the header comment). */
+struct mf_synth_block {
+	const char *kind;
+	const uint8_t *data;
+	size_t len;		/* bytes */
+};
+
+/* Serving options that change synthesized bytes. */
+struct mf_synth_opts {
+	int id3v2_version;	/* 3 or 4; 0 means the default, 4 */
+};
+
+/* Everything synthesis needs for one track; all borrowed. */
+struct mf_synth_input {
+	const char *format;		/* tracks.format */
+	const struct mf_synth_block *blocks;	/* sorted by (kind, ordinal) */
+	size_t nblocks;
+	const struct mf_synth_tag *tags;	/* sorted by (key, ordinal) */
+	size_t ntags;
+	const struct mf_synth_pic *pics;	/* in track_art ordinal order */
+	size_t npics;
+	const struct mf_synth_bin *bins;	/* sorted by (key, ordinal) */
+	size_t nbins;
+	uint64_t audio_offset;		/* audio range in the backing file */
+	uint64_t audio_length;
+	uint64_t backing_size;		/* bytes */
+	const struct mf_synth_opts *opts;	/* never NULL */
+};
+
+/*
+ * A prober: reads the file open on @fd with pread(2) only (bounded reads
+ * of the header region; the file offset is not used), reports into @sink,
+ * returns 0 or a negative errno with a short lowercase reason in @why
+ * (@whylen bytes; NUL-terminated when @whylen > 0): -EINVAL the content
+ * is not this format, -EBADMSG malformed, -EIO read error or a file that
+ * shrank, -ENOMEM, -ENOTSUP a valid file this build cannot serve
+ * (e.g. a multiplexed Ogg stream), or a sink callback's error. A prober
+ * reports the store format with sink->on_format when it differs from the
+ * registry's default for the extension (an .ogg file holding Opus).
+ * Thread-safe: probes of different files may run concurrently.
+ */
+typedef int (*mf_probe_fn)(int fd, const struct mf_sink *sink, char *why,
+			   size_t whylen);
+
+/*
+ * A synthesizer: builds the served file for @in as a new layout in *@out
+ * (caller frees with mf_layout_free()). Returns 0; -EIO when the stored
+ * data cannot make a valid file (missing or malformed structural blocks,
+ * a tag that cannot be written); -EFBIG when the metadata would not fit
+ * the container's limits (nothing is dropped silently); -ENOMEM. *@out is
+ * untouched on error. Thread-safe; reads only @in.
+ */
+typedef int (*mf_synth_fn)(const struct mf_synth_input *in,
+			   struct mf_layout **out);
+
+struct mf_format {
+	const char *name;	/* tracks.format: "flac", "mp3", "vorbis", ... */
+	const char *ext;	/* served file extension, without the dot */
+	mf_synth_fn synth;
+};
+
+/*
+ * The prober for a file name, chosen by its extension (ASCII
+ * case-insensitive): .flac, .mp3, .ogg, .oga, .opus, .m4a, .m4b, .mp4,
+ * .wav. Sets *@format to the default store format for that extension.
+ * Returns NULL for a name this build does not read (the scanner counts it
+ * as skipped). Thread-safe.
+ */
+mf_probe_fn mf_format_prober(const char *name, const char **format);
+
+/* The synthesizer entry for a store format, or NULL. Thread-safe. */
+const struct mf_format *mf_format_get(const char *format);
+
+/*
+ * Name what the first bytes of a file look like, for error messages when
+ * a prober refuses a file whose content does not match its extension:
+ * "FLAC", "ID3v2-tagged", "Ogg", "MP4", "RIFF WAVE", "MPEG audio", or
+ * NULL when unknown. @head holds @n bytes from offset 0. Thread-safe.
+ */
+const char *mf_format_sniff(const uint8_t *head, size_t n);
+
+#endif /* MF_FORMAT_H */
