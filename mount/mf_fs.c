@@ -52,6 +52,7 @@ struct served {
 	char *backing_path;		/* immutable */
 	struct mf_layout *layout;	/* immutable */
 	size_t mem;			/* bytes charged to the cache */
+	_Atomic bool stale;		/* atomic: a refresh dropped it */
 	struct served *prev, *next;	/* LRU list; guarded by cache_lock */
 };
 
@@ -306,6 +307,8 @@ static void cache_drop(struct mf_fs *fs, const int64_t *ids, size_t n)
 		}
 	}
 	pthread_mutex_unlock(&fs->cache_lock);
+	for (struct served *sv = dead; sv; sv = sv->next)
+		atomic_store(&sv->stale, true);	/* a newer version exists */
 	served_put_chain(dead);
 }
 
@@ -955,7 +958,6 @@ static void mf_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	char *mem = NULL;
 	int err = 0;
 
-	(void)ino;
 	if (off < 0) {
 		fuse_reply_err(req, EINVAL);
 		return;
@@ -1021,6 +1023,14 @@ static void mf_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	bv->off = 0;
 	mf_metricsfs_count_read(l, (uint64_t)off, (size_t)(end - (uint64_t)off));
 	fuse_reply_data(req, bv, 0);
+	/*
+	 * A handle held across a change reads the old version: those bytes
+	 * must not stay in the inode's page cache, where a new open (with
+	 * keep_cache) would find them.
+	 */
+	if (atomic_load(&h->sv->stale))
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, off,
+						 (off_t)(end - (uint64_t)off));
 out:
 	if (err)
 		fuse_reply_err(req, err);
