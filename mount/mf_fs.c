@@ -956,6 +956,7 @@ static void mf_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct fuse_bufvec *bv = NULL;
 	size_t first, nseg, k = 0;
 	char *mem = NULL;
+	bool stale;
 	int err = 0;
 
 	if (off < 0) {
@@ -1022,13 +1023,15 @@ static void mf_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	bv->idx = 0;
 	bv->off = 0;
 	mf_metricsfs_count_read(l, (uint64_t)off, (size_t)(end - (uint64_t)off));
-	fuse_reply_data(req, bv, 0);
 	/*
 	 * A handle held across a change reads the old version: those bytes
 	 * must not stay in the inode's page cache, where a new open (with
-	 * keep_cache) would find them.
+	 * keep_cache) would find them. Decided before the reply: once the
+	 * kernel has it, a release may free the handle.
 	 */
-	if (atomic_load(&h->sv->stale))
+	stale = atomic_load(&h->sv->stale);
+	fuse_reply_data(req, bv, 0);
+	if (stale)
 		fuse_lowlevel_notify_inval_inode(fs->se, ino, off,
 						 (off_t)(end - (uint64_t)off));
 out:
