@@ -105,7 +105,8 @@ struct mf_fs {
 
 	pthread_mutex_t statfs_lock;
 	struct statvfs statfs;		/* guarded by statfs_lock */
-	time_t statfs_at;		/* guarded by statfs_lock */
+	uint64_t backing_bytes;		/* guarded by statfs_lock */
+	time_t statfs_at;		/* guarded by statfs_lock; 0: stale */
 
 	pthread_key_t store_key;	/* per-thread read-only connection */
 
@@ -1057,33 +1058,32 @@ static void mf_fs_release(fuse_req_t req, fuse_ino_t ino,
 }
 
 /*
- * Totals: the served files' backing bytes and count (recomputed at most
- * every 5 s), and the free space of the store's file system, so that
- * tools that check free space do not refuse.
+ * Totals, recomputed at most every 5 s and after every applied refresh:
+ * the served files' backing bytes (tree.bytes, statfs's used blocks) and
+ * the free space of the store's file system, so that tools that check
+ * free space do not refuse. Copies them into *@out; takes statfs_lock.
  */
-static void mf_fs_statfs(fuse_req_t req, fuse_ino_t ino)
+static void fs_totals(struct mf_fs *fs, struct statvfs *out, uint64_t *bytes)
 {
-	struct mf_fs *fs = fs_of(req);
-	struct statvfs sv;
 	time_t now = time(NULL);
 
-	(void)ino;
 	pthread_mutex_lock(&fs->statfs_lock);
 	if (!fs->statfs_at || now - fs->statfs_at >= 5) {
 		struct mf_store *s = thread_store(fs);
 		sqlite3_stmt *st = NULL;
 		struct statvfs host;
-		uint64_t bytes = 0;
+		uint64_t b = 0;
 
 		if (s && sqlite3_prepare_v2(mf_store_db(s), "SELECT "
 			"total(backing_size) FROM tracks", -1, &st, NULL) ==
 			SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-			bytes = (uint64_t)sqlite3_column_double(st, 0);
+			b = (uint64_t)sqlite3_column_double(st, 0);
 		sqlite3_finalize(st);
+		fs->backing_bytes = b;
 		memset(&fs->statfs, 0, sizeof(fs->statfs));
 		fs->statfs.f_bsize = 4096;
 		fs->statfs.f_frsize = 4096;
-		fs->statfs.f_blocks = (fsblkcnt_t)((bytes + 4095) / 4096);
+		fs->statfs.f_blocks = (fsblkcnt_t)((b + 4095) / 4096);
 		if (statvfs(fs->cfg.db_path, &host) == 0 && host.f_frsize) {
 			fs->statfs.f_bavail = (fsblkcnt_t)((uint64_t)host.f_bavail *
 				host.f_frsize / 4096);
@@ -1093,8 +1093,20 @@ static void mf_fs_statfs(fuse_req_t req, fuse_ino_t ino)
 		fs->statfs.f_namemax = 255;
 		fs->statfs_at = now;
 	}
-	sv = fs->statfs;
+	if (out)
+		*out = fs->statfs;
+	if (bytes)
+		*bytes = fs->backing_bytes;
 	pthread_mutex_unlock(&fs->statfs_lock);
+}
+
+static void mf_fs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct mf_fs *fs = fs_of(req);
+	struct statvfs sv;
+
+	(void)ino;
+	fs_totals(fs, &sv, NULL);
 	pthread_rwlock_rdlock(&fs->tree_lock);
 	sv.f_files = (fsfilcnt_t)mf_tree_nnodes(fs->tree);
 	pthread_rwlock_unlock(&fs->tree_lock);
@@ -1579,6 +1591,9 @@ out_end:
 	mf_info("mount", "refreshed: %zu changed track(s)%s, changelog at %lld",
 		c.n, full ? " (full rescan)" : "", (long long)head);
 	fs->watermark = head;
+	pthread_mutex_lock(&fs->statfs_lock);
+	fs->statfs_at = 0;	/* backing sizes may have changed */
+	pthread_mutex_unlock(&fs->statfs_lock);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	mf_metric_inc(MF_M_REFRESHES);
 	mf_metric_inc(full ? MF_M_REBUILDS_FULL : MF_M_REBUILDS_INCR);
@@ -1849,6 +1864,7 @@ int mf_fs_dry_run(const struct mf_fs_config *cfg, FILE *out, size_t samples,
 void mf_fs_sample_metrics(void *arg)
 {
 	struct mf_fs *fs = arg;
+	uint64_t bytes;
 
 	pthread_mutex_lock(&fs->cache_lock);
 	mf_metric_set(MF_M_CACHE_ENTRIES, (int64_t)fs->nentries);
@@ -1856,6 +1872,7 @@ void mf_fs_sample_metrics(void *arg)
 	pthread_mutex_unlock(&fs->cache_lock);
 	pthread_rwlock_rdlock(&fs->tree_lock);
 	mf_metric_set(MF_M_TREE_NODES, (int64_t)mf_tree_nnodes(fs->tree));
-	mf_metric_set(MF_M_TREE_BYTES, (int64_t)mf_tree_bytes(fs->tree));
 	pthread_rwlock_unlock(&fs->tree_lock);
+	fs_totals(fs, NULL, &bytes);
+	mf_metric_set(MF_M_TREE_BYTES, (int64_t)bytes);
 }

@@ -83,9 +83,12 @@ int mf_fs_dry_run(const struct mf_fs_config *cfg, FILE *out, size_t samples,
 
 /*
  * Set the sampled gauges of mf_metrics (layout cache entries and bytes,
- * tree nodes and bytes) from @fs (a struct mf_fs *; void * to serve as
- * the sample hook of mf_heartbeat and mf_metricsfs). Thread-safe: takes
- * cache_lock, then tree_lock, one after the other.
+ * tree nodes, backing bytes of the served tracks) from @fs (a struct
+ * mf_fs *; void * to serve as the sample hook of mf_heartbeat and
+ * mf_metricsfs). The backing bytes are at most 5 s old and exact after a
+ * refresh; computing them may open the calling thread's store connection.
+ * Thread-safe: takes cache_lock, tree_lock and statfs_lock one after the
+ * other.
  */
 void mf_fs_sample_metrics(void *fs);
 

@@ -164,38 +164,78 @@ static void w_opendir(fuse_req_t req, fuse_ino_t ino,
 	leave();
 }
 
-static void w_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		      struct fuse_file_info *fi)
+/* The listing of /.musefs-metrics: ".", ".." and the metrics file. */
+static void ours_readdir(fuse_req_t req, size_t size, off_t off, bool plus)
 {
-	enter();
-	mf_metric_inc(MF_M_READDIRS);
-	if (ours(ino)) {
-		static const char *const names[] = { ".", "..", MF_METRICSFS_FILE };
-		const fuse_ino_t inos[] = {
-			MF_METRICSFS_DIR_INO, FUSE_ROOT_ID, MF_METRICSFS_FILE_INO,
-		};
-		char buf[512];
-		size_t used = 0;
+	static const char *const names[] = { ".", "..", MF_METRICSFS_FILE };
+	static const fuse_ino_t inos[] = {
+		MF_METRICSFS_DIR_INO, FUSE_ROOT_ID, MF_METRICSFS_FILE_INO,
+	};
+	char buf[1024];
+	size_t used = 0;
 
-		if (size > sizeof(buf))
-			size = sizeof(buf);
-		for (off_t i = off < 0 ? 0 : off; i < 3; i++) {
+	if (size > sizeof(buf))
+		size = sizeof(buf);
+	for (off_t i = off < 0 ? 0 : off; i < 3; i++) {
+		size_t need;
+
+		if (plus && i != 1) {
+			struct fuse_entry_param e;
+
+			memset(&e, 0, sizeof(e));
+			e.ino = inos[i];
+			node_stat(inos[i], &e.attr);
+			e.entry_timeout = 60;
+			need = fuse_add_direntry_plus(req, buf + used,
+						      size - used, names[i],
+						      &e, i + 1);
+		} else if (plus) {
+			/* "..": name only (ino 0: the kernel takes no
+			 * reference and caches no attributes) */
+			struct fuse_entry_param e;
+
+			memset(&e, 0, sizeof(e));
+			e.attr.st_mode = S_IFDIR;
+			need = fuse_add_direntry_plus(req, buf + used,
+						      size - used, names[i],
+						      &e, i + 1);
+		} else {
 			struct stat st;
-			size_t need;
 
 			memset(&st, 0, sizeof(st));
 			st.st_ino = inos[i];
 			st.st_mode = i < 2 ? S_IFDIR : S_IFREG;
 			need = fuse_add_direntry(req, buf + used, size - used,
 						 names[i], &st, i + 1);
-			if (need > size - used)
-				break;
-			used += need;
 		}
-		fuse_reply_buf(req, buf, used);
-	} else {
-		mfs.inner->readdir(req, ino, size, off, fi);
+		if (need > size - used)
+			break;
+		used += need;
 	}
+	fuse_reply_buf(req, buf, used);
+}
+
+static void w_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		      struct fuse_file_info *fi)
+{
+	enter();
+	mf_metric_inc(MF_M_READDIRS);
+	if (ours(ino))
+		ours_readdir(req, size, off, false);
+	else
+		mfs.inner->readdir(req, ino, size, off, fi);
+	leave();
+}
+
+static void w_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			  off_t off, struct fuse_file_info *fi)
+{
+	enter();
+	mf_metric_inc(MF_M_READDIRS);
+	if (ours(ino))
+		ours_readdir(req, size, off, true);
+	else
+		mfs.inner->readdirplus(req, ino, size, off, fi);
 	leave();
 }
 
@@ -289,6 +329,41 @@ static void w_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 		mfs.inner->forget(req, ino, nlookup);
 }
 
+/* Forgets of our nodes are dropped; the rest go to the tree in one batch. */
+static void w_forget_multi(fuse_req_t req, size_t count,
+			   struct fuse_forget_data *forgets)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < count; i++)
+		if (!ours(forgets[i].ino))
+			forgets[kept++] = forgets[i];
+	mfs.inner->forget_multi(req, kept, forgets);
+}
+
+static void w_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		       size_t size)
+{
+	enter();
+	if (ours(ino))
+		fuse_reply_err(req, ENODATA);
+	else
+		mfs.inner->getxattr(req, ino, name, size);
+	leave();
+}
+
+static void w_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	enter();
+	if (ours(ino) && size == 0)
+		fuse_reply_xattr(req, 0);
+	else if (ours(ino))
+		fuse_reply_buf(req, NULL, 0);
+	else
+		mfs.inner->listxattr(req, ino, size);
+	leave();
+}
+
 const struct fuse_lowlevel_ops *
 mf_metricsfs_ops(const struct fuse_lowlevel_ops *inner, bool expose,
 		 void (*sample)(void *ctx), void *ctx)
@@ -310,5 +385,13 @@ mf_metricsfs_ops(const struct fuse_lowlevel_ops *inner, bool expose,
 	mfs.ops.release = w_release;
 	if (inner->forget)
 		mfs.ops.forget = w_forget;
+	if (inner->forget_multi)
+		mfs.ops.forget_multi = w_forget_multi;
+	if (inner->readdirplus)
+		mfs.ops.readdirplus = w_readdirplus;
+	if (inner->getxattr)
+		mfs.ops.getxattr = w_getxattr;
+	if (inner->listxattr)
+		mfs.ops.listxattr = w_listxattr;
 	return &mfs.ops;
 }
