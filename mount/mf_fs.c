@@ -521,11 +521,27 @@ static void unref_node(struct mf_fs *fs, fuse_ino_t ino)
 	pthread_rwlock_unlock(&fs->tree_lock);
 }
 
-/* Fill c->size and c->mtime_ns of a file from its layout; cache them. */
+static uint64_t cache_gen_now(struct mf_fs *fs)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&fs->cache_lock);
+	g = fs->cache_gen;
+	pthread_mutex_unlock(&fs->cache_lock);
+	return g;
+}
+
+/*
+ * Fill c->size and c->mtime_ns of a file from its layout; cache them in
+ * the node unless a refresh began meanwhile (it bumps cache_gen before it
+ * patches the tree, which clears the cached attributes: a layout loaded
+ * before the change must not put the old size back).
+ */
 static int fill_file_attr(struct mf_fs *fs, struct node_copy *c)
 {
 	const struct mf_node *n;
 	struct served *sv;
+	uint64_t gen = cache_gen_now(fs);
 	int err;
 
 	err = served_get(fs, c->track, &sv);
@@ -537,7 +553,8 @@ static int fill_file_attr(struct mf_fs *fs, struct node_copy *c)
 	served_put(sv);
 	pthread_rwlock_rdlock(&fs->tree_lock);
 	n = mf_tree_get(fs->tree, c->ino);
-	if (n && mf_node_gen(n) == c->gen && mf_node_track(n) == c->track)
+	if (n && mf_node_gen(n) == c->gen && mf_node_track(n) == c->track &&
+	    cache_gen_now(fs) == gen)
 		mf_node_attr_set(n, c->size, c->mtime_ns);
 	pthread_rwlock_unlock(&fs->tree_lock);
 	return 0;
@@ -1575,6 +1592,10 @@ out_end:
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	if (ret < 0 || !c.n)
 		goto out;
+	/* before the patch: see fill_file_attr() */
+	pthread_mutex_lock(&fs->cache_lock);
+	fs->cache_gen++;
+	pthread_mutex_unlock(&fs->cache_lock);
 	pthread_rwlock_wrlock(&fs->tree_lock);
 	ret = mf_tree_apply(fs->tree, c.v, c.n, now_ns(), queue_inval, fs);
 	pthread_rwlock_unlock(&fs->tree_lock);

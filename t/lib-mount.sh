@@ -37,3 +37,28 @@ mount_exists () {
 mount_gone () {
 	! test -e "$1"
 }
+
+# metric FILE SERIES: one sample of a Prometheus text file (exact series).
+metric () {
+	awk -v s="$2" 'index($0, s " ") == 1 { print substr($0, length(s) + 2); found = 1 }
+		END { exit !found }' "$1"
+}
+
+# metrics_of MOUNTPOINT FILE: snapshot of the mount's metrics file
+# (the mount needs --expose-metrics).
+metrics_of () {
+	cat "$1/.musefs-metrics/metrics" >"$2"
+}
+
+# mp3_lib DIR: two tagged MP3 files (ID3v2.4 from mid3v2) under DIR,
+# scanned into $DB.
+mp3_lib () {
+	mkdir -p "$1" &&
+	sox -D -n -r 44100 -c 2 -b 16 "$1/.w.wav" synth 1 sine 440 &&
+	lame --quiet -b 128 "$1/.w.wav" "$1/one.mp3" &&
+	lame --quiet -b 96 "$1/.w.wav" "$1/two.mp3" &&
+	rm -f "$1/.w.wav" &&
+	mid3v2 -a "Mp Artist" -A "Mp Album" -t "Uno" -T 1 "$1/one.mp3" >/dev/null &&
+	mid3v2 -a "Mp Artist" -A "Mp Album" -t "Dos" -T 2 "$1/two.mp3" >/dev/null &&
+	musefs-scan --db "$DB" "$1" >/dev/null
+}
