@@ -592,7 +592,7 @@ int main(int argc, char **argv)
 	if (fuse_opt_add_arg(&args, argv[0]) < 0 ||
 	    fuse_opt_add_arg(&args, "-o") < 0 ||
 	    fuse_opt_add_arg(&args, "ro,default_permissions,fsname=musefs,"
-			     "subtype=musefs,max_read=1048576") < 0 ||
+			     "subtype=musefs-mount,max_read=1048576") < 0 ||
 	    (o.allow_other && (fuse_opt_add_arg(&args, "-o") < 0 ||
 			       fuse_opt_add_arg(&args, "allow_other") < 0)) ||
 	    (o.fuse_opts && (fuse_opt_add_arg(&args, "-o") < 0 ||

@@ -60,6 +60,7 @@ struct served {
 struct handle {
 	int fd;				/* the backing file */
 	struct served *sv;		/* one reference */
+	struct handle *prev, *next;	/* fs->handles; guarded by handles_lock */
 };
 
 /* A directory listing taken at opendir (readdir offsets index it). */
@@ -109,6 +110,11 @@ struct mf_fs {
 	time_t statfs_at;		/* guarded by statfs_lock; 0: stale */
 
 	pthread_key_t store_key;	/* per-thread read-only connection */
+
+	/* open handles, freed by mf_fs_free() if the kernel never released
+	 * them (a signal ended the session with files open) */
+	pthread_mutex_t handles_lock;
+	struct handle *handles;		/* guarded by handles_lock */
 
 	struct fuse_session *se;	/* set before the refresh thread starts */
 	pthread_t refresh_thread;
@@ -851,6 +857,34 @@ static bool handle_fresh(const struct handle *h)
 	return false;
 }
 
+static void handle_link(struct mf_fs *fs, struct handle *h)
+{
+	pthread_mutex_lock(&fs->handles_lock);
+	h->prev = NULL;
+	h->next = fs->handles;
+	if (fs->handles)
+		fs->handles->prev = h;
+	fs->handles = h;
+	pthread_mutex_unlock(&fs->handles_lock);
+}
+
+/* Unlink @h, close its file and drop its layout; frees @h. */
+static void handle_free(struct mf_fs *fs, struct handle *h)
+{
+	pthread_mutex_lock(&fs->handles_lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		fs->handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&fs->handles_lock);
+	close(h->fd);
+	served_put(h->sv);
+	free(h);
+	mf_metric_add(MF_M_OPEN_HANDLES, -1);
+}
+
 static void mf_fs_open(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
@@ -899,12 +933,9 @@ static void mf_fs_open(fuse_req_t req, fuse_ino_t ino,
 	fi->noflush = 1;	/* nothing to flush: no round trip on close */
 	mf_metric_inc(MF_M_OPENS);
 	mf_metric_inc(MF_M_OPEN_HANDLES);
-	if (fuse_reply_open(req, fi) != 0) {
-		close(h->fd);
-		served_put(h->sv);
-		free(h);
-		mf_metric_add(MF_M_OPEN_HANDLES, -1);
-	}
+	handle_link(fs, h);
+	if (fuse_reply_open(req, fi) != 0)
+		handle_free(fs, h);
 	return;
 
 out_close:
@@ -1065,12 +1096,8 @@ static void mf_fs_release(fuse_req_t req, fuse_ino_t ino,
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
 	(void)ino;
-	if (h) {
-		close(h->fd);
-		served_put(h->sv);
-		free(h);
-		mf_metric_add(MF_M_OPEN_HANDLES, -1);
-	}
+	if (h)
+		handle_free(fs_of(req), h);
 	fuse_reply_err(req, 0);
 }
 
@@ -1729,6 +1756,7 @@ int mf_fs_new(const struct mf_fs_config *cfg, struct mf_fs **out, char *err,
 	pthread_rwlockattr_destroy(&at);
 	pthread_mutex_init(&fs->cache_lock, NULL);
 	pthread_mutex_init(&fs->statfs_lock, NULL);
+	pthread_mutex_init(&fs->handles_lock, NULL);
 	pthread_mutex_init(&fs->stop_lock, NULL);
 	pthread_cond_init(&fs->stop_cond, NULL);
 	if (pthread_key_create(&fs->store_key, store_key_free) != 0) {
@@ -1780,7 +1808,7 @@ void mf_fs_counts(struct mf_fs *fs, size_t *files, size_t *dirs)
 {
 	pthread_rwlock_rdlock(&fs->tree_lock);
 	*files = mf_tree_nfiles(fs->tree);
-	*dirs = mf_tree_ndirs(fs->tree);
+	*dirs = mf_tree_ndirs(fs->tree) - 1;	/* not the root */
 	pthread_rwlock_unlock(&fs->tree_lock);
 }
 
@@ -1801,6 +1829,8 @@ void mf_fs_free(struct mf_fs *fs)
 	if (!fs)
 		return;
 	mf_fs_stop(fs);
+	while (fs->handles)	/* never released: the session ended */
+		handle_free(fs, fs->handles);
 	cache_drop(fs, NULL, 0);
 	free(fs->slots);
 	mf_tree_free(fs->tree);
@@ -1818,6 +1848,7 @@ void mf_fs_free(struct mf_fs *fs)
 	pthread_rwlock_destroy(&fs->tree_lock);
 	pthread_mutex_destroy(&fs->cache_lock);
 	pthread_mutex_destroy(&fs->statfs_lock);
+	pthread_mutex_destroy(&fs->handles_lock);
 	pthread_mutex_destroy(&fs->stop_lock);
 	pthread_cond_destroy(&fs->stop_cond);
 	free(fs);

@@ -66,7 +66,10 @@ int mf_fs_start(struct mf_fs *fs, struct fuse_session *se);
 /* Ask the refresh thread to stop and join it. Idempotent. */
 void mf_fs_stop(struct mf_fs *fs);
 
-/* Counts of the current tree, for the start-up message. */
+/*
+ * Counts of the current tree, for the start-up message: files, and
+ * directories other than the root (as --dry-run counts them).
+ */
 void mf_fs_counts(struct mf_fs *fs, size_t *files, size_t *dirs);
 
 /* Heap bytes held by the tree (start-up message, benchmarks). */
