@@ -415,9 +415,17 @@ static int parse_args(int argc, char **argv, struct mount_opts *o)
 		if (ret < 0)
 			return ret;
 	}
-	/* mount(8) calls us as: musefs-mount DB MOUNTPOINT -o opts */
-	if (optind + 2 == argc && !o->db)
-		o->db = argv[optind++];
+	/*
+	 * mount(8) calls us as: musefs-mount SOURCE MOUNTPOINT -o opts. The
+	 * source is the store, or "musefs" / "none" for the default store.
+	 */
+	if (optind + 2 == argc) {
+		const char *src = argv[optind++];
+
+		if (!o->db && strcmp(src, "musefs") != 0 &&
+		    strcmp(src, "none") != 0)
+			o->db = src;
+	}
 	if (o->dry_run && optind == argc)
 		return 0;	/* --dry-run needs no mountpoint */
 	if (optind + 1 != argc) {

@@ -411,17 +411,21 @@ static int served_get(struct mf_fs *fs, int64_t id, struct served **out)
 /*---- attributes ------------------------------------------------------*/
 
 /*
- * A file's mtime: the later of the backing file's mtime and the track's
- * last metadata change. updated_at has whole seconds only, so the
- * nanoseconds carry content_version: every change of served bytes moves
- * mtime even within one second.
+ * A file's mtime: the whole second of the later of the backing file's
+ * mtime and the track's last metadata change (updated_at has whole
+ * seconds only), with content_version in the nanoseconds: every change of
+ * served bytes moves mtime, even within the second the backing file was
+ * written, and a rescan that changes the bytes moves it too.
  */
 static int64_t served_mtime(const struct mf_track_info *in)
 {
-	int64_t meta = in->updated_at * 1000000000 +
-		       (in->content_version % 1000000000);
+	int64_t meta = in->updated_at * 1000000000;
+	int64_t base = in->backing_mtime_ns > meta ? in->backing_mtime_ns : meta;
+	int64_t frac = base % 1000000000;
 
-	return in->backing_mtime_ns > meta ? in->backing_mtime_ns : meta;
+	if (frac < 0)
+		frac += 1000000000;	/* floor, also before 1970 */
+	return base - frac + in->content_version % 1000000000;
 }
 
 static struct timespec ts_of(int64_t ns)

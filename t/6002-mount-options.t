@@ -150,6 +150,24 @@ mf_test '--id3v2-version 3 serves ID3v2.3 tags; the default is ID3v2.4' '
 	mf_umount m1
 '
 
+mf_test 'mtime moves on a retag within the second the backing file was written' '
+	touch -d @1577836800.900000000 lib/c.flac &&
+	musefs-scan --db "$DB" lib >/dev/null &&
+	C=$(track_of lib/c.flac) &&
+	# the last metadata change in that same second
+	sqlite3 "$DB" "UPDATE tracks SET updated_at = 1577836800 WHERE id = $C" &&
+	mf_mount m1 --db "$DB" --template "$T" --poll-interval-ms 100 &&
+	m1=$(stat -c %.9Y m1/Art/Two/Gamma.flac) &&
+	sqlite3 "$DB" "BEGIN; UPDATE tags SET value = '"'"'Gamma2'"'"' WHERE track_id = $C AND key = '"'"'title'"'"'; UPDATE tracks SET updated_at = 1577836800 WHERE id = $C; COMMIT" &&
+	mf_wait_until 10 mount_exists m1/Art/Two/Gamma2.flac &&
+	m2=$(stat -c %.9Y m1/Art/Two/Gamma2.flac) &&
+	echo "before $m1, after $m2" &&
+	test "$m1" != "$m2" && test "${m1%.*}" = 1577836800 &&
+	test "${m2%.*}" = 1577836800 &&
+	mf_umount m1 &&
+	set_tag "$C" title Gamma
+'
+
 mf_test 'bad option values are usage errors (status 2) naming the option' '
 	mkdir -p m2 &&
 	for bad in "--cache-mib 0" "--cache-mib x" "--id3v2-version 2" \

@@ -120,6 +120,12 @@ mf_test '--dry-run prints sample paths, counts and every collision, and mounts n
 	# a mountpoint may be given; nothing is mounted on it
 	mkdir -p m4 && musefs-mount --db "$DB" --template "$T" --dry-run m4 >out2 &&
 	test_cmp out out2 && ! mf_is_mounted "$(mf_abs m4)" &&
+	# the mount(8) form: SOURCE MOUNTPOINT; "musefs" is the default store
+	musefs-mount --template "$T" --dry-run "$DB" m4 >out3 &&
+	test_cmp out out3 &&
+	MUSEFS_DB=$DB musefs-mount --template "$T" --dry-run musefs m4 >out4 &&
+	test_cmp out out4 &&
+	test_expect_code 3 musefs-mount --template "$T" --dry-run "$PWD/none.db" m4 2>err &&
 	sqlite3 "$DB" "DELETE FROM tracks WHERE backing_path LIKE '"'"'%/dup/%'"'"'"
 '
 
