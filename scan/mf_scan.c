@@ -550,6 +550,11 @@ static int64_t run_begin(struct scan *sc)
 	size_t n = 0;
 	int64_t id = 0;
 
+	/* we hold the scan lock: a run still "running" was killed */
+	if (sqlite3_exec(sc->db, "UPDATE scan_runs SET outcome = 'interrupted' "
+			 "WHERE outcome = 'running'", NULL, NULL, NULL) != SQLITE_OK)
+		mf_warn("scan", "cannot close stale runs: %s",
+			sqlite3_errmsg(sc->db));
 	for (size_t i = 0; i < sc->opts->nroots; i++) {
 		int r = snprintf(roots + n, sizeof(roots) - n, "%s%s",
 				 i ? "\n" : "", sc->opts->roots[i]);
