@@ -219,6 +219,16 @@ static bool is_audio_name(const char *name)
 	return mf_format_prober(name, NULL) != NULL;
 }
 
+/* Queue the batch of jobs the walker has gathered. */
+static void flush_pending(struct scan *sc)
+{
+	if (!sc->pending)
+		return;
+	if (mf_queue_push(sc->jobs, sc->pending) < 0)
+		item_batch_free(sc->pending);
+	sc->pending = NULL;
+}
+
 /*
  * One audio file at sc->path with stat @sb: unchanged files end here,
  * the rest are queued for the probe workers. @via_link: the path goes
@@ -273,8 +283,16 @@ static int candidate(struct scan *sc, const struct stat *sb, bool via_link)
 	it->sb = *sb;
 	it->old_id = old ? old->id : 0;
 	it->was_failure = bad != NULL;
-	if (mf_queue_push(sc->jobs, it) < 0)
-		item_free(it);
+	if (!sc->pending) {
+		sc->pending = calloc(1, sizeof(*sc->pending));
+		if (!sc->pending) {
+			item_free(it);
+			return -ENOMEM;
+		}
+	}
+	sc->pending->v[sc->pending->n++] = it;
+	if (sc->pending->n == ITEM_BATCH)
+		flush_pending(sc);
 	return 0;
 }
 
@@ -718,6 +736,7 @@ static int run_pipeline(struct scan *sc)
 			break;
 		ret = scan_root(sc, i);
 	}
+	flush_pending(sc);
 	__atomic_store_n(&sc->walk_done, 1, __ATOMIC_RELAXED);
 	if (ret < 0)
 		__atomic_store_n(&sc->fatal, 1, __ATOMIC_RELAXED);

@@ -128,6 +128,18 @@ struct item {
 
 void item_free(struct item *it);
 
+/* Items travel the queues in batches, so threads hand over (and wake
+ * each other) once per ITEM_BATCH files, not once per file. */
+#define ITEM_BATCH 16
+
+struct item_batch {
+	size_t n;
+	struct item *v[ITEM_BATCH];
+};
+
+/* Free @b and every item in it; NULL is a no-op. */
+void item_batch_free(struct item_batch *b);
+
 /*---- the scan -------------------------------------------------------*/
 
 struct ignore_frame {
@@ -162,6 +174,7 @@ struct scan {
 	struct ignore_frame frames[SCAN_MAX_DEPTH + 2];
 	size_t nframes;
 	struct visited *visited;	/* (dev, ino) set, follow-symlinks */
+	struct item_batch *pending;	/* jobs not yet queued */
 
 	/* writer only */
 	sqlite3_stmt *stmt[SCAN_SQL_MAX];

@@ -70,6 +70,15 @@ void item_free(struct item *it)
 	free(it);
 }
 
+void item_batch_free(struct item_batch *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		item_free(b->v[i]);
+	free(b);
+}
+
 static void *memdup0(const void *src, size_t len)
 {
 	char *d = malloc(len + 1);
@@ -487,11 +496,15 @@ void *scan_worker(void *arg)
 		__atomic_store_n(&sc->fatal, 1, __ATOMIC_RELAXED);
 	}
 	while (mf_queue_pop(sc->jobs, &v, -1) == 0) {
-		struct item *it = v;
+		struct item_batch *b = v;
 
-		if (!buf || scan_stopping(sc)) {
-			it->dropped = true;
-		} else {
+		for (size_t i = 0; i < b->n; i++) {
+			struct item *it = b->v[i];
+
+			if (!buf || scan_stopping(sc)) {
+				it->dropped = true;
+				continue;
+			}
 			if (sc->test_delay_ms) {
 				struct timespec ts = {
 					.tv_sec = sc->test_delay_ms / 1000,
@@ -503,8 +516,8 @@ void *scan_worker(void *arg)
 			}
 			probe_item(sc, it, buf);
 		}
-		if (mf_queue_push(sc->results, it) < 0)
-			item_free(it);
+		if (mf_queue_push(sc->results, b) < 0)
+			item_batch_free(b);
 	}
 	free(buf);
 	mf_queue_close(sc->results);
