@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,20 +95,25 @@ static void json_str(const char *s)
 	putchar('"');
 }
 
-static void print_summary(const struct mf_scan_stats *st, int json)
+static void print_summary(const struct mf_scan_stats *st, int json,
+			  bool pruned)
 {
 	if (!json) {
-		printf("seen=%llu new=%llu changed=%llu moved=%llu "
-		       "unchanged=%llu skipped=%llu failed=%llu pruned=%llu "
-		       "probed=%llu seconds=%.2f\n",
+		/* the 1.x line, unchanged for scripts; moved= and pruned=
+		 * follow only when something moved or --prune ran */
+		printf("seen=%llu new=%llu changed=%llu unchanged=%llu "
+		       "skipped=%llu failed=%llu probed=%llu seconds=%.2f",
 		       (unsigned long long)st->seen, (unsigned long long)st->new,
 		       (unsigned long long)st->changed,
-		       (unsigned long long)st->moved,
 		       (unsigned long long)st->unchanged,
 		       (unsigned long long)st->skipped,
 		       (unsigned long long)st->failed,
-		       (unsigned long long)st->pruned,
 		       (unsigned long long)st->probed, st->seconds);
+		if (st->moved)
+			printf(" moved=%llu", (unsigned long long)st->moved);
+		if (pruned)
+			printf(" pruned=%llu", (unsigned long long)st->pruned);
+		putchar('\n');
 		return;
 	}
 	printf("{\"seen\":%llu,\"new\":%llu,\"changed\":%llu,\"moved\":%llu,"
@@ -307,7 +313,7 @@ int main(int argc, char **argv)
 				st.skipped_ext[i].ext[0] ? st.skipped_ext[i].ext :
 				"(none)");
 		if (!quiet || json)
-			print_summary(&st, json);
+			print_summary(&st, json, opts.prune);
 		status = ret == -EINTR ? 128 + (stop_signal ? stop_signal : SIGINT) :
 			 ret == -EPERM ? 1 : st.failed ? 2 : 0;
 	}
