@@ -184,6 +184,9 @@ int main(int argc, char **argv)
 	int c, ret, status, lockfd = -1;
 
 	mf_main_init("musefs-scan");
+	/* no global malloc statistics: they take a mutex per allocation,
+	 * which the writer thread felt; must precede sqlite3_initialize() */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":j:vqhV", longopts, NULL)) != -1) {
 		switch (c) {
