@@ -29,7 +29,8 @@ static volatile sig_atomic_t stop_signal;
 
 static void on_stop(int sig)
 {
-	stop_signal = sig;
+	/* read by the scan's threads: atomic (lock-free, signal-safe) */
+	__atomic_store_n(&stop_signal, sig, __ATOMIC_RELAXED);
 }
 
 /* @restart: SA_RESTART (scan) or not (so a blocking flock sees EINTR). */

@@ -794,7 +794,7 @@ int mf_scan_run(struct mf_store *s, const struct mf_scan_opts *o,
 		goto out;
 	run_id = run_begin(sc);
 	ret = run_pipeline(sc);
-	interrupted = o->stop && *o->stop;
+	interrupted = o->stop && __atomic_load_n(o->stop, __ATOMIC_RELAXED);
 	if (!ret && interrupted)
 		ret = -EINTR;
 	if (!ret && o->prune)

@@ -192,7 +192,8 @@ static inline void stat_add(uint64_t *field, uint64_t n)
 static inline bool scan_stopping(const struct scan *sc)
 {
 	return __atomic_load_n(&sc->fatal, __ATOMIC_RELAXED) ||
-	       (sc->opts->stop && *sc->opts->stop);
+	       (sc->opts->stop &&
+		__atomic_load_n(sc->opts->stop, __ATOMIC_RELAXED));
 }
 
 double scan_elapsed_ms(const struct timespec *since);

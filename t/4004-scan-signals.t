@@ -8,7 +8,7 @@ when the test acts on it; the assertions never depend on timing.'
 . "${0%/*}/lib.sh"
 . "$MF_SOURCE/t/lib-scan.sh"
 
-mf_require_progs sox flac metaflac sqlite3
+mf_require_progs sox flac metaflac sqlite3 script
 
 N=40
 
@@ -85,6 +85,20 @@ mf_test 'SIGKILL mid-scan leaves a store that passes integrity_check; a rerun co
 	test "$(scan_sql "SELECT count(*) FROM tracks")" = $N &&
 	test "$(scan_sql "SELECT count(*) FROM scan_runs WHERE outcome = \"running\"")" = 0 &&
 	test "$(scan_sql "SELECT outcome FROM scan_runs ORDER BY id LIMIT 1")" = interrupted
+'
+
+mf_test 'on a terminal a progress line is drawn on stderr; otherwise stderr stays silent' '
+	fresh_store &&
+	MUSEFS_SCAN_DELAY_MS=20 script -qec "musefs-scan -j 1 lib" /dev/null >tty.out &&
+	tr "\r" "\n" <tty.out >tty.lines &&
+	grep "^musefs-scan: [0-9][0-9]* files, [0-9][0-9]*/s" tty.lines &&
+	grep "seen=$N new=$N " tty.lines &&
+	fresh_store &&
+	MUSEFS_SCAN_DELAY_MS=20 musefs-scan -j 1 lib >out 2>err &&
+	test ! -s err &&
+	musefs-scan -q lib >out 2>err &&
+	test ! -s out &&
+	test ! -s err
 '
 
 mf_test '--vacuum reports the bytes reclaimed' '
