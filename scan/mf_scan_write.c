@@ -347,34 +347,28 @@ static int tag_cmp(const void *a, const void *b)
 	return c ? c : (x->ordinal > y->ordinal) - (x->ordinal < y->ordinal);
 }
 
-/* Delete the stored tags of @id that @p does not have. */
-static int trim_tags(struct scan *sc, int64_t id, const struct probe *p)
+/*
+ * Delete the rows of track @id listed by statement @list ("SELECT name,
+ * ordinal ... WHERE track_id = ?") that @keep does not want, with
+ * statement @del (track_id, name, ordinal). The rows are collected first:
+ * no delete runs while the SELECT is open.
+ */
+static int trim_rows(struct scan *sc, int64_t id, int list, int del,
+		     bool (*keep)(const void *ctx, const char *name, int ord),
+		     const void *ctx)
 {
-	const struct probe_tag **sorted = NULL;
-	struct { char *key; int ordinal; } *gone = NULL;
+	struct { char *name; int ordinal; } *gone = NULL;
 	size_t ngone = 0, capgone = 0;
-	sqlite3_stmt *st = sc->stmt[W_LIST_TAGS];
+	sqlite3_stmt *st = sc->stmt[list];
 	int rc, ret = 0;
 
-	if (p->ntags) {
-		sorted = malloc(p->ntags * sizeof(*sorted));
-		if (!sorted)
-			return -ENOMEM;
-		for (size_t i = 0; i < p->ntags; i++)
-			sorted[i] = &p->tags[i];
-		qsort(sorted, p->ntags, sizeof(*sorted), tag_cmp);
-	}
 	sqlite3_bind_int64(st, 1, id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct probe_tag key = {
-			.key = (char *)sqlite3_column_text(st, 0),
-			.ordinal = sqlite3_column_int(st, 1),
-		};
-		const struct probe_tag *kp = &key;
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		int ord = sqlite3_column_int(st, 1);
 		void *g;
 
-		if (!key.key || (sorted && bsearch(&kp, sorted, p->ntags,
-						   sizeof(*sorted), tag_cmp)))
+		if (!name || keep(ctx, name, ord))
 			continue;
 		g = mf_array_grow(gone, &capgone, ngone + 1, sizeof(*gone));
 		if (!g) {
@@ -382,9 +376,9 @@ static int trim_tags(struct scan *sc, int64_t id, const struct probe *p)
 			break;
 		}
 		gone = g;
-		gone[ngone].key = strdup(key.key);
-		gone[ngone].ordinal = key.ordinal;
-		if (!gone[ngone].key) {
+		gone[ngone].name = strdup(name);
+		gone[ngone].ordinal = ord;
+		if (!gone[ngone].name) {
 			ret = -ENOMEM;
 			break;
 		}
@@ -394,18 +388,50 @@ static int trim_tags(struct scan *sc, int64_t id, const struct probe *p)
 		ret = -EIO;
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	st = sc->stmt[W_DELETE_TAG];
+	st = sc->stmt[del];
 	for (size_t i = 0; i < ngone; i++) {
 		if (!ret) {
 			sqlite3_bind_int64(st, 1, id);
-			sqlite3_bind_text(st, 2, gone[i].key, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, gone[i].name, -1, SQLITE_STATIC);
 			sqlite3_bind_int(st, 3, gone[i].ordinal);
 			ret = step_done(sc, st);
 		}
-		free(gone[i].key);
+		free(gone[i].name);
 	}
 	free(gone);
-	free(sorted);
+	return ret;
+}
+
+struct sorted_tags {
+	const struct probe_tag **v;	/* sorted by tag_cmp */
+	size_t n;
+};
+
+static bool keep_tag(const void *ctx, const char *key, int ordinal)
+{
+	const struct sorted_tags *t = ctx;
+	struct probe_tag probe = { .key = (char *)key, .ordinal = ordinal };
+	const struct probe_tag *kp = &probe;
+
+	return t->n && bsearch(&kp, t->v, t->n, sizeof(*t->v), tag_cmp);
+}
+
+/* Delete the stored tags of @id that @p does not have. */
+static int trim_tags(struct scan *sc, int64_t id, const struct probe *p)
+{
+	struct sorted_tags t = { .n = p->ntags };
+	int ret;
+
+	if (p->ntags) {
+		t.v = malloc(p->ntags * sizeof(*t.v));
+		if (!t.v)
+			return -ENOMEM;
+		for (size_t i = 0; i < p->ntags; i++)
+			t.v[i] = &p->tags[i];
+		qsort(t.v, p->ntags, sizeof(*t.v), tag_cmp);
+	}
+	ret = trim_rows(sc, id, W_LIST_TAGS, W_DELETE_TAG, keep_tag, &t);
+	free(t.v);
 	return ret;
 }
 
@@ -473,52 +499,16 @@ static bool probe_has_block_at(const struct probe *p, const char *kind,
 	return false;
 }
 
+static bool keep_fblock(const void *ctx, const char *kind, int ordinal)
+{
+	return probe_has_block_at(ctx, kind, ordinal);
+}
+
 /* Delete the format_blocks rows of @id that @p no longer reports. */
 static int trim_fblocks(struct scan *sc, int64_t id, const struct probe *p)
 {
-	struct { char *kind; int ordinal; } *gone = NULL;
-	size_t ngone = 0, capgone = 0;
-	sqlite3_stmt *st = sc->stmt[W_LIST_FBLOCKS];
-	int rc, ret = 0;
-
-	sqlite3_bind_int64(st, 1, id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *kind = (const char *)sqlite3_column_text(st, 0);
-		int ord = sqlite3_column_int(st, 1);
-		void *g;
-
-		if (!kind || probe_has_block_at(p, kind, ord))
-			continue;
-		g = mf_array_grow(gone, &capgone, ngone + 1, sizeof(*gone));
-		if (!g) {
-			ret = -ENOMEM;
-			break;
-		}
-		gone = g;
-		gone[ngone].kind = strdup(kind);
-		gone[ngone].ordinal = ord;
-		if (!gone[ngone].kind) {
-			ret = -ENOMEM;
-			break;
-		}
-		ngone++;
-	}
-	if (!ret && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		ret = -EIO;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	st = sc->stmt[W_DELETE_FBLOCK];
-	for (size_t i = 0; i < ngone; i++) {
-		if (!ret) {
-			sqlite3_bind_int64(st, 1, id);
-			sqlite3_bind_text(st, 2, gone[i].kind, -1, SQLITE_STATIC);
-			sqlite3_bind_int(st, 3, gone[i].ordinal);
-			ret = step_done(sc, st);
-		}
-		free(gone[i].kind);
-	}
-	free(gone);
-	return ret;
+	return trim_rows(sc, id, W_LIST_FBLOCKS, W_DELETE_FBLOCK, keep_fblock,
+			 p);
 }
 
 /*
