@@ -149,6 +149,7 @@ struct ignore_frame {
 
 #define SCAN_MAX_DEPTH 128
 #define SCAN_SQL_MAX 32
+#define TAG_CHUNK 8		/* tag rows per INSERT statement */
 
 struct scan {
 	struct mf_store *store;
@@ -178,6 +179,7 @@ struct scan {
 
 	/* writer only */
 	sqlite3_stmt *stmt[SCAN_SQL_MAX];
+	sqlite3_stmt *tag_rows[TAG_CHUNK + 1];	/* n-row tag upserts, lazy */
 	bool in_tx;
 	unsigned batch_count;
 	struct timespec batch_start;

@@ -161,6 +161,25 @@ mf_test 'a broken file is reported, remembered, and reported again unread' '
 	rm lib/broken.flac
 '
 
+mf_test 'a tag the store refuses (over 1 MiB) is skipped, the others are kept' '
+	scan_make big/big.flac 950 Big --set-tag=GENRE=Jazz &&
+	"$PY" -c "
+from mutagen.flac import FLAC
+f = FLAC(\"big/big.flac\")
+f[\"lyrics\"] = \"x\" * 1100000
+f[\"mood\"] = \"calm\"
+f.save()
+" &&
+	musefs-scan big >out 2>err &&
+	scan_expect out new=1 failed=0 &&
+	grep "tag .lyrics. not stored" err &&
+	id=$(scan_track_id big/big.flac) &&
+	test "$(scan_tag $id genre)" = Jazz &&
+	test "$(scan_tag $id mood)" = calm &&
+	test "$(scan_tag $id title)" = Big &&
+	test -z "$(scan_tag $id lyrics)"
+'
+
 mf_test 'scan_runs records every run with its counts' '
 	test "$(scan_sql "SELECT count(*) FROM scan_runs WHERE outcome IN (\"ok\", \"partial\") AND ended_at IS NOT NULL")" = "$(scan_sql "SELECT count(*) FROM scan_runs")" &&
 	test "$(scan_sql "SELECT new || \" \" || seen FROM scan_runs ORDER BY id LIMIT 1")" = "12 15" &&
