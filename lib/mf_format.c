@@ -9,6 +9,8 @@
 #include <strings.h>
 
 #include "mf_flac.h"
+#include "mf_mp3.h"
+#include "mf_wav.h"
 
 #include "mf_banned.h"
 
@@ -19,11 +21,15 @@ static const struct {
 	mf_probe_fn probe;
 } probers[] = {
 	{ "flac", "flac", mf_flac_probe },
+	{ "mp3", "mp3", mf_mp3_probe },
+	{ "wav", "wav", mf_wav_probe },
 };
 
 /* Synthesizers by store format. */
 static const struct mf_format formats[] = {
 	{ "flac", "flac", mf_flac_synth_input },
+	{ "mp3", "mp3", mf_mp3_synth },
+	{ "wav", "wav", mf_wav_synth },
 };
 
 mf_probe_fn mf_format_prober(const char *name, const char **format)
