@@ -1,11 +1,14 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-# mkcorpus.py BASE_DIR OUT_DIR N - a corpus of N small real FLAC files for
-# `make bench-scan`: copies of the base files in BASE_DIR (encoded by
-# run.sh with sox + flac) with distinct Vorbis comments, 100 per album
-# directory. The FLAC metadata is rebuilt byte by byte (RFC 9639 8.1:
-# STREAMINFO and SEEKTABLE kept, a new VORBIS_COMMENT last), so 10^5
-# files take seconds, not the minutes a tagger would.
+# mkcorpus.py BASE_DIR OUT_DIR N - a corpus of N small real audio files
+# for `make bench-scan`: copies of the base files in BASE_DIR (encoded by
+# run.sh with sox, flac and lame) with distinct tags, 100 per album
+# directory; 6 in 10 FLAC, 3 in 10 MP3, 1 in 10 WAV (formats without a
+# base file are left out). Tags are written byte by byte, so 10^5 files
+# take seconds, not the minutes a tagger would: FLAC (RFC 9639 8.1)
+# keeps STREAMINFO and SEEKTABLE and gets a new VORBIS_COMMENT last; MP3
+# gets an ID3v2.4 tag of UTF-8 text frames in front of the frames; WAV
+# gets a LIST/INFO chunk after its chunks.
 import os
 import struct
 import sys
@@ -33,25 +36,79 @@ def vorbis_comment(fields):
     return body
 
 
-def main():
-    base_dir, out_dir, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    bases = []
+def syncsafe(n):
+    return bytes([(n >> 21) & 0x7F, (n >> 14) & 0x7F, (n >> 7) & 0x7F, n & 0x7F])
+
+
+def strip_id3(data):
+    if data[:3] == b"ID3":
+        size = 0
+        for b in data[6:10]:
+            size = size << 7 | b
+        return data[10 + size:]
+    return data
+
+
+def id3v24(fields):
+    names = {"TITLE": "TIT2", "ARTIST": "TPE1", "ALBUMARTIST": "TPE2",
+             "ALBUM": "TALB", "TRACKNUMBER": "TRCK", "DATE": "TDRC",
+             "GENRE": "TCON"}
+    frames = b""
+    for f in fields:
+        k, v = f.split("=", 1)
+        body = b"\x03" + v.encode()
+        frames += names[k].encode() + syncsafe(len(body)) + b"\x00\x00" + body
+    return b"ID3\x04\x00\x00" + syncsafe(len(frames)) + frames
+
+
+def wav_info(data, fields):
+    names = {"TITLE": b"INAM", "ARTIST": b"IART", "ALBUM": b"IPRD",
+             "TRACKNUMBER": b"ITRK", "DATE": b"ICRD", "GENRE": b"IGNR"}
+    body = b"INFO"
+    for f in fields:
+        k, v = f.split("=", 1)
+        if k not in names:
+            continue
+        v = v.encode() + b"\x00"
+        body += names[k] + struct.pack("<I", len(v)) + v + (b"\x00" if len(v) % 2 else b"")
+    chunk = b"LIST" + struct.pack("<I", len(body)) + body
+    out = data + chunk
+    return out[:4] + struct.pack("<I", len(out) - 8) + out[8:]
+
+
+def load_bases(base_dir):
+    bases = {"flac": [], "mp3": [], "wav": []}
     for name in sorted(os.listdir(base_dir)):
-        if name.endswith(".flac"):
-            with open(os.path.join(base_dir, name), "rb") as f:
-                blks, audio = blocks(f.read())
+        ext = name.rsplit(".", 1)[-1]
+        if ext not in bases:
+            continue
+        with open(os.path.join(base_dir, name), "rb") as f:
+            data = f.read()
+        if ext == "flac":
+            blks, audio = blocks(data)
             keep = b"".join(
                 bytes([t]) + len(b).to_bytes(3, "big") + b
                 for t, b in blks if t in (0, 3))
-            bases.append((keep, audio))
-    assert bases, "no base files"
+            bases[ext].append((keep, audio))
+        elif ext == "mp3":
+            bases[ext].append(strip_id3(data))
+        else:
+            bases[ext].append(data)
+    return bases
+
+
+def main():
+    base_dir, out_dir, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    bases = load_bases(base_dir)
+    assert bases["flac"], "no FLAC base files"
+    mix = ["flac"] * 6 + ["mp3"] * 3 + ["wav"]
+    mix = [m if bases[m] else "flac" for m in mix]
     for i in range(n):
         album = i // 100
         d = os.path.join(out_dir, "artist %03d" % (album // 10), "album %05d" % album)
         if i % 100 == 0:
             os.makedirs(d, exist_ok=True)
-        keep, audio = bases[i % len(bases)]
-        vc = vorbis_comment([
+        fields = [
             "TITLE=Track %d" % i,
             "ARTIST=Artist %d" % (album // 10),
             "ALBUMARTIST=Artist %d" % (album // 10),
@@ -59,9 +116,18 @@ def main():
             "TRACKNUMBER=%d" % (i % 100 + 1),
             "DATE=%d" % (1960 + album % 60),
             "GENRE=Genre %d" % (album % 17),
-        ])
-        data = b"fLaC" + keep + bytes([0x84]) + len(vc).to_bytes(3, "big") + vc + audio
-        with open(os.path.join(d, "%02d track %d.flac" % (i % 100 + 1, i)), "wb") as f:
+        ]
+        fmt = mix[i % len(mix)]
+        base = bases[fmt][i % len(bases[fmt])]
+        if fmt == "flac":
+            keep, audio = base
+            vc = vorbis_comment(fields)
+            data = b"fLaC" + keep + bytes([0x84]) + len(vc).to_bytes(3, "big") + vc + audio
+        elif fmt == "mp3":
+            data = id3v24(fields) + base
+        else:
+            data = wav_info(base, fields)
+        with open(os.path.join(d, "%02d track %d.%s" % (i % 100 + 1, i, fmt)), "wb") as f:
             f.write(data)
 
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # bench/scan/run.sh - `make bench-scan`: musefs-scan against mpd and beets
-# on one corpus of small real FLAC files, warm page cache.
+# on one corpus of small real FLAC, MP3 and WAV files, warm page cache.
 #
 # Measures, in one run: musefs-scan cold scan into an empty store, a
 # no-change rescan and a rescan after touching 1% of the files (each
@@ -22,14 +22,14 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd -P)
 B=${MF_BUILD:-$TOP/build}
 W=${BENCH_DIR:-$B/bench-scan}
 SCAN=$B/bin/musefs-scan
-CORPUS=$W/corpus-$N
+CORPUS=$W/corpus2-$N
 
-for p in sox flac mpd mpc beet /usr/bin/python3; do
+for p in sox flac lame mpd mpc beet /usr/bin/python3; do
 	command -v "$p" >/dev/null || { echo "bench-scan: missing $p" >&2; exit 1; }
 done
 mkdir -p "$W"
 W=$(cd "$W" && pwd -P)
-CORPUS=$W/corpus-$N
+CORPUS=$W/corpus2-$N
 
 now () { date +%s.%N; }
 # rate FILES SECONDS
@@ -39,7 +39,7 @@ warm () { find "$CORPUS" -type f -print0 | xargs -0 cat >/dev/null; }
 
 # ---- corpus ----
 if ! test -f "$CORPUS/.complete"; then
-	echo "bench-scan: building a corpus of $N FLAC files in $CORPUS"
+	echo "bench-scan: building a corpus of $N files (6/10 FLAC, 3/10 MP3, 1/10 WAV) in $CORPUS"
 	rm -rf "$CORPUS" "$W/base"
 	mkdir -p "$W/base" "$CORPUS"
 	i=0
@@ -47,16 +47,16 @@ if ! test -f "$CORPUS/.complete"; then
 		set -- $spec
 		sox -D -n -r 44100 -c 2 -b 16 "$W/base/$i.wav" synth "$1" sine "$2"
 		flac -s -f -o "$W/base/$i.flac" "$W/base/$i.wav"
-		rm -f "$W/base/$i.wav"
+		lame --silent -b 128 "$W/base/$i.wav" "$W/base/$i.mp3"
 		i=$((i + 1))
 	done
 	/usr/bin/python3 "$TOP/bench/scan/mkcorpus.py" "$W/base" "$CORPUS" "$N"
 	touch "$CORPUS/.complete"
 fi
-echo "bench-scan: corpus $CORPUS: $N files, $(du -sh "$CORPUS" | cut -f1); jobs=$JOBS; runs=$RUNS; load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "bench-scan: corpus $CORPUS: $N files ($(find "$CORPUS" -name '*.flac' | wc -l) FLAC, $(find "$CORPUS" -name '*.mp3' | wc -l) MP3, $(find "$CORPUS" -name '*.wav' | wc -l) WAV), $(du -sh "$CORPUS" | cut -f1); jobs=$JOBS; runs=$RUNS; load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # The 1% of files a touched rescan sees changed (every 100th).
-find "$CORPUS" -name '*.flac' | sort | awk 'NR % 100 == 0' >"$W/touch.list"
+find "$CORPUS" -type f ! -name '.*' | sort | awk 'NR % 100 == 0' >"$W/touch.list"
 NT=$(wc -l <"$W/touch.list")
 touch_some () { xargs -d '\n' touch <"$W/touch.list"; }
 
@@ -158,7 +158,7 @@ EOC
 # the first BEETS_N files: whole album directories in corpus order
 find "$CORPUS" -mindepth 2 -maxdepth 2 -type d | sort |
 	head -n $(( (BEETS_N + 99) / 100 )) >"$W/beets.dirs"
-BEETS_FILES=$(xargs -d '\n' -I{} find {} -name '*.flac' <"$W/beets.dirs" | wc -l)
+BEETS_FILES=$(xargs -d '\n' -I{} find {} -type f <"$W/beets.dirs" | wc -l)
 warm
 t0=$(now)
 xargs -d '\n' env BEETSDIR="$BD" beet -c "$BD/config.yaml" import -A -q <"$W/beets.dirs" >"$BD/log" 2>&1
@@ -173,7 +173,7 @@ bound=$(echo "2 * $M_NOCH + $NT / ($N / $M_COLD)" | bc -l)
 cat <<EOR
 
 musefs-scan bench (medians of $RUNS runs; warm page cache; not pinned; load at end: $(cut -d' ' -f1-3 /proc/loadavg))
-  corpus: $N FLAC files; musefs stored $stored (changelog entries: $changes); mpd songs: ${mpd_songs:-?}; beets items: ${beets_items:-?} of $BEETS_FILES
+  corpus: $N files; musefs stored $stored (changelog entries: $changes); mpd songs: ${mpd_songs:-?}; beets items: ${beets_items:-?} of $BEETS_FILES
   what                      seconds   files/s
   musefs cold scan         $(printf '%8.2f %9s' "$M_COLD" "$mc")   peak RSS $(( RSS / 1024 )) MiB
   musefs no-change rescan  $(printf '%8.2f %9s' "$M_NOCH" "$mn")
