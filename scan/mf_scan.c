@@ -656,6 +656,58 @@ static unsigned worker_count(const struct mf_scan_opts *o)
 	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
 }
 
+/* Is directory @outer an ancestor of (or the same as) @inner? */
+static bool path_within(const char *inner, const char *outer)
+{
+	size_t n = strlen(outer);
+
+	if (n == 1 && outer[0] == '/')
+		return true;
+	return strncmp(inner, outer, n) == 0 &&
+	       (inner[n] == '/' || inner[n] == '\0');
+}
+
+/*
+ * Mark the roots another root already covers (the same tree given twice,
+ * or a root inside another): walking them again would queue their files
+ * twice.
+ */
+static int find_covered_roots(struct scan *sc)
+{
+	size_t n = sc->opts->nroots;
+	char **real = calloc(n ? n : 1, sizeof(*real));
+	int ret = 0;
+
+	if (!real)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		real[i] = realpath(sc->opts->roots[i], NULL);
+		if (!real[i]) {
+			ret = errno == ENOMEM ? -ENOMEM : 0;
+			if (ret < 0)
+				goto out;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < n && real[i]; j++) {
+			if (i == j || !real[j] || !path_within(real[i], real[j]))
+				continue;
+			/* equal paths: the first one walks */
+			if (strcmp(real[i], real[j]) == 0 && i < j)
+				continue;
+			sc->root_covered[i] = true;
+			mf_info("scan", "'%s' is inside '%s': walked once",
+				sc->opts->roots[i], sc->opts->roots[j]);
+			break;
+		}
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		free(real[i]);
+	free(real);
+	return ret;
+}
+
 static int load_state(struct scan *sc)
 {
 	const struct mf_scan_opts *o = sc->opts;
@@ -680,8 +732,13 @@ static int load_state(struct scan *sc)
 			       sizeof(*sc->root_seen));
 	sc->root_refused = calloc(o->nroots ? o->nroots : 1,
 				  sizeof(*sc->root_refused));
-	if (!sc->root_seen || !sc->root_refused)
+	sc->root_covered = calloc(o->nroots ? o->nroots : 1,
+				  sizeof(*sc->root_covered));
+	if (!sc->root_seen || !sc->root_refused || !sc->root_covered)
 		return -ENOMEM;
+	ret = find_covered_roots(sc);
+	if (ret < 0)
+		return ret;
 	ret = stamp_map_load(sc->db, "SELECT backing_path, id, backing_size, "
 			     "backing_mtime_ns, backing_ctime_ns, NULL, "
 			     "fingerprint FROM tracks", &sc->tracks);
@@ -734,7 +791,8 @@ static int run_pipeline(struct scan *sc)
 	for (size_t i = 0; i < sc->opts->nroots && !ret && started; i++) {
 		if (scan_stopping(sc))
 			break;
-		ret = scan_root(sc, i);
+		if (!sc->root_covered[i])
+			ret = scan_root(sc, i);
 	}
 	flush_pending(sc);
 	__atomic_store_n(&sc->walk_done, 1, __ATOMIC_RELAXED);
@@ -814,6 +872,7 @@ out:
 	visited_free(sc->visited);
 	free(sc->root_seen);
 	free(sc->root_refused);
+	free(sc->root_covered);
 	pthread_mutex_destroy(&sc->taglib_lock);
 	free(sc);
 	return ret;

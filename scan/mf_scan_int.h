@@ -168,6 +168,8 @@ struct scan {
 	struct mf_ignore *excludes;	/* --exclude patterns; owned */
 	uint64_t *root_seen;		/* regular files walked, per root */
 	bool *root_refused;		/* per root: prune refused */
+	bool *root_covered;		/* per root: inside (or equal to) another
+					 * root, so not walked on its own */
 	unsigned test_delay_ms;		/* MUSEFS_SCAN_DELAY_MS: per-probe sleep */
 
 	/* walker only */

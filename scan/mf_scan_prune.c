@@ -142,6 +142,8 @@ int scan_prune(struct scan *sc)
 	int ret = 0;
 
 	for (size_t i = 0; i < sc->opts->nroots; i++) {
+		if (sc->root_covered[i])
+			continue;	/* its covering root decides */
 		ret = prune_root(sc, i, &ids, &nids, &cap);
 		if (ret < 0)
 			goto out;
@@ -225,7 +227,8 @@ int scan_roots_record(struct scan *sc)
 		struct stat sb;
 
 		/* an empty root may be an unmounted one: keep the old dev */
-		if (!sc->root_seen[i] || sc->root_refused[i])
+		if (!sc->root_seen[i] || sc->root_refused[i] ||
+		    sc->root_covered[i])
 			continue;
 		root = realpath(sc->opts->roots[i], NULL);
 		if (root && stat(root, &sb) == 0 && S_ISDIR(sb.st_mode)) {

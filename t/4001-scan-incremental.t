@@ -141,6 +141,29 @@ mf_test 'two vanished rows with the same audio: ambiguous, imported as new' '
 	scan_expect out new=1 moved=0
 '
 
+mf_have lame mid3v2 && mf_set_prereq MP3
+
+mf_test MP3 'formats other than FLAC: a moved and retagged MP3 keeps its row id' '
+	mkdir mp3 &&
+	sox -D -n -r 44100 -c 2 -b 16 mp3/a.wav synth 0.4 sine 523 &&
+	lame --silent -b 128 mp3/a.wav mp3/a.mp3 &&
+	rm mp3/a.wav &&
+	mid3v2 -t "MP3 Song" -a "MP3 Artist" mp3/a.mp3 &&
+	musefs-scan mp3 >out &&
+	scan_expect out new=1 &&
+	id=$(scan_track_id mp3/a.mp3) &&
+	test "$(scan_tag $id title)" = "MP3 Song" &&
+	test "$(scan_sql "SELECT format FROM tracks WHERE id = $id")" = mp3 &&
+	test "$(scan_sql "SELECT count(*) FROM track_props WHERE track_id = $id AND duration_ms BETWEEN 300 AND 600")" = 1 &&
+	mkdir mp3/sub &&
+	mv mp3/a.mp3 mp3/sub/b.mp3 &&
+	mid3v2 -t "Retagged On Disk" --TXXX "note:much longer frame to move the audio offset" mp3/sub/b.mp3 &&
+	musefs-scan mp3 >out &&
+	scan_expect out moved=1 new=0 &&
+	test "$(scan_track_id mp3/sub/b.mp3)" = "$id" &&
+	test "$(scan_tag $id title)" = "MP3 Song"
+'
+
 mf_test '--checksum=full stores the whole-file SHA-256' '
 	touch "lib/album 1/track 4.flac" &&
 	musefs-scan --checksum=full lib >out &&

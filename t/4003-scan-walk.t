@@ -29,6 +29,12 @@ mf_test 'ignore files and --exclude' '
 	grep "extension .(ignored)." err
 '
 
+mf_test 'a root given twice, or inside another root, is walked once' '
+	musefs-scan --exclude other ig ig/live "$(mf_abs ig)/deep" ig >out 2>err &&
+	scan_expect out seen=7 new=0 unchanged=3 failed=0 &&
+	test ! -s err
+'
+
 mf_test 'hidden and non-audio files are skipped by extension (-v)' '
 	scan_make hid/.secret.flac 370 Secret &&
 	scan_make hid/.dir/in-hidden-dir.flac 380 InHidden &&
