@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "mf_flac.h"
+#include "mf_mp4.h"
 #include "mf_mp3.h"
 #include "mf_wav.h"
 
@@ -21,6 +22,9 @@ static const struct {
 	mf_probe_fn probe;
 } probers[] = {
 	{ "flac", "flac", mf_flac_probe },
+	{ "m4a", "m4a", mf_mp4_probe },
+	{ "m4b", "m4a", mf_mp4_probe },
+	{ "mp4", "m4a", mf_mp4_probe },
 	{ "mp3", "mp3", mf_mp3_probe },
 	{ "wav", "wav", mf_wav_probe },
 };
@@ -28,6 +32,7 @@ static const struct {
 /* Synthesizers by store format. */
 static const struct mf_format formats[] = {
 	{ "flac", "flac", mf_flac_synth_input },
+	{ "m4a", "m4a", mf_mp4_synth },
 	{ "mp3", "mp3", mf_mp3_synth },
 	{ "wav", "wav", mf_wav_synth },
 };

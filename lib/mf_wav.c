@@ -25,6 +25,7 @@
 #include "mf_array.h"
 #include "mf_id3.h"
 #include "mf_log.h"
+#include "mf_reader.h"
 #include "mf_vocab.h"
 
 #include "mf_banned.h"
@@ -272,70 +273,14 @@ struct keyset {
 };
 
 struct probe {
-	int fd;
-	uint64_t size;			/* file size from fstat */
+	struct mf_reader rd;		/* fd, size, why */
 	uint64_t end;			/* end of the RIFF form */
 	const struct mf_sink *sink;
-	char *why;
-	size_t whylen;
 	struct chunk *chunks;		/* in file order */
 	size_t n, cap;
 	size_t fmt, data, fact;		/* indexes into chunks, or SIZE_MAX */
 	struct keyset seen;		/* keys the ID3v2 tag reported */
 };
-
-static int probe_fail(struct probe *p, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int probe_fail(struct probe *p, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (p->why && p->whylen) {
-		va_start(ap, fmt);
-		vsnprintf(p->why, p->whylen, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
-
-/* Read exactly @len bytes at @off; -EIO if the file is shorter. */
-static int pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	uint8_t *dst = buf;
-
-	while (len) {
-		ssize_t n = pread(fd, dst, len, (off_t)off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		dst += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
-static int probe_read(struct probe *p, void *buf, size_t len, uint64_t off,
-		      const char *what)
-{
-	int ret;
-
-	if (off > p->size || len > p->size - off)
-		return probe_fail(p, -EBADMSG, "%s runs past end of file", what);
-	ret = pread_full(p->fd, buf, len, off);
-	if (ret == -EIO)
-		return probe_fail(p, ret, "file shrank while reading %s", what);
-	if (ret)
-		return probe_fail(p, ret, "cannot read %s: %s", what,
-				  strerror(-ret));
-	return 0;
-}
 
 /* "'abcd' chunk at offset N" for messages; @id printable or escaped. */
 static void chunk_name(char *buf, size_t len, const struct chunk *c)
@@ -357,33 +302,33 @@ static int probe_header(struct probe *p)
 	uint32_t riff;
 	int ret;
 
-	if (p->size < sizeof(h))
-		return probe_fail(p, -EINVAL, "not a RIFF WAVE file");
-	ret = probe_read(p, h, sizeof(h), 0, "riff header");
+	if (p->rd.size < sizeof(h))
+		return mf_reader_fail(&p->rd, -EINVAL, "not a RIFF WAVE file");
+	ret = mf_reader_read(&p->rd, h, sizeof(h), 0, "riff header");
 	if (ret)
 		return ret;
 	if (memcmp(h + 8, "WAVE", 4) == 0 &&
 	    (memcmp(h, "RF64", 4) == 0 || memcmp(h, "BW64", 4) == 0))
-		return probe_fail(p, -ENOTSUP,
+		return mf_reader_fail(&p->rd, -ENOTSUP,
 				  "%.4s (64-bit wave) files are not supported",
 				  (const char *)h);
 	if (memcmp(h, "RIFX", 4) == 0 && memcmp(h + 8, "WAVE", 4) == 0)
-		return probe_fail(p, -ENOTSUP,
+		return mf_reader_fail(&p->rd, -ENOTSUP,
 				  "big-endian RIFX wave files are not supported");
 	if (memcmp(h, "RIFF", 4) != 0 || memcmp(h + 8, "WAVE", 4) != 0)
-		return probe_fail(p, -EINVAL, "not a RIFF WAVE file");
+		return mf_reader_fail(&p->rd, -EINVAL, "not a RIFF WAVE file");
 	riff = get_le32(h + 4);
 	if (riff < 4)
-		return probe_fail(p, -EBADMSG, "riff size %u is too small",
+		return mf_reader_fail(&p->rd, -EBADMSG, "riff size %u is too small",
 				  (unsigned)riff);
 	p->end = CHUNK_HDR + (uint64_t)riff;
-	if (p->end > p->size)
-		return probe_fail(p, -EBADMSG,
+	if (p->end > p->rd.size)
+		return mf_reader_fail(&p->rd, -EBADMSG,
 				  "riff size %u runs past end of file (%llu bytes)",
-				  (unsigned)riff, (unsigned long long)p->size);
-	if (p->end < p->size)
+				  (unsigned)riff, (unsigned long long)p->rd.size);
+	if (p->end < p->rd.size)
 		mf_debug(WAV_DOM, "%llu bytes after the riff form ignored",
-			 (unsigned long long)(p->size - p->end));
+			 (unsigned long long)(p->rd.size - p->end));
 	return 0;
 }
 
@@ -398,19 +343,19 @@ static int probe_walk(struct probe *p)
 
 	while (pos < p->end) {
 		if (p->end - pos < CHUNK_HDR)
-			return probe_fail(p, -EBADMSG,
+			return mf_reader_fail(&p->rd, -EBADMSG,
 					  "chunk header at offset %llu runs past end of riff",
 					  (unsigned long long)pos);
 		if (p->n == MF_WAV_CHUNKS_MAX)
-			return probe_fail(p, -EBADMSG, "more than %d chunks",
+			return mf_reader_fail(&p->rd, -EBADMSG, "more than %d chunks",
 					  MF_WAV_CHUNKS_MAX);
 		c = mf_array_grow(p->chunks, &p->cap, p->n + 1, sizeof(*c));
 		if (!c)
-			return probe_fail(p, -ENOMEM, "out of memory");
+			return mf_reader_fail(&p->rd, -ENOMEM, "out of memory");
 		p->chunks = c;
 		c = &p->chunks[p->n];
 		memset(c, 0, sizeof(*c));
-		ret = probe_read(p, h, CHUNK_HDR, pos, "chunk header");
+		ret = mf_reader_read(&p->rd, h, CHUNK_HDR, pos, "chunk header");
 		if (ret)
 			return ret;
 		memcpy(c->id, h, 4);
@@ -418,17 +363,17 @@ static int probe_walk(struct probe *p)
 		c->size = get_le32(h + 4);
 		chunk_name(name, sizeof(name), c);
 		if (!id_valid(c->id))
-			return probe_fail(p, -EBADMSG, "bad chunk id at offset %llu",
+			return mf_reader_fail(&p->rd, -EBADMSG, "bad chunk id at offset %llu",
 					  (unsigned long long)pos);
 		if (c->size > p->end - pos - CHUNK_HDR)
-			return probe_fail(p, -EBADMSG, "%s (%u bytes) runs past end of %s",
+			return mf_reader_fail(&p->rd, -EBADMSG, "%s (%u bytes) runs past end of %s",
 					  name, (unsigned)c->size,
-					  p->end == p->size ? "file" : "riff");
+					  p->end == p->rd.size ? "file" : "riff");
 		if (memcmp(c->id, "LIST", 4) == 0) {
 			if (c->size < 4)
-				return probe_fail(p, -EBADMSG, "%s is too short",
+				return mf_reader_fail(&p->rd, -EBADMSG, "%s is too short",
 						  name);
-			ret = probe_read(p, h + CHUNK_HDR, 4, pos + CHUNK_HDR,
+			ret = mf_reader_read(&p->rd, h + CHUNK_HDR, 4, pos + CHUNK_HDR,
 					 "list type");
 			if (ret)
 				return ret;
@@ -436,17 +381,17 @@ static int probe_walk(struct probe *p)
 		}
 		if (memcmp(c->id, "fmt ", 4) == 0) {
 			if (p->fmt != SIZE_MAX)
-				return probe_fail(p, -EBADMSG, "second 'fmt ' chunk");
+				return mf_reader_fail(&p->rd, -EBADMSG, "second 'fmt ' chunk");
 			if (c->size < FMT_MIN)
-				return probe_fail(p, -EBADMSG,
+				return mf_reader_fail(&p->rd, -EBADMSG,
 						  "'fmt ' chunk of %u bytes is too short",
 						  (unsigned)c->size);
 			p->fmt = p->n;
 		} else if (memcmp(c->id, "data", 4) == 0) {
 			if (p->data != SIZE_MAX)
-				return probe_fail(p, -EBADMSG, "second 'data' chunk");
+				return mf_reader_fail(&p->rd, -EBADMSG, "second 'data' chunk");
 			if (p->fmt == SIZE_MAX)
-				return probe_fail(p, -EBADMSG,
+				return mf_reader_fail(&p->rd, -EBADMSG,
 						  "'data' chunk before 'fmt ' chunk");
 			p->data = p->n;
 		} else if (memcmp(c->id, "fact", 4) == 0 && p->fact == SIZE_MAX &&
@@ -460,9 +405,9 @@ static int probe_walk(struct probe *p)
 			pos++;
 	}
 	if (p->fmt == SIZE_MAX)
-		return probe_fail(p, -EBADMSG, "no 'fmt ' chunk");
+		return mf_reader_fail(&p->rd, -EBADMSG, "no 'fmt ' chunk");
 	if (p->data == SIZE_MAX)
-		return probe_fail(p, -EBADMSG, "no 'data' chunk");
+		return mf_reader_fail(&p->rd, -EBADMSG, "no 'data' chunk");
 	return 0;
 }
 
@@ -493,7 +438,7 @@ static int probe_check_kept(struct probe *p)
 			continue;
 		if (c->size > MF_STRUCT_MAX - 4) {
 			chunk_name(name, sizeof(name), c);
-			return probe_fail(p, -ENOTSUP,
+			return mf_reader_fail(&p->rd, -ENOTSUP,
 					  "%s of %u bytes is too large to keep",
 					  name, (unsigned)c->size);
 		}
@@ -514,7 +459,7 @@ static int probe_props(struct probe *p)
 	bool pcm;
 	int ret;
 
-	ret = probe_read(p, b, len, fc->off + CHUNK_HDR, "'fmt ' chunk");
+	ret = mf_reader_read(&p->rd, b, len, fc->off + CHUNK_HDR, "'fmt ' chunk");
 	if (ret)
 		return ret;
 	f.tag = get_le16(b);
@@ -527,17 +472,17 @@ static int probe_props(struct probe *p)
 	if (f.tag == WAVE_FORMAT_EXTENSIBLE && len >= 40 && get_le16(b + 16) >= 22)
 		f.tag = get_le16(b + 24);
 	if (!f.channels || !f.rate)
-		return probe_fail(p, -EBADMSG,
+		return mf_reader_fail(&p->rd, -EBADMSG,
 				  "'fmt ' chunk has %u channels at %u Hz",
 				  (unsigned)f.channels, (unsigned)f.rate);
 	pcm = f.tag == WAVE_FORMAT_PCM || f.tag == WAVE_FORMAT_IEEE_FLOAT ||
 	      f.tag == WAVE_FORMAT_ALAW || f.tag == WAVE_FORMAT_MULAW;
 	if (pcm && !f.block_align)
-		return probe_fail(p, -EBADMSG, "'fmt ' chunk has block align 0");
+		return mf_reader_fail(&p->rd, -EBADMSG, "'fmt ' chunk has block align 0");
 	if (pcm) {
 		samples = dc->size / f.block_align;
 	} else if (p->fact != SIZE_MAX) {
-		ret = probe_read(p, b, 4, p->chunks[p->fact].off + CHUNK_HDR,
+		ret = mf_reader_read(&p->rd, b, 4, p->chunks[p->fact].off + CHUNK_HDR,
 				 "'fact' chunk");
 		if (ret)
 			return ret;
@@ -580,10 +525,10 @@ static int probe_structural(struct probe *p)
 			continue;
 		buf = malloc((size_t)c->size + 4);
 		if (!buf)
-			return probe_fail(p, -ENOMEM, "out of memory");
+			return mf_reader_fail(&p->rd, -ENOMEM, "out of memory");
 		memcpy(buf, c->id, 4);
 		chunk_name(name, sizeof(name), c);
-		ret = probe_read(p, buf + 4, c->size, c->off + CHUNK_HDR, name);
+		ret = mf_reader_read(&p->rd, buf + 4, c->size, c->off + CHUNK_HDR, name);
 		if (!ret)
 			ret = p->sink->on_structural(p->sink->ctx,
 						     MF_WAV_KIND_CHUNK, buf,
@@ -664,13 +609,13 @@ static int probe_info(struct probe *p, const struct chunk *c)
 
 	chunk_name(name, sizeof(name), c);
 	if (c->size > INFO_MAX)
-		return probe_fail(p, -ENOTSUP, "%s (info list) is too large",
+		return mf_reader_fail(&p->rd, -ENOTSUP, "%s (info list) is too large",
 				  name);
 	len = c->size - 4;
 	body = malloc(len + 1);
 	if (!body)
-		return probe_fail(p, -ENOMEM, "out of memory");
-	ret = probe_read(p, body, len, c->off + CHUNK_HDR + 4, name);
+		return mf_reader_fail(&p->rd, -ENOMEM, "out of memory");
+	ret = mf_reader_read(&p->rd, body, len, c->off + CHUNK_HDR + 4, name);
 	if (ret)
 		goto out;
 	has_itrk = info_has(body, len, "ITRK");
@@ -682,12 +627,12 @@ static int probe_info(struct probe *p, const struct chunk *c)
 		size_t vlen = 0;
 
 		if (!id_valid(id)) {
-			ret = probe_fail(p, -EBADMSG, "bad info field id in %s",
+			ret = mf_reader_fail(&p->rd, -EBADMSG, "bad info field id in %s",
 					 name);
 			goto out;
 		}
 		if (n > len - pos - CHUNK_HDR) {
-			ret = probe_fail(p, -EBADMSG,
+			ret = mf_reader_fail(&p->rd, -EBADMSG,
 					 "info field '%.4s' runs past end of %s",
 					 (const char *)id, name);
 			goto out;
@@ -708,7 +653,7 @@ static int probe_info(struct probe *p, const struct chunk *c)
 		} else if (!(has_itrk && memcmp(id, "IPRT", 4) == 0)) {
 			ret = info_text(body + pos, n, &val, &vlen);
 			if (ret) {
-				ret = probe_fail(p, ret, "out of memory");
+				ret = mf_reader_fail(&p->rd, ret, "out of memory");
 				goto out;
 			}
 			ret = report_info(p, k, val, vlen);
@@ -784,26 +729,26 @@ static int probe_id3(struct probe *p, const struct chunk *c)
 
 	chunk_name(name, sizeof(name), c);
 	if (c->size < MF_ID3_HDR_LEN)
-		return probe_fail(p, -EBADMSG, "%s is too short for an id3v2 tag",
+		return mf_reader_fail(&p->rd, -EBADMSG, "%s is too short for an id3v2 tag",
 				  name);
-	ret = probe_read(p, hdr, sizeof(hdr), c->off + CHUNK_HDR, name);
+	ret = mf_reader_read(&p->rd, hdr, sizeof(hdr), c->off + CHUNK_HDR, name);
 	if (ret)
 		return ret;
 	if (mf_id3_tag_size(hdr, &total))
-		return probe_fail(p, -EBADMSG, "%s holds no id3v2 tag", name);
+		return mf_reader_fail(&p->rd, -EBADMSG, "%s holds no id3v2 tag", name);
 	if (total > c->size)
-		return probe_fail(p, -EBADMSG,
+		return mf_reader_fail(&p->rd, -EBADMSG,
 				  "id3v2 tag (%llu bytes) runs past end of %s",
 				  (unsigned long long)total, name);
 	buf = malloc((size_t)total);
 	if (!buf)
-		return probe_fail(p, -ENOMEM, "out of memory");
-	ret = probe_read(p, buf, (size_t)total, c->off + CHUNK_HDR, name);
+		return mf_reader_fail(&p->rd, -ENOMEM, "out of memory");
+	ret = mf_reader_read(&p->rd, buf, (size_t)total, c->off + CHUNK_HDR, name);
 	if (!ret) {
 		why[0] = '\0';
 		ret = mf_id3_parse(buf, (size_t)total, &fwd, why, sizeof(why));
 		if (ret)
-			ret = probe_fail(p, ret, "%s: %s", name,
+			ret = mf_reader_fail(&p->rd, ret, "%s: %s", name,
 					 why[0] ? why : strerror(-ret));
 	}
 	free(buf);
@@ -847,8 +792,8 @@ int mf_wav_probe(int fd, const struct mf_sink *sink, char *why,
 {
 	static const struct mf_sink no_sink;
 	struct probe p = {
-		.fd = fd, .sink = sink ? sink : &no_sink, .why = why,
-		.whylen = whylen, .fmt = SIZE_MAX, .data = SIZE_MAX,
+		.rd = { .fd = fd, .why = why, .whylen = whylen },
+		.sink = sink ? sink : &no_sink, .fmt = SIZE_MAX, .data = SIZE_MAX,
 		.fact = SIZE_MAX,
 	};
 	const struct chunk *dc;
@@ -858,10 +803,10 @@ int mf_wav_probe(int fd, const struct mf_sink *sink, char *why,
 	if (why && whylen)
 		why[0] = '\0';
 	if (fstat(fd, &st) < 0)
-		return probe_fail(&p, -errno, "cannot stat: %s", strerror(errno));
+		return mf_reader_fail(&p.rd, -errno, "cannot stat: %s", strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return probe_fail(&p, -EINVAL, "not a regular file");
-	p.size = (uint64_t)st.st_size;
+		return mf_reader_fail(&p.rd, -EINVAL, "not a regular file");
+	p.rd.size = (uint64_t)st.st_size;
 
 	if ((ret = probe_header(&p)) || (ret = probe_walk(&p)) ||
 	    (ret = probe_check_kept(&p)))
