@@ -173,7 +173,7 @@ FORCE:
 # `make check`), builds, and runs bench/scan/run.sh. Knobs (environment or
 # make variables): BENCH_FILES (default 100000), BENCH_RUNS (3),
 # BENCH_JOBS (CPU count), BENCH_BEETS_FILES (all), BENCH_DIR.
-DEB_BENCH_SCAN := mpd mpc beets bc time sox flac lame sqlite3
+DEB_BENCH_SCAN := mpd mpc beets bc time sox flac lame ffmpeg sqlite3
 BENCH_FILES ?= 100000
 .PHONY: bench bench-scan
 bench: bench-scan

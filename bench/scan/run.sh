@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # bench/scan/run.sh - `make bench-scan`: musefs-scan against mpd and beets
-# on one corpus of small real FLAC, MP3 and WAV files, warm page cache.
+# on one corpus of small real FLAC, MP3, M4A and WAV files, warm page cache.
 #
 # Measures, in one run: musefs-scan cold scan into an empty store, a
 # no-change rescan and a rescan after touching 1% of the files (each
@@ -22,14 +22,14 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd -P)
 B=${MF_BUILD:-$TOP/build}
 W=${BENCH_DIR:-$B/bench-scan}
 SCAN=$B/bin/musefs-scan
-CORPUS=$W/corpus2-$N
+CORPUS=$W/corpus3-$N
 
-for p in sox flac lame mpd mpc beet /usr/bin/python3; do
+for p in sox flac lame ffmpeg mpd mpc beet /usr/bin/python3; do
 	command -v "$p" >/dev/null || { echo "bench-scan: missing $p" >&2; exit 1; }
 done
 mkdir -p "$W"
 W=$(cd "$W" && pwd -P)
-CORPUS=$W/corpus2-$N
+CORPUS=$W/corpus3-$N
 
 now () { date +%s.%N; }
 # rate FILES SECONDS
@@ -39,7 +39,7 @@ warm () { find "$CORPUS" -type f -print0 | xargs -0 cat >/dev/null; }
 
 # ---- corpus ----
 if ! test -f "$CORPUS/.complete"; then
-	echo "bench-scan: building a corpus of $N files (6/10 FLAC, 3/10 MP3, 1/10 WAV) in $CORPUS"
+	echo "bench-scan: building a corpus of $N files (5/10 FLAC, 2/10 MP3, 2/10 M4A, 1/10 WAV) in $CORPUS"
 	rm -rf "$CORPUS" "$W/base"
 	mkdir -p "$W/base" "$CORPUS"
 	i=0
@@ -48,12 +48,13 @@ if ! test -f "$CORPUS/.complete"; then
 		sox -D -n -r 44100 -c 2 -b 16 "$W/base/$i.wav" synth "$1" sine "$2"
 		flac -s -f -o "$W/base/$i.flac" "$W/base/$i.wav"
 		lame --silent -b 128 "$W/base/$i.wav" "$W/base/$i.mp3"
+		ffmpeg -nostdin -v error -y -i "$W/base/$i.wav" -c:a aac -b:a 96k "$W/base/$i.m4a"
 		i=$((i + 1))
 	done
 	/usr/bin/python3 "$TOP/bench/scan/mkcorpus.py" "$W/base" "$CORPUS" "$N"
 	touch "$CORPUS/.complete"
 fi
-echo "bench-scan: corpus $CORPUS: $N files ($(find "$CORPUS" -name '*.flac' | wc -l) FLAC, $(find "$CORPUS" -name '*.mp3' | wc -l) MP3, $(find "$CORPUS" -name '*.wav' | wc -l) WAV), $(du -sh "$CORPUS" | cut -f1); jobs=$JOBS; runs=$RUNS; load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "bench-scan: corpus $CORPUS: $N files ($(find "$CORPUS" -name '*.flac' | wc -l) FLAC, $(find "$CORPUS" -name '*.mp3' | wc -l) MP3, $(find "$CORPUS" -name '*.m4a' | wc -l) M4A, $(find "$CORPUS" -name '*.wav' | wc -l) WAV), $(du -sh "$CORPUS" | cut -f1); jobs=$JOBS; runs=$RUNS; load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # The 1% of files a touched rescan sees changed (every 100th).
 find "$CORPUS" -type f ! -name '.*' | sort | awk 'NR % 100 == 0' >"$W/touch.list"
