@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "mf_flac.h"
+#include "mf_ogg.h"
 
 #include "mf_banned.h"
 
@@ -19,11 +20,17 @@ static const struct {
 	mf_probe_fn probe;
 } probers[] = {
 	{ "flac", "flac", mf_flac_probe },
+	{ "ogg", "vorbis", mf_ogg_probe },
+	{ "oga", "oggflac", mf_ogg_probe },
+	{ "opus", "opus", mf_ogg_probe },
 };
 
 /* Synthesizers by store format. */
 static const struct mf_format formats[] = {
 	{ "flac", "flac", mf_flac_synth_input },
+	{ "vorbis", "ogg", mf_ogg_synth },
+	{ "opus", "opus", mf_ogg_synth },
+	{ "oggflac", "oga", mf_ogg_synth },
 };
 
 mf_probe_fn mf_format_prober(const char *name, const char **format)
