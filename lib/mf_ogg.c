@@ -909,6 +909,8 @@ static int header_packet(struct probe *p, const uint8_t *d, size_t len)
 
 static int pkt_append(struct probe *p, const uint8_t *d, size_t n)
 {
+	if (!n)
+		return 0;
 	if (n > MF_OGG_PACKET_MAX - p->pkt_len)
 		return probe_fail(p, -EFBIG, "header packet %u is larger than %u MiB",
 				  p->npk, MF_OGG_PACKET_MAX >> 20);

@@ -355,6 +355,12 @@ static void page_fix_crc(uint8_t *buf, size_t off, size_t plen)
 	ogg_page_checksum_set(&op);
 }
 
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
 /* Every page: CRC (libogg), one serial, sequence 0.., BOS on page 0 only. */
 static size_t check_pages(const uint8_t *buf, size_t len)
 {
@@ -371,14 +377,9 @@ static size_t check_pages(const uint8_t *buf, size_t len)
 		assert_memory_equal(copy + 22, buf + off + 22, 4);
 		free(copy);
 		if (n == 0)
-			serial = (uint32_t)buf[off + 14] | (uint32_t)buf[off + 15] << 8 |
-				 (uint32_t)buf[off + 16] << 16 | (uint32_t)buf[off + 17] << 24;
-		assert_int_equal(buf[off + 14] | buf[off + 15] << 8 |
-				 buf[off + 16] << 16 | (uint32_t)buf[off + 17] << 24,
-				 serial);
-		assert_int_equal(buf[off + 18] | buf[off + 19] << 8 |
-				 buf[off + 20] << 16 | (uint32_t)buf[off + 21] << 24,
-				 n);
+			serial = le32(buf + off + 14);
+		assert_int_equal(le32(buf + off + 14), serial);
+		assert_int_equal(le32(buf + off + 18), n);
 		assert_int_equal(!!(buf[off + 5] & 2), n == 0);
 		off += plen;
 		n++;
