@@ -26,7 +26,8 @@ TEST_PKGS := cmocka
 # installs what is missing with apt-get.
 DEB_BUILD := build-essential pkg-config libsqlite3-dev libfuse3-dev \
 	libflac-dev libogg-dev libtagc0-dev libssl-dev libcmocka-dev
-DEB_TEST := fuse3 sqlite3 flac sox ffmpeg python3-mutagen perl
+DEB_TEST := fuse3 sqlite3 flac sox ffmpeg python3-mutagen perl file lame \
+	vorbis-tools opus-tools
 DEB_ALL := $(DEB_BUILD) $(DEB_TEST)
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
@@ -132,8 +133,9 @@ deps:
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing:" $$missing; \
 		if [ "$$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi; \
-		$$SUDO apt-get update -qq && \
+		$$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			-o DPkg::Lock::Timeout=600 \
 			--no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
 
