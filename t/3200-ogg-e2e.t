@@ -127,11 +127,8 @@ audio_ok () {
 }
 
 mf_test 'set up a library of Ogg files, good and bad' '
-	cat >ogg_check.py <<-\EOF &&
-	import sys
-	# Check every Ogg page of a file (RFC 3533): capture pattern, version,
-	# CRC, one serial number, sequence numbers 0, 1, 2..., BOS on the first
-	# page only, pages tiling the file. Print the number of pages.
+	cat >oggcrc.py <<-\EOF &&
+	# The Ogg page CRC (RFC 3533: polynomial 0x04c11db7, no reflection).
 	T = []
 	for i in range(256):
 	    r = i << 24
@@ -143,6 +140,13 @@ mf_test 'set up a library of Ogg files, good and bad' '
 	    for b in data:
 	        c = ((c << 8) & 0xffffffff) ^ T[((c >> 24) ^ b) & 0xff]
 	    return c
+	EOF
+	cat >ogg_check.py <<-\EOF &&
+	import sys
+	from oggcrc import crc
+	# Check every Ogg page of a file (RFC 3533): capture pattern, version,
+	# CRC, one serial number, sequence numbers 0, 1, 2..., BOS on the first
+	# page only, pages tiling the file. Print the number of pages.
 	d = open(sys.argv[1], "rb").read()
 	off = n = 0
 	serial = None
@@ -201,12 +205,7 @@ mf_test 'set up a library of Ogg files, good and bad' '
 	# vendor.py IN OUT: set the comment header vendor length of an Ogg
 	# Vorbis file past the end of its packet, with a valid page CRC.
 	import sys
-	T = []
-	for i in range(256):
-	    r = i << 24
-	    for _ in range(8):
-	        r = ((r << 1) ^ 0x04c11db7) if r & 0x80000000 else (r << 1)
-	    T.append(r & 0xffffffff)
+	from oggcrc import crc
 	d = bytearray(open(sys.argv[1], "rb").read())
 	p1 = 27 + d[26] + sum(d[27:27 + d[26]])
 	body = p1 + 27 + d[p1 + 26]
@@ -214,10 +213,7 @@ mf_test 'set up a library of Ogg files, good and bad' '
 	d[body + 7:body + 11] = (0x7ffffff0).to_bytes(4, "little")
 	end = body + sum(d[p1 + 27:p1 + 27 + d[p1 + 26]])
 	d[p1 + 22:p1 + 26] = bytes(4)
-	c = 0
-	for b in d[p1:end]:
-	    c = ((c << 8) & 0xffffffff) ^ T[((c >> 24) ^ b) & 0xff]
-	d[p1 + 22:p1 + 26] = c.to_bytes(4, "little")
+	d[p1 + 22:p1 + 26] = crc(d[p1:end]).to_bytes(4, "little")
 	open(sys.argv[2], "wb").write(d)
 	EOF
 	mkdir -p lib/vorbis lib/opus lib/flac lib/bad &&
