@@ -1516,6 +1516,9 @@ static int add_mbp(struct mf_layout *l, const struct mf_synth_pic *pic)
 	size_t mlen = strlen(pic->mime), dlen = strlen(pic->desc);
 	struct mf_layout *inner;
 	uint64_t b64 = mf_base64_len(pic_block_len(pic));
+	/* The Ogg picture fields must be all valid or all 0 (opusinfo
+	 * checks): a store row without a colour depth gives all 0. */
+	bool known = pic->width && pic->height && pic->depth;
 	int ret;
 
 	if ((ret = add_le32(l, (uint32_t)(strlen(MBP_NAME) + b64))) ||
@@ -1529,10 +1532,10 @@ static int add_mbp(struct mf_layout *l, const struct mf_synth_pic *pic)
 	    (ret = mf_layout_add_inline(inner, pic->mime, mlen)) ||
 	    (ret = add_be32(inner, (uint32_t)dlen)) ||
 	    (ret = mf_layout_add_inline(inner, pic->desc, dlen)) ||
-	    (ret = add_be32(inner, pic->width)) ||
-	    (ret = add_be32(inner, pic->height)) ||
-	    (ret = add_be32(inner, pic->depth)) ||
-	    (ret = add_be32(inner, pic->colors)) ||
+	    (ret = add_be32(inner, known ? pic->width : 0)) ||
+	    (ret = add_be32(inner, known ? pic->height : 0)) ||
+	    (ret = add_be32(inner, known ? pic->depth : 0)) ||
+	    (ret = add_be32(inner, known ? pic->colors : 0)) ||
 	    (ret = add_be32(inner, (uint32_t)pic->len)) ||
 	    (ret = mf_layout_add_blob(inner, &pic->ref, 0, pic->len)) ||
 	    (ret = mf_layout_add_base64(l, inner)))

@@ -78,8 +78,9 @@ int mf_ogg_probe(int fd, const struct mf_sink *sink, char *why,
  * Builds: the identification packet alone on page 0 (BOS, granule 0);
  * then the comment packet (vendor from "ogg:info", every tag under its
  * mf_vocab_to_vorbis name, every picture as METADATA_BLOCK_PICTURE whose
- * base64 is streamed from the art blob; Ogg FLAC: a VORBIS_COMMENT block
- * packet) and the other header packets, paged greedily (at most 255
+ * base64 is streamed from the art blob, with width, height, depth and
+ * colors all 0 unless width, height and depth are all known; Ogg FLAC: a
+ * VORBIS_COMMENT block packet) and the other header packets, paged greedily (at most 255
  * lacing values per page, granule 0 on pages where a packet ends, else
  * -1), the header page CRCs computed lazily while serving when a page
  * holds streamed bytes; then the audio pages: one BACKING segment when

@@ -15,7 +15,8 @@ page count changing (audio pages renumbered in flight).'
 . "$MF_SOURCE/t/lib-fmt.sh"
 
 mf_require_fuse
-mf_require_progs sox oggenc vorbiscomment opusenc flac ffmpeg ffprobe sqlite3 base64
+mf_require_progs sox oggenc vorbiscomment opusenc opusinfo ogginfo flac ffmpeg \
+	ffprobe sqlite3 base64
 test -x "$MF_PY" || skip_all "missing $MF_PY"
 test -x "$MF_TAGLIB_DUMP" || skip_all "missing $MF_TAGLIB_DUMP"
 
@@ -116,9 +117,20 @@ readers_agree_quiet () {
 	readers_agree "$@" >/dev/null 2>&1
 }
 
+# The codec's own checker (ogginfo, opusinfo, flac -t) has no complaint.
+validator_ok () {
+	case $1 in
+	*.ogg) ogginfo "$1" >vinfo 2>&1 ;;
+	*.opus) opusinfo "$1" >vinfo 2>&1 ;;
+	*) flac -t -s "$1" >vinfo 2>&1 ;;
+	esac &&
+	! grep -i "warning\|error" vinfo
+}
+
 # Served file $1 is a valid Ogg stream decoding to the audio of $2.
 audio_ok () {
 	"$MF_PY" ogg_check.py "$1" >/dev/null &&
+	validator_ok "$1" &&
 	mf_decode_clean "$1" &&
 	mf_audio_md5 "$2" >md5.orig &&
 	mf_audio_md5 "$1" >md5.served &&
