@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "mf_flac.h"
+#include "mf_mp3.h"
 #include "mf_ogg.h"
 
 #include "mf_banned.h"
@@ -23,6 +24,7 @@ static const struct {
 	{ "ogg", "vorbis", mf_ogg_probe },
 	{ "oga", "oggflac", mf_ogg_probe },
 	{ "opus", "opus", mf_ogg_probe },
+	{ "mp3", "mp3", mf_mp3_probe },
 };
 
 /* Synthesizers by store format. */
@@ -31,6 +33,7 @@ static const struct mf_format formats[] = {
 	{ "vorbis", "ogg", mf_ogg_synth },
 	{ "opus", "opus", mf_ogg_synth },
 	{ "oggflac", "oga", mf_ogg_synth },
+	{ "mp3", "mp3", mf_mp3_synth },
 };
 
 mf_probe_fn mf_format_prober(const char *name, const char **format)
