@@ -1673,13 +1673,15 @@ static int build_packets(const struct mf_synth_input *in, const struct sin *s,
 		return ret;
 	}
 	/* Ogg FLAC: the mapping packet counts the header packets after it. */
-	for (i = 0; i < in->nbins && nbins < sizeof(bins) / sizeof(bins[0]); i++) {
+	for (i = 0; i < in->nbins; i++) {
 		const struct mf_synth_bin *b = &in->bins[i];
 
 		if (!b->key || (strcmp(b->key, flac_bins[0]) != 0 &&
 				strcmp(b->key, flac_bins[1]) != 0))
 			continue;
-		if (b->len > FLAC_BLOCK_MAX)
+		/* nothing is dropped silently */
+		if (b->len > FLAC_BLOCK_MAX ||
+		    nbins == sizeof(bins) / sizeof(bins[0]))
 			return -EFBIG;
 		bins[nbins++] = b;
 	}
