@@ -8,6 +8,7 @@
  * -o options go to FUSE, which refuses unknown ones by name.
  */
 #include "../mount/mf_fs.h"
+#include "../mount/mf_metricsfs.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -17,8 +18,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "mf_heartbeat.h"
 #include "mf_log.h"
 #include "mf_main.h"
+#include "mf_metrics.h"
 #include "mf_template.h"
 #include "mf_banned.h"
 
@@ -34,6 +37,8 @@ struct mount_opts {
 	bool skip_on_missing;
 	enum mf_serve_mode mode;
 	unsigned poll_ms;
+	unsigned heartbeat_s;	/* 0: no heartbeat */
+	bool expose_metrics;
 	bool foreground;
 	bool single;
 	bool debug;
@@ -58,6 +63,9 @@ static void usage(FILE *f)
 		"  --skip-on-missing       leave out tracks missing a needed field\n"
 		"  --mode MODE             synthesis (default) or structure-only\n"
 		"  --poll-interval-ms N    how often to look for store changes (1000)\n"
+		"  --heartbeat-s N         write a heartbeat row to the store every N\n"
+		"                          seconds (10; 0 disables)\n"
+		"  --expose-metrics        serve /.musefs-metrics/metrics (Prometheus)\n"
 		"  -f                      stay in the foreground\n"
 		"  -s                      single-threaded (debugging)\n"
 		"  -d                      FUSE debug output (implies -f)\n"
@@ -139,6 +147,14 @@ static int set_opt(struct mount_opts *o, const char *name, char *v)
 			       "synthesis or structure-only)", v ? v : "");
 			return -EINVAL;
 		}
+	} else if (strcmp(name, "heartbeat-s") == 0 ||
+		   strcmp(name, "heartbeat_s") == 0) {
+		return parse_uint("heartbeat-s", v ? v : "", 0, 86400,
+				  &o->heartbeat_s);
+	} else if (strcmp(name, "expose-metrics") == 0 ||
+		   strcmp(name, "expose_metrics") == 0) {
+		o->expose_metrics = true;
+		return 0;
 	} else if (strcmp(name, "poll-interval-ms") == 0 ||
 		   strcmp(name, "poll_interval_ms") == 0) {
 		return parse_uint("poll-interval-ms", v ? v : "", 10, 3600000,
@@ -210,7 +226,7 @@ static int parse_o(struct mount_opts *o, char *arg)
 static int parse_args(int argc, char **argv, struct mount_opts *o)
 {
 	enum { O_DB = 256, O_TEMPLATE, O_FALLBACK, O_DEFFB, O_SKIP, O_MODE,
-	       O_POLL };
+	       O_POLL, O_HEARTBEAT, O_METRICS };
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, O_DB },
 		{ "template", required_argument, NULL, O_TEMPLATE },
@@ -219,6 +235,8 @@ static int parse_args(int argc, char **argv, struct mount_opts *o)
 		{ "skip-on-missing", no_argument, NULL, O_SKIP },
 		{ "mode", required_argument, NULL, O_MODE },
 		{ "poll-interval-ms", required_argument, NULL, O_POLL },
+		{ "heartbeat-s", required_argument, NULL, O_HEARTBEAT },
+		{ "expose-metrics", no_argument, NULL, O_METRICS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -237,6 +255,8 @@ static int parse_args(int argc, char **argv, struct mount_opts *o)
 		case O_SKIP: ret = set_opt(o, "skip-on-missing", NULL); break;
 		case O_MODE: ret = set_opt(o, "mode", optarg); break;
 		case O_POLL: ret = set_opt(o, "poll-interval-ms", optarg); break;
+		case O_HEARTBEAT: ret = set_opt(o, "heartbeat-s", optarg); break;
+		case O_METRICS: ret = set_opt(o, "expose-metrics", NULL); break;
 		case 'f': o->foreground = true; break;
 		case 's': o->single = true; break;
 		case 'd': o->debug = true; o->foreground = true; break;
@@ -269,7 +289,11 @@ static int parse_args(int argc, char **argv, struct mount_opts *o)
 
 int main(int argc, char **argv)
 {
-	struct mount_opts o = { .mode = MF_SERVE_SYNTHESIS, .poll_ms = 1000 };
+	struct mount_opts o = { .mode = MF_SERVE_SYNTHESIS, .poll_ms = 1000,
+				.heartbeat_s = 10 };
+	struct mf_heartbeat_config hbc;
+	struct mf_heartbeat *hb = NULL;
+	char abs_mp[PATH_MAX];
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct mf_fs_config cfg;
 	struct mf_template *tmpl = NULL;
@@ -309,6 +333,12 @@ int main(int argc, char **argv)
 		       "not a directory");
 		goto out;
 	}
+	if (!realpath(o.mountpoint, abs_mp)) {
+		mf_err(NULL, "cannot mount on '%s': %s", o.mountpoint,
+		       strerror(errno));
+		goto out;
+	}
+	mf_metrics_start();
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.db_path = abs_db;
 	cfg.tmpl = tmpl;
@@ -337,8 +367,9 @@ int main(int argc, char **argv)
 		mf_err(NULL, "out of memory");
 		goto out;
 	}
-	se = fuse_session_new(&args, mf_fs_ops(), sizeof(struct fuse_lowlevel_ops),
-			      fs);
+	se = fuse_session_new(&args, mf_metricsfs_ops(mf_fs_ops(),
+			      o.expose_metrics, mf_fs_sample_metrics, fs),
+			      sizeof(struct fuse_lowlevel_ops), fs);
 	if (!se) {
 		mf_err(NULL, "cannot start FUSE (bad -o option?)");
 		goto out;
@@ -361,6 +392,21 @@ int main(int argc, char **argv)
 		       strerror(-ret));
 		goto out_unmount;
 	}
+	if (o.heartbeat_s) {
+		memset(&hbc, 0, sizeof(hbc));
+		hbc.db_path = abs_db;
+		hbc.mountpoint = abs_mp;
+		hbc.template_src = o.tmpl ? o.tmpl : DEFAULT_TEMPLATE;
+		hbc.mode = o.mode == MF_SERVE_STRUCTURE_ONLY ? "structure-only" :
+			   "synthesis";
+		hbc.interval_s = o.heartbeat_s;
+		hbc.sample = mf_fs_sample_metrics;
+		hbc.ctx = fs;
+		ret = mf_heartbeat_start(&hbc, &hb);
+		if (ret < 0)	/* telemetry never stops the mount */
+			mf_warn(NULL, "cannot start the heartbeat: %s",
+				strerror(-ret));
+	}
 	if (o.single) {
 		ret = fuse_session_loop(se);
 	} else {
@@ -376,6 +422,7 @@ int main(int argc, char **argv)
 	/* a signal (SIGINT, SIGTERM) ending the loop is a clean exit */
 	status = ret < 0 ? 1 : 0;
 out_stop:
+	mf_heartbeat_stop(hb);
 	mf_fs_stop(fs);
 out_unmount:
 	fuse_session_unmount(se);

@@ -1,62 +1,162 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * musefs-stat - library telemetry from the store, as a table for people or
- * JSON (--json) for scripts.
+ * musefs-stat - library, scan and mount telemetry from the store, for
+ * people (a table), scripts (--json, --flat, --get KEY), Prometheus
+ * (--prometheus, node_exporter's textfile collector) and monitoring
+ * (--check: one status line, exit 0 OK / 1 WARNING / 2 CRITICAL /
+ * 3 UNKNOWN).
  *
- * JSON keys (stable):
- *   store.path, store.size_bytes, store.wal_bytes, store.user_version
- *   tracks.total, tracks.by_format.{flac,...}, tracks.backing_bytes,
- *   tracks.duration_s
- *   tags.rows, art.count, art.bytes, changelog.head_seq
- *   last_scan (null or {started_at, ended_at, seen, new, changed,
- *              unchanged, skipped, failed, outcome})
+ * Everything is read in one read transaction into one document
+ * (mf_doc); every output is a rendering of it. The document's keys are
+ * documented in docs/musefs-stat.1 and are stable.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "mf_heartbeat.h"
 #include "mf_log.h"
 #include "mf_main.h"
+#include "mf_metrics.h"
 #include "mf_store.h"
 #include "mf_banned.h"
 
-#define MAX_FORMATS 16
+/* Exit codes of --check (monitoring plugin convention). */
+enum verdict { V_OK = 0, V_WARNING = 1, V_CRITICAL = 2, V_UNKNOWN = 3 };
 
-struct stats {
-	const char *path;
-	int64_t size_bytes, wal_bytes, user_version;
-	int64_t tracks, backing_bytes, duration_ms;
-	struct {
-		char name[16];
-		int64_t count;
-	} formats[MAX_FORMATS];
-	size_t nformats;
-	int64_t tag_rows, art_count, art_bytes, head_seq;
-	bool have_scan;
-	int64_t scan_started, scan_ended, scan_seen, scan_new, scan_changed,
-		scan_unchanged, scan_skipped, scan_failed;
-	char scan_outcome[16];
+enum view { VIEW_SUMMARY, VIEW_SCANS, VIEW_MOUNTS };
+enum output { OUT_TABLE, OUT_JSON, OUT_FLAT, OUT_PROM, OUT_GET, OUT_CHECK };
+
+/* A threshold "WARN[:CRIT]"; unset parts are not checked. */
+struct threshold {
+	bool warn_set, crit_set;
+	int64_t warn, crit;
 };
+
+struct opts {
+	const char *db;
+	enum view view;
+	enum output out;
+	const char *get_key;
+	const char *out_file;
+	double watch_s;		/* 0: no --watch */
+	long count;		/* --count: redraws, 0 = until interrupted */
+	long limit;		/* scans listed */
+	struct threshold scan_age, mount_lag, min_tracks, max_failed;
+	bool color;
+};
+
+/* What the table and --check need besides the document. */
+struct facts {
+	int64_t now;
+	int64_t tracks;
+	bool have_scan;
+	int64_t scan_age, scan_failed;
+	char scan_outcome[16];
+	int64_t live, stale, stopped;
+	int64_t max_lag_ms;	/* over live mounts */
+};
+
+#define Q(x) #x
+#define STR(x) Q(x)
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: musefs-stat [--db PATH] [--json]\n"
+		"usage: musefs-stat [OPTION]... [summary|scans|mounts]\n"
 		"\n"
-		"Show what the store holds: tracks by format, backing bytes,\n"
-		"tags, art, the changelog head and the last scan.\n"
+		"Show the library, recent scans and mounts recorded in the store.\n"
+		"The word chooses the table (default: summary); --json, --flat,\n"
+		"--prometheus, --get and --check cover everything.\n"
 		"\n"
-		"  --db PATH   store file (default: $MUSEFS_DB, else\n"
-		"              ${XDG_DATA_HOME:-$HOME/.local/share}/musefs/library.db)\n"
-		"  --json      one JSON object on stdout (keys documented in\n"
-		"              musefs-stat(1))\n"
+		"  --db PATH             store file (default: $MUSEFS_DB, else\n"
+		"                        ${XDG_DATA_HOME:-$HOME/.local/share}/musefs/library.db)\n"
+		"  --json                the whole report as one JSON object\n"
+		"  --flat                the whole report as key=value lines\n"
+		"  --prometheus          metrics in Prometheus text format\n"
+		"  --get KEY             one bare value, e.g. tracks.total\n"
+		"  --check               one status line; exit 0 OK, 1 WARNING,\n"
+		"                        2 CRITICAL, 3 UNKNOWN\n"
+		"    --max-scan-age W[:C]    last scan older than W (C) seconds;\n"
+		"                            suffixes s, m, h, d\n"
+		"    --max-mount-lag W[:C]   a live mount behind the store by more\n"
+		"    --min-tracks W[:C]      fewer tracks than W (C)\n"
+		"    --max-failed W[:C]      more failed files in the last scan\n"
+		"  --watch SECONDS       redraw the table every SECONDS\n"
+		"  --count N             with --watch: stop after N tables\n"
+		"  --limit N             scans listed (default 10)\n"
+		"  -o, --output FILE     write to FILE atomically (temp + rename)\n"
 		"  -h, --help, -V, --version\n");
 }
+
+/* ---- option values ---- */
+
+static int parse_int(const char *s, bool duration, int64_t *out)
+{
+	char *end;
+	long long n;
+	int64_t mul = 1;
+
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (errno || end == s || n < 0)
+		return -EINVAL;
+	if (duration && *end) {
+		switch (*end++) {
+		case 's': mul = 1; break;
+		case 'm': mul = 60; break;
+		case 'h': mul = 3600; break;
+		case 'd': mul = 86400; break;
+		default: return -EINVAL;
+		}
+	}
+	if (*end || n > INT64_MAX / mul)
+		return -EINVAL;
+	*out = (int64_t)n * mul;
+	return 0;
+}
+
+static int parse_threshold(const char *name, const char *s, bool duration,
+			   struct threshold *t)
+{
+	char buf[64];
+	char *colon;
+
+	if (snprintf(buf, sizeof(buf), "%s", s) >= (int)sizeof(buf))
+		goto out_bad;
+	colon = strchr(buf, ':');
+	if (colon)
+		*colon = '\0';
+	if (*buf) {
+		if (parse_int(buf, duration, &t->warn) < 0)
+			goto out_bad;
+		t->warn_set = true;
+	}
+	if (colon && colon[1]) {
+		if (parse_int(colon + 1, duration, &t->crit) < 0)
+			goto out_bad;
+		t->crit_set = true;
+	}
+	if (!t->warn_set && !t->crit_set)
+		goto out_bad;
+	return 0;
+
+out_bad:
+	mf_err(NULL, "invalid value for '--%s': '%s' (expected WARN[:CRIT]%s)",
+	       name, s, duration ? " with an optional s, m, h or d" : "");
+	return -EINVAL;
+}
+
+/* ---- reading the store ---- */
 
 static int q_int(sqlite3 *db, const char *sql, int64_t *out)
 {
@@ -79,17 +179,17 @@ static int q_int(sqlite3 *db, const char *sql, int64_t *out)
 	return 0;
 }
 
-/* Extension tables may be missing in a store written by another tool. */
-static bool has_table(sqlite3 *db, const char *name)
+/* Extension tables and columns may be missing in an older store. */
+static bool has_column(sqlite3 *db, const char *table, const char *column)
 {
 	sqlite3_stmt *st = NULL;
 	bool found = false;
 
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE "
-			       "type = 'table' AND name = ?", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info(?) "
+			       "WHERE name = ?", -1, &st, NULL) != SQLITE_OK)
 		return false;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
 	found = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
 	return found;
@@ -100,131 +200,424 @@ static int64_t file_size(const char *path, const char *suffix)
 	char p[PATH_MAX + 8];
 	struct stat sb;
 
-	snprintf(p, sizeof(p), "%s%s", path, suffix);
+	if (snprintf(p, sizeof(p), "%s%s", path, suffix) >= (int)sizeof(p))
+		return 0;
 	return stat(p, &sb) == 0 ? (int64_t)sb.st_size : 0;
 }
 
-static int collect(struct mf_store *s, struct stats *x)
+static const char *col_text(sqlite3_stmt *st, int i)
 {
-	sqlite3 *db = mf_store_db(s);
-	sqlite3_stmt *st = NULL;
-	int rc;
+	const char *s = (const char *)sqlite3_column_text(st, i);
 
-	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-		return -EIO;
-	if (q_int(db, "PRAGMA user_version", &x->user_version) < 0 ||
-	    q_int(db, "SELECT count(*) FROM tracks", &x->tracks) < 0 ||
-	    q_int(db, "SELECT coalesce(sum(backing_size), 0) FROM tracks",
-		  &x->backing_bytes) < 0 ||
-	    (has_table(db, "track_props") &&
-	     q_int(db, "SELECT coalesce(sum(duration_ms), 0) FROM track_props",
-		   &x->duration_ms) < 0) ||
-	    q_int(db, "SELECT count(*) FROM tags", &x->tag_rows) < 0 ||
-	    q_int(db, "SELECT count(*) FROM art", &x->art_count) < 0 ||
-	    q_int(db, "SELECT coalesce(sum(byte_len), 0) FROM art",
-		  &x->art_bytes) < 0 ||
-	    q_int(db, "SELECT coalesce(max(seq), 0) FROM track_changes",
-		  &x->head_seq) < 0)
-		goto out_fail;
+	return s ? s : "";
+}
+
+/* Prometheus descriptors of the library, scan and mount-table metrics. */
+#define G(n, u, d, h) { NULL, n, NULL, MF_METRIC_GAUGE, u, d, h }
+static const struct mf_metric_desc
+	d_store_size = G("musefs_store_size_bytes", "bytes", 1,
+			 "Size of the store file."),
+	d_store_wal = G("musefs_store_wal_bytes", "bytes", 1,
+			"Size of the store's write-ahead log."),
+	d_tracks = G("musefs_tracks", "", 1, "Tracks in the store, by format."),
+	d_backing = G("musefs_backing_bytes", "bytes", 1,
+		      "Sum of the sizes of the backing files."),
+	d_duration = G("musefs_audio_duration_seconds", "seconds", 1,
+		       "Total duration of the audio."),
+	d_tags = G("musefs_tag_rows", "", 1, "Rows in the tags table."),
+	d_art = G("musefs_art_images", "", 1, "Distinct images in the store."),
+	d_art_bytes = G("musefs_art_bytes", "bytes", 1,
+			"Bytes of all images in the store."),
+	d_head = G("musefs_changelog_head", "", 1,
+		   "Newest changelog sequence number."),
+	d_scan_start = G("musefs_scan_last_start_timestamp_seconds", "seconds",
+			 1, "Start of the last scan, unix time."),
+	d_scan_end = G("musefs_scan_last_end_timestamp_seconds", "seconds", 1,
+		       "End of the last scan, unix time (absent while running)."),
+	d_scan_dur = G("musefs_scan_last_duration_seconds", "seconds", 1,
+		       "Duration of the last scan (so far, while running)."),
+	d_scan_files = G("musefs_scan_last_files", "", 1,
+			 "Files of the last scan, by result."),
+	d_scan_bytes = G("musefs_scan_last_read_bytes", "bytes", 1,
+			 "Bytes read by the last scan."),
+	d_scan_outcome = G("musefs_scan_last_outcome", "", 1,
+			   "Outcome of the last scan (1 for the current one)."),
+	d_mounts = G("musefs_mounts", "", 1,
+		     "Mounts with a heartbeat row, by state."),
+	d_mount_up = G("musefs_mount_up", "", 1,
+		       "1 when the mount's heartbeat is live, else 0."),
+	d_mount_beat = G("musefs_mount_heartbeat_timestamp_seconds", "seconds",
+			 1, "Time of the mount's last heartbeat, unix time."),
+	d_mount_info = G("musefs_mount_info", "", 1,
+			 "Mount attributes as labels; always 1.");
+#undef G
+
+static const char *const scan_outcomes[] = {
+	"running", "ok", "partial", "failed", "interrupted",
+};
+
+static int add_library(sqlite3 *db, struct mf_doc *d, const char *path,
+		       struct facts *f)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v;
+	char key[64], labels[96];
+	int rc, ret;
+	bool any = false;
+
+	if ((ret = mf_doc_str(d, "store.path", path)) < 0 ||
+	    (ret = mf_doc_metric(d, "store.size_bytes", &d_store_size, NULL,
+				 file_size(path, ""))) < 0 ||
+	    (ret = mf_doc_metric(d, "store.wal_bytes", &d_store_wal, NULL,
+				 file_size(path, "-wal"))) < 0)
+		return ret;
+	if ((ret = q_int(db, "PRAGMA user_version", &v)) < 0 ||
+	    (ret = mf_doc_int(d, "store.user_version", v)) < 0)
+		return ret;
+	if ((ret = q_int(db, "SELECT count(*) FROM tracks", &f->tracks)) < 0 ||
+	    (ret = mf_doc_int(d, "tracks.total", f->tracks)) < 0)
+		return ret;
 	if (sqlite3_prepare_v2(db, "SELECT format, count(*) FROM tracks "
 			       "GROUP BY format ORDER BY format", -1, &st,
 			       NULL) != SQLITE_OK)
-		goto out_fail;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && x->nformats < MAX_FORMATS) {
-		const char *f = (const char *)sqlite3_column_text(st, 0);
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *fmt = col_text(st, 0);
 
-		snprintf(x->formats[x->nformats].name,
-			 sizeof(x->formats[0].name), "%s", f ? f : "?");
-		x->formats[x->nformats].count = sqlite3_column_int64(st, 1);
-		x->nformats++;
+		labels[0] = '\0';
+		snprintf(key, sizeof(key), "tracks.by_format.%s", fmt);
+		if (mf_prom_label(labels, sizeof(labels), "format", fmt) < 0 ||
+		    mf_doc_metric(d, key, &d_tracks, labels,
+				  sqlite3_column_int64(st, 1)) < 0) {
+			sqlite3_finalize(st);
+			return -EIO;
+		}
+		any = true;
 	}
 	sqlite3_finalize(st);
-	if (!has_table(db, "scan_runs")) {
-		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-		goto out_sizes;
-	}
-	if (sqlite3_prepare_v2(db, "SELECT started_at, coalesce(ended_at, 0), "
-			       "seen, new, changed, unchanged, skipped, failed, "
-			       "outcome FROM scan_runs ORDER BY id DESC LIMIT 1",
-			       -1, &st, NULL) != SQLITE_OK)
-		goto out_fail;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const char *o = (const char *)sqlite3_column_text(st, 8);
-
-		x->have_scan = true;
-		x->scan_started = sqlite3_column_int64(st, 0);
-		x->scan_ended = sqlite3_column_int64(st, 1);
-		x->scan_seen = sqlite3_column_int64(st, 2);
-		x->scan_new = sqlite3_column_int64(st, 3);
-		x->scan_changed = sqlite3_column_int64(st, 4);
-		x->scan_unchanged = sqlite3_column_int64(st, 5);
-		x->scan_skipped = sqlite3_column_int64(st, 6);
-		x->scan_failed = sqlite3_column_int64(st, 7);
-		snprintf(x->scan_outcome, sizeof(x->scan_outcome), "%s",
-			 o ? o : "");
-	}
-	sqlite3_finalize(st);
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-out_sizes:
-	x->size_bytes = file_size(x->path, "");
-	x->wal_bytes = file_size(x->path, "-wal");
+	if (rc != SQLITE_DONE)
+		return -EIO;
+	if (!any && (ret = mf_doc_empty_object(d, "tracks.by_format")) < 0)
+		return ret;
+	if ((ret = q_int(db, "SELECT coalesce(sum(backing_size), 0) FROM "
+			 "tracks", &v)) < 0 ||
+	    (ret = mf_doc_metric(d, "tracks.backing_bytes", &d_backing, NULL,
+				 v)) < 0)
+		return ret;
+	v = 0;
+	if (has_column(db, "track_props", "duration_ms") &&
+	    (ret = q_int(db, "SELECT coalesce(sum(duration_ms), 0) / 1000 "
+			 "FROM track_props", &v)) < 0)
+		return ret;
+	if ((ret = mf_doc_metric(d, "tracks.duration_s", &d_duration, NULL,
+				 v)) < 0)
+		return ret;
+	if ((ret = q_int(db, "SELECT count(*) FROM tags", &v)) < 0 ||
+	    (ret = mf_doc_metric(d, "tags.rows", &d_tags, NULL, v)) < 0 ||
+	    (ret = q_int(db, "SELECT count(*) FROM art", &v)) < 0 ||
+	    (ret = mf_doc_metric(d, "art.count", &d_art, NULL, v)) < 0 ||
+	    (ret = q_int(db, "SELECT coalesce(sum(byte_len), 0) FROM art",
+			 &v)) < 0 ||
+	    (ret = mf_doc_metric(d, "art.bytes", &d_art_bytes, NULL, v)) < 0 ||
+	    (ret = q_int(db, "SELECT coalesce(max(seq), 0) FROM track_changes",
+			 &v)) < 0 ||
+	    (ret = mf_doc_metric(d, "changelog.head_seq", &d_head, NULL, v)) < 0)
+		return ret;
 	return 0;
-
-out_fail:
-	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	return -EIO;
 }
 
-static void json_str(const char *s)
+/* One scan_runs row (columns as in scans_sql) under @prefix. */
+static int add_scan(struct mf_doc *d, const char *prefix, sqlite3_stmt *st,
+		    int64_t now, bool metrics)
 {
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	static const char *const counts[] = {
+		"seen", "new", "changed", "unchanged", "skipped", "failed",
+		"moved", "pruned",
+	};
+	char key[96], labels[64];
+	int64_t started = sqlite3_column_int64(st, 1);
+	bool ended = sqlite3_column_type(st, 2) != SQLITE_NULL;
+	int64_t end = ended ? sqlite3_column_int64(st, 2) : now;
+	const char *outcome = col_text(st, 13);
+	int ret;
 
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
+#define K(name) (snprintf(key, sizeof(key), "%s.%s", prefix, name), key)
+	if ((ret = mf_doc_int(d, K("id"), sqlite3_column_int64(st, 0))) < 0 ||
+	    (ret = mf_doc_int(d, K("started_at"), started)) < 0)
+		return ret;
+	if (metrics && (ret = mf_doc_sample(d, &d_scan_start, NULL, started)) < 0)
+		return ret;
+	if (ended) {
+		ret = mf_doc_int(d, K("ended_at"), end);
+		if (!ret && metrics)
+			ret = mf_doc_sample(d, &d_scan_end, NULL, end);
+	} else {
+		ret = mf_doc_null(d, K("ended_at"));
 	}
-	putchar('"');
+	if (ret < 0)
+		return ret;
+	if ((ret = mf_doc_int(d, K("age_s"), now - (ended ? end : started))) < 0)
+		return ret;
+	if (metrics)
+		ret = mf_doc_metric(d, K("duration_s"), &d_scan_dur, NULL,
+				    end - started);
+	else
+		ret = mf_doc_int(d, K("duration_s"), end - started);
+	if (ret < 0 || (ret = mf_doc_str(d, K("roots"), col_text(st, 3))) < 0)
+		return ret;
+	for (int i = 0; i < 8; i++) {
+		labels[0] = '\0';
+		mf_prom_label(labels, sizeof(labels), "result", counts[i]);
+		ret = metrics ? mf_doc_metric(d, K(counts[i]), &d_scan_files,
+					      labels,
+					      sqlite3_column_int64(st, 4 + i)) :
+			mf_doc_int(d, K(counts[i]), sqlite3_column_int64(st, 4 + i));
+		if (ret < 0)
+			return ret;
+	}
+	ret = metrics ? mf_doc_metric(d, K("bytes_read"), &d_scan_bytes, NULL,
+				      sqlite3_column_int64(st, 12)) :
+		mf_doc_int(d, K("bytes_read"), sqlite3_column_int64(st, 12));
+	if (ret < 0 || (ret = mf_doc_str(d, K("outcome"), outcome)) < 0)
+		return ret;
+#undef K
+	for (size_t i = 0; metrics && i < sizeof(scan_outcomes) /
+	     sizeof(scan_outcomes[0]); i++) {
+		labels[0] = '\0';
+		mf_prom_label(labels, sizeof(labels), "outcome", scan_outcomes[i]);
+		ret = mf_doc_sample(d, &d_scan_outcome, labels,
+				    strcmp(outcome, scan_outcomes[i]) == 0);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
 }
 
-static void print_json(const struct stats *x)
+static int add_scans(sqlite3 *db, struct mf_doc *d, long limit,
+		     struct facts *f)
 {
-	printf("{\"store\":{\"path\":");
-	json_str(x->path);
-	printf(",\"size_bytes\":%lld,\"wal_bytes\":%lld,\"user_version\":%lld},",
-	       (long long)x->size_bytes, (long long)x->wal_bytes,
-	       (long long)x->user_version);
-	printf("\"tracks\":{\"total\":%lld,\"by_format\":{", (long long)x->tracks);
-	for (size_t i = 0; i < x->nformats; i++) {
-		if (i)
-			putchar(',');
-		json_str(x->formats[i].name);
-		printf(":%lld", (long long)x->formats[i].count);
+	sqlite3_stmt *st = NULL;
+	char sql[512], prefix[32];
+	bool mp;
+	long n = 0;
+	int rc, ret = 0;
+
+	if (!has_column(db, "scan_runs", "outcome")) {
+		if ((ret = mf_doc_null(d, "last_scan")) < 0)
+			return ret;
+		return mf_doc_empty_array(d, "scans");
 	}
-	printf("},\"backing_bytes\":%lld,\"duration_s\":%lld},",
-	       (long long)x->backing_bytes, (long long)(x->duration_ms / 1000));
-	printf("\"tags\":{\"rows\":%lld},\"art\":{\"count\":%lld,\"bytes\":%lld},"
-	       "\"changelog\":{\"head_seq\":%lld},", (long long)x->tag_rows,
-	       (long long)x->art_count, (long long)x->art_bytes,
-	       (long long)x->head_seq);
-	if (!x->have_scan) {
-		printf("\"last_scan\":null}\n");
-		return;
+	mp = has_column(db, "scan_runs", "moved") &&
+	     has_column(db, "scan_runs", "pruned");
+	snprintf(sql, sizeof(sql), "SELECT id, started_at, ended_at, roots, "
+		 "seen, new, changed, unchanged, skipped, failed, %s, "
+		 "bytes_read, outcome FROM scan_runs ORDER BY id DESC LIMIT ?",
+		 mp ? "moved, pruned" : "0, 0");
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		mf_err(NULL, "cannot query the store: %s", sqlite3_errmsg(db));
+		return -EIO;
 	}
-	printf("\"last_scan\":{\"started_at\":%lld,\"ended_at\":%lld,"
-	       "\"seen\":%lld,\"new\":%lld,\"changed\":%lld,\"unchanged\":%lld,"
-	       "\"skipped\":%lld,\"failed\":%lld,\"outcome\":",
-	       (long long)x->scan_started, (long long)x->scan_ended,
-	       (long long)x->scan_seen, (long long)x->scan_new,
-	       (long long)x->scan_changed, (long long)x->scan_unchanged,
-	       (long long)x->scan_skipped, (long long)x->scan_failed);
-	json_str(x->scan_outcome);
-	printf("}}\n");
+	/* the newest run twice: as last_scan (with metrics) and in scans */
+	for (int pass = 0; pass < 2 && !ret; pass++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, pass ? limit : 1);
+		n = 0;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			if (pass == 0) {
+				f->have_scan = true;
+				f->scan_failed = sqlite3_column_int64(st, 9);
+				f->scan_age = f->now -
+					sqlite3_column_int64(st,
+					sqlite3_column_type(st, 2) == SQLITE_NULL ?
+					1 : 2);
+				snprintf(f->scan_outcome, sizeof(f->scan_outcome),
+					 "%s", col_text(st, 13));
+				ret = add_scan(d, "last_scan", st, f->now, true);
+			} else {
+				snprintf(prefix, sizeof(prefix), "scans.%ld", n);
+				ret = add_scan(d, prefix, st, f->now, false);
+			}
+			n++;
+			if (ret < 0)
+				break;
+		}
+		if (!ret && rc != SQLITE_DONE)
+			ret = -EIO;
+		if (!ret && n == 0)
+			ret = pass ? mf_doc_empty_array(d, "scans") :
+				mf_doc_null(d, "last_scan");
+	}
+	sqlite3_finalize(st);
+	return ret;
 }
+
+static int add_mount(struct mf_doc *d, sqlite3_stmt *st, long i,
+		     const char *this_host, struct facts *f)
+{
+	int64_t v[MF_M__COUNT] = { 0 };
+	bool present[MF_M__COUNT] = { false };
+	char key[96], prefix[48], labels[PATH_MAX + 512], info[PATH_MAX * 2];
+	const char *host = col_text(st, 0), *mp = col_text(st, 1);
+	int64_t pid = sqlite3_column_int64(st, 2);
+	int64_t interval = sqlite3_column_int64(st, 5);
+	int64_t updated = sqlite3_column_int64(st, 7);
+	enum mf_mount_state s;
+	int ret;
+
+	s = mf_heartbeat_classify(col_text(st, 9), host, pid, updated,
+				  interval, f->now, this_host);
+	f->live += s == MF_MOUNT_LIVE;
+	f->stale += s == MF_MOUNT_STALE;
+	f->stopped += s == MF_MOUNT_STOPPED;
+	labels[0] = '\0';
+	if (mf_prom_label(labels, sizeof(labels), "host", host) < 0 ||
+	    mf_prom_label(labels, sizeof(labels), "mountpoint", mp) < 0)
+		return -ENAMETOOLONG;
+	snprintf(prefix, sizeof(prefix), "mounts.list.%ld", i);
+#define K(name) (snprintf(key, sizeof(key), "%s.%s", prefix, name), key)
+	if ((ret = mf_doc_str(d, K("hostname"), host)) < 0 ||
+	    (ret = mf_doc_int(d, K("pid"), pid)) < 0 ||
+	    (ret = mf_doc_str(d, K("mountpoint"), mp)) < 0 ||
+	    (ret = mf_doc_str(d, K("template"), col_text(st, 3))) < 0 ||
+	    (ret = mf_doc_str(d, K("mode"), col_text(st, 4))) < 0 ||
+	    (ret = mf_doc_str(d, K("state"), mf_mount_state_name(s))) < 0 ||
+	    (ret = mf_doc_int(d, K("interval_s"), interval)) < 0 ||
+	    (ret = mf_doc_int(d, K("started_at"), sqlite3_column_int64(st, 6))) < 0 ||
+	    (ret = mf_doc_metric(d, K("updated_at"), &d_mount_beat, labels,
+				 updated)) < 0 ||
+	    (ret = sqlite3_column_type(st, 8) == SQLITE_NULL ?
+	     mf_doc_null(d, K("stopped_at")) :
+	     mf_doc_int(d, K("stopped_at"), sqlite3_column_int64(st, 8))) < 0 ||
+	    (ret = mf_doc_int(d, K("heartbeat_age_s"), f->now - updated)) < 0 ||
+	    (ret = mf_doc_sample(d, &d_mount_up, labels,
+				 s == MF_MOUNT_LIVE)) < 0)
+		return ret;
+	snprintf(info, sizeof(info), "%s", labels);
+	if (mf_prom_label(info, sizeof(info), "template", col_text(st, 3)) < 0 ||
+	    mf_prom_label(info, sizeof(info), "mode", col_text(st, 4)) < 0 ||
+	    mf_prom_label(info, sizeof(info), "state",
+			  mf_mount_state_name(s)) < 0)
+		return -ENAMETOOLONG;
+	if ((ret = mf_doc_sample(d, &d_mount_info, info, 1)) < 0)
+		return ret;
+	mf_metrics_parse_flat(col_text(st, 10), v, present);
+	if (s == MF_MOUNT_LIVE && present[MF_M_LAG_MS] &&
+	    v[MF_M_LAG_MS] > f->max_lag_ms)
+		f->max_lag_ms = v[MF_M_LAG_MS];
+	snprintf(key, sizeof(key), "%s.metrics", prefix);
+	for (size_t j = 0; j < MF_M__COUNT; j++)
+		if (present[j])
+			return mf_doc_mount_metrics(d, key, labels, v, present);
+#undef K
+	return mf_doc_empty_object(d, key);
+}
+
+static int add_mounts(sqlite3 *db, struct mf_doc *d, struct facts *f)
+{
+	sqlite3_stmt *st = NULL;
+	char host[256], labels[64];
+	long n = 0;
+	int rc, ret = 0;
+
+	if (mf_heartbeat_hostname(host, sizeof(host)) < 0)
+		host[0] = '\0';
+	if (has_column(db, "mount_heartbeats", "metrics")) {
+		if (sqlite3_prepare_v2(db, "SELECT hostname, mountpoint, pid, "
+				       "template, mode, interval_s, started_at, "
+				       "updated_at, stopped_at, state, metrics "
+				       "FROM mount_heartbeats ORDER BY "
+				       "hostname, mountpoint", -1, &st,
+				       NULL) != SQLITE_OK) {
+			mf_err(NULL, "cannot query the store: %s",
+			       sqlite3_errmsg(db));
+			return -EIO;
+		}
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			ret = add_mount(d, st, n++, host, f);
+			if (ret < 0)
+				break;
+		}
+		if (!ret && rc != SQLITE_DONE)
+			ret = -EIO;
+		sqlite3_finalize(st);
+		if (ret < 0)
+			return ret;
+	}
+	if (n == 0 && (ret = mf_doc_empty_array(d, "mounts.list")) < 0)
+		return ret;
+	{
+		const char *names[] = { "live", "stale", "stopped" };
+		int64_t vals[] = { f->live, f->stale, f->stopped };
+		char key[32];
+
+		for (int i = 0; i < 3; i++) {
+			labels[0] = '\0';
+			mf_prom_label(labels, sizeof(labels), "state", names[i]);
+			snprintf(key, sizeof(key), "mounts.%s", names[i]);
+			ret = mf_doc_metric(d, key, &d_mounts, labels, vals[i]);
+			if (ret < 0)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Open the store and read everything into a new document. Returns 0, or
+ * a negative errno after logging (the store is missing, foreign or
+ * unreadable: -ENOENT, -EPROTO, -EIO).
+ */
+static int collect(const char *path, const struct opts *o,
+		   struct mf_doc **out, struct facts *f)
+{
+	struct mf_store *s = NULL;
+	struct mf_doc *d = NULL;
+	char err[PATH_MAX + 256];
+	sqlite3 *db;
+	int ret;
+
+	*out = NULL;
+	memset(f, 0, sizeof(*f));
+	f->now = (int64_t)time(NULL);
+	ret = mf_store_open(path, MF_STORE_READONLY, &s, err, sizeof(err));
+	if (ret < 0) {
+		mf_err(NULL, "%s", err);
+		return ret;
+	}
+	db = mf_store_db(s);
+	d = mf_doc_new();
+	if (!d) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		ret = -EIO;
+		goto out;
+	}
+	ret = mf_doc_int(d, "generated_at", f->now);
+	if (!ret)
+		ret = add_library(db, d, path, f);
+	if (!ret)
+		ret = add_scans(db, d, o->limit, f);
+	if (!ret)
+		ret = add_mounts(db, d, f);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (ret == -EIO)
+		mf_err(NULL, "cannot read store '%s': %s", path,
+		       sqlite3_errmsg(db));
+	else if (ret < 0)
+		mf_err(NULL, "cannot build the report: %s", strerror(-ret));
+out:
+	mf_store_close(s);
+	if (ret < 0) {
+		mf_doc_free(d);
+		return ret;
+	}
+	*out = d;
+	return 0;
+}
+
+/* ---- the tables ---- */
 
 static void human_bytes(int64_t n, char *buf, size_t len)
 {
@@ -237,105 +630,627 @@ static void human_bytes(int64_t n, char *buf, size_t len)
 		u++;
 	}
 	if (u == 0)
-		snprintf(buf, len, "%lld B", (long long)n);
+		snprintf(buf, len, "%" PRId64 " B", n);
 	else
 		snprintf(buf, len, "%.1f %s", v, units[u]);
 }
 
-static void print_table(const struct stats *x)
+static void human_age(int64_t s, char *buf, size_t len)
 {
-	char b1[32], b2[32];
-
-	printf("%-18s %s\n", "store", x->path);
-	human_bytes(x->size_bytes, b1, sizeof(b1));
-	human_bytes(x->wal_bytes, b2, sizeof(b2));
-	printf("%-18s %s (WAL %s), schema %lld\n", "store size", b1, b2,
-	       (long long)x->user_version);
-	printf("%-18s %lld\n", "tracks", (long long)x->tracks);
-	for (size_t i = 0; i < x->nformats; i++)
-		printf("  %-16s %lld\n", x->formats[i].name,
-		       (long long)x->formats[i].count);
-	human_bytes(x->backing_bytes, b1, sizeof(b1));
-	printf("%-18s %s\n", "backing bytes", b1);
-	printf("%-18s %.1f h\n", "audio", (double)x->duration_ms / 3.6e6);
-	printf("%-18s %lld\n", "tag rows", (long long)x->tag_rows);
-	human_bytes(x->art_bytes, b1, sizeof(b1));
-	printf("%-18s %lld (%s)\n", "art images", (long long)x->art_count, b1);
-	printf("%-18s %lld\n", "changelog head", (long long)x->head_seq);
-	if (x->have_scan)
-		printf("%-18s %s: %lld seen, %lld new, %lld changed, "
-		       "%lld failed\n", "last scan", x->scan_outcome,
-		       (long long)x->scan_seen, (long long)x->scan_new,
-		       (long long)x->scan_changed, (long long)x->scan_failed);
+	if (s < 0)
+		s = 0;
+	if (s < 120)
+		snprintf(buf, len, "%" PRId64 "s", s);
+	else if (s < 7200)
+		snprintf(buf, len, "%" PRId64 "m", s / 60);
+	else if (s < 172800)
+		snprintf(buf, len, "%" PRId64 "h", s / 3600);
 	else
-		printf("%-18s never\n", "last scan");
+		snprintf(buf, len, "%" PRId64 "d", s / 86400);
 }
 
-int main(int argc, char **argv)
+static void local_time(int64_t t, char *buf, size_t len)
 {
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!localtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M", &tm))
+		snprintf(buf, len, "%" PRId64, t);
+}
+
+/*
+ * Values looked up in the document by key (the table reads what JSON
+ * has). Each val() result stays valid for the next LOOKUP_SLOTS - 1 calls.
+ */
+#define LOOKUP_SLOTS 12
+
+struct lookup {
+	const struct mf_doc *d;
+	char slot[LOOKUP_SLOTS][PATH_MAX + 64];
+	unsigned next;
+	char *buf;		/* the last result */
+};
+
+static const char *val(struct lookup *l, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static const char *val(struct lookup *l, const char *fmt, ...)
+{
+	char key[128];
+	char *s = NULL;
+	size_t len = 0;
+	va_list ap;
+	FILE *f;
+
+	va_start(ap, fmt);
+	vsnprintf(key, sizeof(key), fmt, ap);
+	va_end(ap);
+	l->buf = l->slot[l->next++ % LOOKUP_SLOTS];
+	l->buf[0] = '\0';
+	f = open_memstream(&s, &len);
+	if (!f)
+		return l->buf;
+	mf_doc_get(l->d, key, f);
+	if (fclose(f) == 0 && s) {
+		len = strcspn(s, "\n");
+		snprintf(l->buf, sizeof(l->slot[0]), "%.*s", (int)len, s);
+	}
+	free(s);
+	return l->buf;
+}
+
+static int64_t ival(struct lookup *l, const char *key)
+{
+	return strtoll(val(l, "%s", key), NULL, 10);
+}
+
+static const char *color(const struct opts *o, const char *state)
+{
+	if (!o->color)
+		return "";
+	if (!strcmp(state, "live") || !strcmp(state, "ok"))
+		return "\033[32m";
+	if (!strcmp(state, "stale") || !strcmp(state, "failed"))
+		return "\033[31m";
+	if (!strcmp(state, "partial") || !strcmp(state, "interrupted") ||
+	    !strcmp(state, "running"))
+		return "\033[33m";
+	return "\033[2m";
+}
+
+static const char *reset(const struct opts *o)
+{
+	return o->color ? "\033[0m" : "";
+}
+
+static void table_summary(FILE *out, const struct mf_doc *d,
+			  const struct facts *f, const struct opts *o)
+{
+	static struct lookup l;
+	char b1[32], b2[32];
+	static const char *const formats[] = {
+		"flac", "mp3", "m4a", "opus", "vorbis", "oggflac", "wav",
+	};
+	bool first = true;
+
+	l.d = d;
+	human_bytes(ival(&l, "store.size_bytes"), b1, sizeof(b1));
+	human_bytes(ival(&l, "store.wal_bytes"), b2, sizeof(b2));
+	fprintf(out, "%-16s %s (%s, WAL %s, schema %s)\n", "store",
+		val(&l, "store.path"), b1, b2, val(&l, "store.user_version"));
+	fprintf(out, "%-16s %" PRId64, "tracks", f->tracks);
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		const char *n = val(&l, "tracks.by_format.%s", formats[i]);
+
+		if (!*n)
+			continue;
+		fprintf(out, "%s%s %s", first ? " (" : ", ", formats[i], n);
+		first = false;
+	}
+	fprintf(out, "%s\n", first ? "" : ")");
+	human_bytes(ival(&l, "tracks.backing_bytes"), b1, sizeof(b1));
+	fprintf(out, "%-16s %.1f h, %s backing\n", "audio",
+		(double)ival(&l, "tracks.duration_s") / 3600.0, b1);
+	fprintf(out, "%-16s %s rows\n", "tags", val(&l, "tags.rows"));
+	human_bytes(ival(&l, "art.bytes"), b1, sizeof(b1));
+	fprintf(out, "%-16s %s images, %s\n", "art", val(&l, "art.count"), b1);
+	fprintf(out, "%-16s %s\n", "changelog head", val(&l, "changelog.head_seq"));
+	if (f->have_scan) {
+		human_age(f->scan_age, b1, sizeof(b1));
+		human_age(ival(&l, "last_scan.duration_s"), b2, sizeof(b2));
+		fprintf(out, "%-16s %s%s%s %s ago, took %s: %s seen, %s new, "
+			"%s changed, %s moved, %s pruned, %s failed\n",
+			"last scan", color(o, f->scan_outcome), f->scan_outcome,
+			reset(o), b1, b2, val(&l, "last_scan.seen"),
+			val(&l, "last_scan.new"), val(&l, "last_scan.changed"),
+			val(&l, "last_scan.moved"), val(&l, "last_scan.pruned"),
+			val(&l, "last_scan.failed"));
+	} else {
+		fprintf(out, "%-16s never\n", "last scan");
+	}
+	fprintf(out, "%-16s %" PRId64 " live, %" PRId64 " stale, %" PRId64
+		" stopped\n", "mounts", f->live, f->stale, f->stopped);
+}
+
+static void table_scans(FILE *out, const struct mf_doc *d,
+			const struct opts *o)
+{
+	static struct lookup l;
+	char start[32], dur[16], bytes[32], outcome[16];
+
+	l.d = d;
+	fprintf(out, "%-6s %-16s %6s %-11s %7s %6s %7s %6s %6s %6s %10s\n",
+		"ID", "STARTED", "TOOK", "OUTCOME", "SEEN", "NEW", "CHANGED",
+		"MOVED", "PRUNED", "FAILED", "READ");
+	for (long i = 0; *val(&l, "scans.%ld.id", i); i++) {
+		char id[24];
+
+		snprintf(id, sizeof(id), "%.20s", l.buf);
+		local_time(strtoll(val(&l, "scans.%ld.started_at", i), NULL, 10),
+			   start, sizeof(start));
+		human_age(strtoll(val(&l, "scans.%ld.duration_s", i), NULL, 10),
+			  dur, sizeof(dur));
+		human_bytes(strtoll(val(&l, "scans.%ld.bytes_read", i), NULL, 10),
+			    bytes, sizeof(bytes));
+		snprintf(outcome, sizeof(outcome), "%.15s",
+			 val(&l, "scans.%ld.outcome", i));
+		fprintf(out, "%-6s %-16s %6s %s%-11s%s", id, start, dur,
+			color(o, outcome), outcome, reset(o));
+		fprintf(out, " %7s", val(&l, "scans.%ld.seen", i));
+		fprintf(out, " %6s", val(&l, "scans.%ld.new", i));
+		fprintf(out, " %7s", val(&l, "scans.%ld.changed", i));
+		fprintf(out, " %6s", val(&l, "scans.%ld.moved", i));
+		fprintf(out, " %6s", val(&l, "scans.%ld.pruned", i));
+		fprintf(out, " %6s", val(&l, "scans.%ld.failed", i));
+		fprintf(out, " %10s\n", bytes);
+	}
+}
+
+static void table_mounts(FILE *out, const struct mf_doc *d,
+			 const struct opts *o)
+{
+	static struct lookup l;
+	char state[16], beat[16], up[16], served[32], host[64];
+
+	l.d = d;
+	fprintf(out, "%-8s %-12s %7s %6s %7s %8s %10s %5s %s\n", "STATE", "HOST",
+		"PID", "BEAT", "UPTIME", "READS", "SERVED", "LAG", "MOUNTPOINT");
+	for (long i = 0; *val(&l, "mounts.list.%ld.state", i); i++) {
+		snprintf(state, sizeof(state), "%.15s", l.buf);
+		snprintf(host, sizeof(host), "%.63s",
+			 val(&l, "mounts.list.%ld.hostname", i));
+		human_age(strtoll(val(&l, "mounts.list.%ld.heartbeat_age_s", i),
+				  NULL, 10), beat, sizeof(beat));
+		human_age(strtoll(val(&l, "mounts.list.%ld.metrics.uptime_s", i),
+				  NULL, 10), up, sizeof(up));
+		human_bytes(strtoll(val(&l, "mounts.list.%ld.metrics.read_bytes",
+					i), NULL, 10), served, sizeof(served));
+		fprintf(out, "%s%-8s%s %-12s %7s %6s %7s", color(o, state), state,
+			reset(o), host, val(&l, "mounts.list.%ld.pid", i), beat,
+			up);
+		fprintf(out, " %8s %10s",
+			val(&l, "mounts.list.%ld.metrics.reads", i), served);
+		fprintf(out, " %5s", val(&l, "mounts.list.%ld.metrics.changelog.lag_seq", i));
+		fprintf(out, " %s\n", val(&l, "mounts.list.%ld.mountpoint", i));
+	}
+}
+
+static void table(FILE *out, const struct mf_doc *d, const struct facts *f,
+		  const struct opts *o)
+{
+	switch (o->view) {
+	case VIEW_SUMMARY:
+		table_summary(out, d, f, o);
+		break;
+	case VIEW_SCANS:
+		table_scans(out, d, o);
+		break;
+	case VIEW_MOUNTS:
+		table_mounts(out, d, o);
+		break;
+	}
+}
+
+/* ---- --check ---- */
+
+struct check {
+	enum verdict v;
+	char problems[1024];
+	size_t plen;
+};
+
+static void problem(struct check *c, enum verdict v, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void problem(struct check *c, enum verdict v, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (v > c->v)
+		c->v = v;
+	if (c->plen + 3 >= sizeof(c->problems))
+		return;
+	if (c->plen) {
+		memcpy(c->problems + c->plen, "; ", 3);
+		c->plen += 2;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(c->problems + c->plen, sizeof(c->problems) - c->plen,
+		      fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		c->plen += (size_t)n;
+	if (c->plen >= sizeof(c->problems))
+		c->plen = sizeof(c->problems) - 1;
+}
+
+/* Check @value > threshold (or < with @below). */
+static void limit(struct check *c, const struct threshold *t, int64_t value,
+		  bool below, const char *what, const char *unit)
+{
+	bool crit = t->crit_set && (below ? value < t->crit : value > t->crit);
+	bool warn = t->warn_set && (below ? value < t->warn : value > t->warn);
+
+	if (crit)
+		problem(c, V_CRITICAL, "%s %" PRId64 "%s (%s %" PRId64 "%s)",
+			what, value, unit, below ? "min" : "max", t->crit, unit);
+	else if (warn)
+		problem(c, V_WARNING, "%s %" PRId64 "%s (%s %" PRId64 "%s)", what,
+			value, unit, below ? "min" : "max", t->warn, unit);
+}
+
+static enum verdict check(FILE *out, const struct facts *f,
+			  const struct opts *o)
+{
+	static const char *const names[] = {
+		"OK", "WARNING", "CRITICAL", "UNKNOWN",
+	};
+	struct check c = { .v = V_OK };
+	char age[16];
+
+	limit(&c, &o->min_tracks, f->tracks, true, "tracks", "");
+	if (!f->have_scan) {
+		if (o->scan_age.warn_set || o->scan_age.crit_set)
+			problem(&c, V_CRITICAL, "never scanned");
+	} else {
+		if (!strcmp(f->scan_outcome, "failed"))
+			problem(&c, V_CRITICAL, "last scan failed");
+		else if (!strcmp(f->scan_outcome, "partial") ||
+			 !strcmp(f->scan_outcome, "interrupted"))
+			problem(&c, V_WARNING, "last scan %s", f->scan_outcome);
+		limit(&c, &o->scan_age, f->scan_age, false, "last scan age", "s");
+		limit(&c, &o->max_failed, f->scan_failed, false,
+		      "failed files in last scan", "");
+	}
+	if (f->stale)
+		problem(&c, V_CRITICAL, "%" PRId64 " stale mount%s", f->stale,
+			f->stale == 1 ? "" : "s");
+	limit(&c, &o->mount_lag, f->max_lag_ms / 1000, false, "mount lag", "s");
+	fprintf(out, "MUSEFS %s - ", names[c.v]);
+	if (c.plen)
+		fprintf(out, "%s; ", c.problems);
+	fprintf(out, "%" PRId64 " tracks", f->tracks);
+	if (f->have_scan) {
+		human_age(f->scan_age, age, sizeof(age));
+		fprintf(out, ", last scan %s %s ago", f->scan_outcome, age);
+	} else {
+		fprintf(out, ", never scanned");
+	}
+	fprintf(out, ", %" PRId64 " live mount%s", f->live,
+		f->live == 1 ? "" : "s");
+	/* performance data, as monitoring plugins print it */
+	fprintf(out, " | tracks=%" PRId64 " live_mounts=%" PRId64
+		" stale_mounts=%" PRId64 " max_mount_lag=%" PRId64 "s",
+		f->tracks, f->live, f->stale, f->max_lag_ms / 1000);
+	if (f->have_scan)
+		fprintf(out, " scan_age=%" PRId64 "s scan_failed=%" PRId64,
+			f->scan_age, f->scan_failed);
+	fputc('\n', out);
+	return c.v;
+}
+
+/* ---- main ---- */
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* Render one report to @out. Returns the exit status. */
+static int report(FILE *out, const char *path, const struct opts *o)
+{
+	struct mf_doc *d = NULL;
+	struct facts f;
+	int ret, status = 0;
+
+	ret = collect(path, o, &d, &f);
+	if (ret < 0) {
+		if (o->out == OUT_CHECK) {
+			fprintf(out, "MUSEFS UNKNOWN - cannot read store '%s': "
+				"%s\n", path, ret == -EPROTO ?
+				"not a musefs store or wrong version" :
+				strerror(-ret));
+			return V_UNKNOWN;
+		}
+		return 1;
+	}
+	switch (o->out) {
+	case OUT_TABLE:
+		table(out, d, &f, o);
+		break;
+	case OUT_JSON:
+		ret = mf_doc_render_json(d, out);
+		break;
+	case OUT_FLAT:
+		ret = mf_doc_render_flat(d, out);
+		break;
+	case OUT_PROM:
+		ret = mf_doc_render_prometheus(d, out);
+		break;
+	case OUT_GET:
+		ret = mf_doc_get(d, o->get_key, out);
+		if (ret == -ENOENT) {
+			mf_err(NULL, "no value named '%s' (see --flat for "
+			       "the keys)", o->get_key);
+			status = 1;
+			ret = 0;
+		}
+		break;
+	case OUT_CHECK:
+		status = (int)check(out, &f, o);
+		break;
+	}
+	mf_doc_free(d);
+	if (ret < 0)
+		status = o->out == OUT_CHECK ? V_UNKNOWN : 1;
+	return status;
+}
+
+static int watch(const char *path, const struct opts *o)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)o->watch_s,
+		.tv_nsec = (long)((o->watch_s - (double)(time_t)o->watch_s) * 1e9),
+	};
+	bool tty = isatty(STDOUT_FILENO);
+	int status = 0;
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	for (long n = 0; !interrupted && (!o->count || n < o->count); n++) {
+		if (n) {
+			struct timespec rem = ts;
+
+			while (!interrupted && nanosleep(&rem, &rem) < 0 &&
+			       errno == EINTR)
+				;
+			if (interrupted)
+				break;
+		}
+		if (tty)
+			fputs("\033[H\033[2J", stdout);
+		else if (n)
+			fputc('\n', stdout);
+		status = report(stdout, path, o);
+		if (fflush(stdout) != 0)
+			return 1;
+	}
+	return status;
+}
+
+/* Write one report to @file through a temp file and rename. */
+static int report_to_file(const char *file, const char *path,
+			  const struct opts *o)
+{
+	char tmp[PATH_MAX];
+	FILE *f;
+	int fd, status;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", file) >= (int)sizeof(tmp)) {
+		mf_err(NULL, "output path too long: '%s'", file);
+		return 1;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		mf_err(NULL, "cannot create '%s': %s", tmp, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		return o->out == OUT_CHECK ? V_UNKNOWN : 1;
+	}
+	status = report(f, path, o);
+	if (fchmod(fd, 0644) < 0 || fflush(f) != 0 || ferror(f) ||
+	    fsync(fd) < 0) {
+		mf_err(NULL, "cannot write '%s': %s", tmp, strerror(errno));
+		fclose(f);
+		unlink(tmp);
+		return o->out == OUT_CHECK ? V_UNKNOWN : 1;
+	}
+	fclose(f);
+	if ((status != 0 && o->out != OUT_CHECK) || rename(tmp, file) < 0) {
+		if (status == 0)
+			mf_err(NULL, "cannot rename '%s' to '%s': %s", tmp,
+			       file, strerror(errno));
+		unlink(tmp);
+		return status ? status : 1;
+	}
+	return status;
+}
+
+static int set_output(struct opts *o, enum output out)
+{
+	if (o->out != OUT_TABLE && o->out != out) {
+		mf_err(NULL, "choose one of --json, --flat, --prometheus, "
+		       "--get and --check");
+		return -EINVAL;
+	}
+	o->out = out;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	enum { O_DB = 256, O_JSON, O_FLAT, O_PROM, O_GET, O_CHECK, O_WATCH,
+	       O_COUNT, O_LIMIT, O_SCAN_AGE, O_LAG, O_MIN_TRACKS, O_FAILED };
 	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'D' },
-		{ "json", no_argument, NULL, 'j' },
+		{ "db", required_argument, NULL, O_DB },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "flat", no_argument, NULL, O_FLAT },
+		{ "prometheus", no_argument, NULL, O_PROM },
+		{ "get", required_argument, NULL, O_GET },
+		{ "check", no_argument, NULL, O_CHECK },
+		{ "watch", required_argument, NULL, O_WATCH },
+		{ "count", required_argument, NULL, O_COUNT },
+		{ "limit", required_argument, NULL, O_LIMIT },
+		{ "max-scan-age", required_argument, NULL, O_SCAN_AGE },
+		{ "max-mount-lag", required_argument, NULL, O_LAG },
+		{ "min-tracks", required_argument, NULL, O_MIN_TRACKS },
+		{ "max-failed", required_argument, NULL, O_FAILED },
+		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct stats x;
-	struct mf_store *s = NULL;
-	const char *opt_db = NULL;
-	char dbpath[PATH_MAX], err[PATH_MAX + 256];
-	bool json = false;
-	int c;
+	int c, ret = 0;
+	int64_t n;
+	char *end;
 
-	mf_main_init("musefs-stat");
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:hV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'D':
-			opt_db = optarg;
+		case O_DB: o->db = optarg; break;
+		case O_JSON: ret = set_output(o, OUT_JSON); break;
+		case O_FLAT: ret = set_output(o, OUT_FLAT); break;
+		case O_PROM: ret = set_output(o, OUT_PROM); break;
+		case O_GET:
+			ret = set_output(o, OUT_GET);
+			o->get_key = optarg;
 			break;
-		case 'j':
-			json = true;
+		case O_CHECK: ret = set_output(o, OUT_CHECK); break;
+		case O_WATCH:
+			errno = 0;
+			o->watch_s = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(o->watch_s >= 0.1) ||
+			    o->watch_s > 86400) {
+				mf_err(NULL, "invalid value for '--watch': '%s' "
+				       "(expected seconds, 0.1..86400)", optarg);
+				ret = -EINVAL;
+			}
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("musefs-stat %s\n", MF_VERSION);
-			return 0;
+		case O_COUNT:
+		case O_LIMIT:
+			if (parse_int(optarg, false, &n) < 0 || n < 1 ||
+			    n > 1000000) {
+				mf_err(NULL, "invalid value for '--%s': '%s' "
+				       "(expected 1..1000000)",
+				       c == O_COUNT ? "count" : "limit", optarg);
+				ret = -EINVAL;
+			} else if (c == O_COUNT) {
+				o->count = (long)n;
+			} else {
+				o->limit = (long)n;
+			}
+			break;
+		case O_SCAN_AGE:
+			ret = parse_threshold("max-scan-age", optarg, true,
+					      &o->scan_age);
+			break;
+		case O_LAG:
+			ret = parse_threshold("max-mount-lag", optarg, true,
+					      &o->mount_lag);
+			break;
+		case O_MIN_TRACKS:
+			ret = parse_threshold("min-tracks", optarg, false,
+					      &o->min_tracks);
+			break;
+		case O_FAILED:
+			ret = parse_threshold("max-failed", optarg, false,
+					      &o->max_failed);
+			break;
+		case 'o': o->out_file = optarg; break;
+		case 'h': usage(stdout); return 1;
+		case 'V': printf("musefs-stat %s\n", MF_VERSION); return 1;
 		case ':':
 			mf_err(NULL, "option '%s' needs a value", argv[optind - 1]);
-			return 1;
+			return -EINVAL;
 		default:
 			mf_err(NULL, "unknown option '%s'", argv[optind - 1]);
-			usage(stderr);
-			return 1;
+			return -EINVAL;
 		}
+		if (ret < 0)
+			return ret;
+	}
+	if (optind < argc) {
+		if (!strcmp(argv[optind], "summary")) {
+			o->view = VIEW_SUMMARY;
+		} else if (!strcmp(argv[optind], "scans")) {
+			o->view = VIEW_SCANS;
+		} else if (!strcmp(argv[optind], "mounts")) {
+			o->view = VIEW_MOUNTS;
+		} else {
+			mf_err(NULL, "unknown view '%s' (expected summary, scans "
+			       "or mounts)", argv[optind]);
+			return -EINVAL;
+		}
+		optind++;
 	}
 	if (optind < argc) {
 		mf_err(NULL, "unexpected argument '%s'", argv[optind]);
-		return 1;
+		return -EINVAL;
 	}
-	if (mf_main_db_path(opt_db, dbpath, sizeof(dbpath)) < 0)
-		return 1;
-	if (mf_store_open(dbpath, MF_STORE_READONLY, &s, err, sizeof(err)) < 0) {
-		mf_err(NULL, "%s", err);
-		return 1;
+	if (o->watch_s > 0 && o->out != OUT_TABLE) {
+		mf_err(NULL, "--watch redraws the table; it does not combine "
+		       "with --json, --flat, --prometheus, --get or --check");
+		return -EINVAL;
 	}
-	memset(&x, 0, sizeof(x));
-	x.path = dbpath;
-	if (collect(s, &x) < 0) {
-		mf_store_close(s);
-		return 1;
+	if (o->count && o->watch_s <= 0) {
+		mf_err(NULL, "--count needs --watch");
+		return -EINVAL;
 	}
-	mf_store_close(s);
-	if (json)
-		print_json(&x);
-	else
-		print_table(&x);
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		mf_err(NULL, "cannot write output: %s", strerror(errno));
-		return 1;
+	if (o->out != OUT_CHECK &&
+	    (o->scan_age.warn_set || o->scan_age.crit_set ||
+	     o->mount_lag.warn_set || o->mount_lag.crit_set ||
+	     o->min_tracks.warn_set || o->min_tracks.crit_set ||
+	     o->max_failed.warn_set || o->max_failed.crit_set)) {
+		mf_err(NULL, "thresholds need --check");
+		return -EINVAL;
 	}
 	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .limit = 10 };
+	char dbpath[PATH_MAX];
+	const char *term = getenv("TERM"), *nocolor = getenv("NO_COLOR");
+	int ret, status;
+
+	mf_main_init("musefs-stat");
+	ret = parse_args(argc, argv, &o);
+	if (ret > 0)
+		return 0;
+	if (ret < 0) {
+		usage(stderr);
+		return o.out == OUT_CHECK ? V_UNKNOWN : 1;
+	}
+	if (mf_main_db_path(o.db, dbpath, sizeof(dbpath)) < 0)
+		return o.out == OUT_CHECK ? V_UNKNOWN : 1;
+	o.color = o.out == OUT_TABLE && !o.out_file && isatty(STDOUT_FILENO) &&
+		  (!nocolor || !*nocolor) && term && strcmp(term, "dumb") != 0;
+	if (o.watch_s > 0)
+		status = watch(dbpath, &o);
+	else if (o.out_file)
+		status = report_to_file(o.out_file, dbpath, &o);
+	else
+		status = report(stdout, dbpath, &o);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		mf_err(NULL, "cannot write output: %s", strerror(errno));
+		return o.out == OUT_CHECK ? V_UNKNOWN : 1;
+	}
+	return status;
 }

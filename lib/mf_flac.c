@@ -28,6 +28,7 @@
 #include <FLAC/metadata.h>
 
 #include "mf_log.h"
+#include "mf_reader.h"
 #include "mf_vocab.h"
 
 #include "mf_banned.h"
@@ -98,69 +99,11 @@ static void put_hdr(uint8_t *p, bool last, unsigned type, uint32_t len)
 /* ---- probe ---- */
 
 struct probe {
-	int fd;
-	uint64_t size;			/* file size from fstat */
+	struct mf_reader rd;		/* fd, size, why */
 	const struct mf_sink *sink;
-	char *why;
-	size_t whylen;
 	uint64_t audio_offset;
 	uint64_t audio_length;
 };
-
-/* Record a reason in p->why and return @err. */
-static int probe_fail(struct probe *p, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int probe_fail(struct probe *p, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (p->why && p->whylen) {
-		va_start(ap, fmt);
-		vsnprintf(p->why, p->whylen, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
-
-/* Read exactly @len bytes at @off; -EIO if the file is shorter. */
-static int pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	uint8_t *dst = buf;
-
-	while (len) {
-		ssize_t n = pread(fd, dst, len, (off_t)off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		dst += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
-/* Read @len bytes at @off, or fail with a reason naming @what. */
-static int probe_read(struct probe *p, void *buf, size_t len, uint64_t off,
-		      const char *what)
-{
-	int ret;
-
-	if (off > p->size || len > p->size - off)
-		return probe_fail(p, -EBADMSG, "%s runs past end of file", what);
-	ret = pread_full(p->fd, buf, len, off);
-	if (ret == -EIO)
-		return probe_fail(p, ret, "file shrank while reading %s", what);
-	if (ret)
-		return probe_fail(p, ret, "cannot read %s: %s", what,
-				  strerror(-ret));
-	return 0;
-}
 
 /*
  * A one-block in-memory FLAC stream for libFLAC's chain reader: "fLaC",
@@ -260,12 +203,12 @@ static int block_load(struct probe *p, struct block *b)
 
 	b->raw = malloc((size_t)b->len + 8);
 	if (!b->raw)
-		return probe_fail(p, -ENOMEM, "out of memory");
+		return mf_reader_fail(&p->rd, -ENOMEM, "out of memory");
 	memcpy(b->raw, "fLaC", 4);
 	put_hdr(b->raw + 4, true, b->type, b->len);
 	b->body = b->raw + 8;
 	snprintf(what, sizeof(what), "metadata block %u", b->index);
-	return probe_read(p, b->raw + 8, b->len, b->off + FLAC_HDR_LEN, what);
+	return mf_reader_read(&p->rd, b->raw + 8, b->len, b->off + FLAC_HDR_LEN, what);
 }
 
 /* Parse the loaded block with libFLAC into b->meta. */
@@ -284,23 +227,23 @@ static int block_parse(struct probe *p, struct block *b)
 
 	b->chain = FLAC__metadata_chain_new();
 	if (!b->chain)
-		return probe_fail(p, -ENOMEM, "out of memory");
+		return mf_reader_fail(&p->rd, -ENOMEM, "out of memory");
 	if (!FLAC__metadata_chain_read_with_callbacks(b->chain, &m, cb)) {
 		st = FLAC__metadata_chain_status(b->chain);
 		if (st == FLAC__METADATA_CHAIN_STATUS_MEMORY_ALLOCATION_ERROR)
-			return probe_fail(p, -ENOMEM, "out of memory");
-		return probe_fail(p, -EBADMSG, "metadata block %u is malformed (%s)",
+			return mf_reader_fail(&p->rd, -ENOMEM, "out of memory");
+		return mf_reader_fail(&p->rd, -EBADMSG, "metadata block %u is malformed (%s)",
 				  b->index, FLAC__Metadata_ChainStatusString[st]);
 	}
 	it = FLAC__metadata_iterator_new();
 	if (!it)
-		return probe_fail(p, -ENOMEM, "out of memory");
+		return mf_reader_fail(&p->rd, -ENOMEM, "out of memory");
 	FLAC__metadata_iterator_init(it, b->chain);
 	b->meta = FLAC__metadata_iterator_get_block(it);
 	single = !FLAC__metadata_iterator_next(it);
 	FLAC__metadata_iterator_delete(it);
 	if (!b->meta || !single || b->meta->type != (FLAC__MetadataType)b->type)
-		return probe_fail(p, -EBADMSG, "metadata block %u is malformed",
+		return mf_reader_fail(&p->rd, -EBADMSG, "metadata block %u is malformed",
 				  b->index);
 	if (m.pos != m.len)
 		mf_debug(FLAC_DOM, "metadata block %u: %zu trailing bytes ignored",
@@ -420,7 +363,7 @@ static int probe_vorbis_comment(struct probe *p, struct block *b)
 	int ret;
 
 	if (!vc_well_formed(b->body, b->len))
-		return probe_fail(p, -EBADMSG,
+		return mf_reader_fail(&p->rd, -EBADMSG,
 				  "vorbis comment block %u is malformed",
 				  b->index);
 	ret = block_parse(p, b);
@@ -469,7 +412,7 @@ static int probe_picture(struct probe *p, struct block *b)
 	int ret;
 
 	if (!pic_well_formed(b->body, b->len))
-		return probe_fail(p, -EBADMSG, "picture block %u is malformed",
+		return mf_reader_fail(&p->rd, -EBADMSG, "picture block %u is malformed",
 				  b->index);
 	ret = block_parse(p, b);
 	if (ret)
@@ -509,7 +452,7 @@ static int probe_seektable(struct probe *p, struct block *b)
 	int ret;
 
 	if (b->len % FLAC_SEEKPOINT_LEN)
-		return probe_fail(p, -EBADMSG,
+		return mf_reader_fail(&p->rd, -EBADMSG,
 				  "seektable length %u is not a multiple of 18",
 				  (unsigned)b->len);
 	ret = block_parse(p, b);
@@ -526,7 +469,7 @@ static int probe_application(struct probe *p, struct block *b)
 	int ret;
 
 	if (b->len < 4)
-		return probe_fail(p, -EBADMSG,
+		return mf_reader_fail(&p->rd, -EBADMSG,
 				  "application block %u is too short", b->index);
 	ret = block_parse(p, b);
 	if (ret)
@@ -590,33 +533,33 @@ static int probe_marker(struct probe *p, uint64_t *first)
 	uint64_t off = 0;
 	int ret;
 
-	if (p->size < 4)
-		return probe_fail(p, -EINVAL, "not a FLAC file");
-	ret = probe_read(p, h, 4, 0, "marker");
+	if (p->rd.size < 4)
+		return mf_reader_fail(&p->rd, -EINVAL, "not a FLAC file");
+	ret = mf_reader_read(&p->rd, h, 4, 0, "marker");
 	if (ret)
 		return ret;
 	if (memcmp(h, "ID3", 3) == 0) {
-		if (p->size < 10)
-			return probe_fail(p, -EINVAL, "not a FLAC file");
-		ret = probe_read(p, h, 10, 0, "id3v2 header");
+		if (p->rd.size < 10)
+			return mf_reader_fail(&p->rd, -EINVAL, "not a FLAC file");
+		ret = mf_reader_read(&p->rd, h, 10, 0, "id3v2 header");
 		if (ret)
 			return ret;
 		if ((h[6] | h[7] | h[8] | h[9]) & 0x80)
-			return probe_fail(p, -EBADMSG, "bad id3v2 tag size");
+			return mf_reader_fail(&p->rd, -EBADMSG, "bad id3v2 tag size");
 		off = 10 + ((uint64_t)h[6] << 21 | (uint64_t)h[7] << 14 |
 			    (uint64_t)h[8] << 7 | h[9]);
 		if (h[3] >= 4 && (h[5] & 0x10))
 			off += 10;
-		if (off > p->size || p->size - off < 4)
-			return probe_fail(p, -EINVAL, "not a FLAC file");
-		ret = probe_read(p, h, 4, off, "marker");
+		if (off > p->rd.size || p->rd.size - off < 4)
+			return mf_reader_fail(&p->rd, -EINVAL, "not a FLAC file");
+		ret = mf_reader_read(&p->rd, h, 4, off, "marker");
 		if (ret)
 			return ret;
 		mf_debug(FLAC_DOM, "skipping a %llu-byte id3v2 tag",
 			 (unsigned long long)off);
 	}
 	if (memcmp(h, "fLaC", 4) != 0)
-		return probe_fail(p, -EINVAL, "not a FLAC file");
+		return mf_reader_fail(&p->rd, -EINVAL, "not a FLAC file");
 	*first = off + 4;
 	return 0;
 }
@@ -641,34 +584,34 @@ static int probe_walk(struct probe *p, uint64_t pos, bool report,
 		b.index = index;
 		b.off = pos;
 		snprintf(what, sizeof(what), "metadata block %u header", index);
-		ret = probe_read(p, hdr, sizeof(hdr), pos, what);
+		ret = mf_reader_read(&p->rd, hdr, sizeof(hdr), pos, what);
 		if (ret)
 			return ret;
 		last = hdr[0] & 0x80;
 		b.type = hdr[0] & 0x7f;
 		b.len = get_be24(hdr + 1);
 		if (b.type == FLAC_FORBIDDEN)
-			return probe_fail(p, -EBADMSG,
+			return mf_reader_fail(&p->rd, -EBADMSG,
 					  "metadata block %u has forbidden type 127",
 					  index);
 		if (index == 0 && b.type != FLAC_STREAMINFO)
-			return probe_fail(p, -EBADMSG,
+			return mf_reader_fail(&p->rd, -EBADMSG,
 					  "first metadata block is not streaminfo");
 		if (index == 0 && b.len != MF_FLAC_STREAMINFO_LEN)
-			return probe_fail(p, -EBADMSG,
+			return mf_reader_fail(&p->rd, -EBADMSG,
 					  "streaminfo has length %u, expected 34",
 					  (unsigned)b.len);
 		if (index > 0 && b.type == FLAC_STREAMINFO)
-			return probe_fail(p, -EBADMSG,
+			return mf_reader_fail(&p->rd, -EBADMSG,
 					  "metadata block %u is a second streaminfo",
 					  index);
 		if (b.type == FLAC_SEEKTABLE && seen_seektable)
-			return probe_fail(p, -EBADMSG,
+			return mf_reader_fail(&p->rd, -EBADMSG,
 					  "metadata block %u is a second seektable",
 					  index);
 		seen_seektable |= b.type == FLAC_SEEKTABLE;
-		if (p->size - pos - FLAC_HDR_LEN < b.len)
-			return probe_fail(p, -EBADMSG,
+		if (p->rd.size - pos - FLAC_HDR_LEN < b.len)
+			return mf_reader_fail(&p->rd, -EBADMSG,
 					  "metadata block %u runs past end of file",
 					  index);
 		if (report) {
@@ -679,7 +622,7 @@ static int probe_walk(struct probe *p, uint64_t pos, bool report,
 		}
 		pos += FLAC_HDR_LEN + (uint64_t)b.len;
 		if (index == UINT32_MAX)
-			return probe_fail(p, -EBADMSG, "too many metadata blocks");
+			return mf_reader_fail(&p->rd, -EBADMSG, "too many metadata blocks");
 		index++;
 	}
 	*audio_offset = pos;
@@ -690,8 +633,8 @@ int mf_flac_probe(int fd, const struct mf_sink *sink, char *why,
 		  size_t whylen)
 {
 	static const struct mf_sink no_sink;
-	struct probe p = { .fd = fd, .sink = sink ? sink : &no_sink,
-			   .why = why, .whylen = whylen };
+	struct probe p = { .rd = { .fd = fd, .why = why, .whylen = whylen },
+			   .sink = sink ? sink : &no_sink };
 	uint64_t first = 0, audio_offset = 0, again = 0;
 	uint8_t sync[2];
 	struct stat st;
@@ -700,10 +643,10 @@ int mf_flac_probe(int fd, const struct mf_sink *sink, char *why,
 	if (why && whylen)
 		why[0] = '\0';
 	if (fstat(fd, &st) < 0)
-		return probe_fail(&p, -errno, "cannot stat: %s", strerror(errno));
+		return mf_reader_fail(&p.rd, -errno, "cannot stat: %s", strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return probe_fail(&p, -EINVAL, "not a regular file");
-	p.size = (uint64_t)st.st_size;
+		return mf_reader_fail(&p.rd, -EINVAL, "not a regular file");
+	p.rd.size = (uint64_t)st.st_size;
 
 	ret = probe_marker(&p, &first);
 	if (ret)
@@ -711,15 +654,15 @@ int mf_flac_probe(int fd, const struct mf_sink *sink, char *why,
 	ret = probe_walk(&p, first, false, &audio_offset);
 	if (ret)
 		return ret;
-	if (audio_offset >= p.size)
-		return probe_fail(&p, -EBADMSG, "no audio after the metadata");
-	ret = probe_read(&p, sync, sizeof(sync), audio_offset, "frame header");
+	if (audio_offset >= p.rd.size)
+		return mf_reader_fail(&p.rd, -EBADMSG, "no audio after the metadata");
+	ret = mf_reader_read(&p.rd, sync, sizeof(sync), audio_offset, "frame header");
 	if (ret)
 		return ret;
 	if (sync[0] != 0xff || (sync[1] & 0xfe) != 0xf8)
-		return probe_fail(&p, -EBADMSG, "no frame sync at audio offset");
+		return mf_reader_fail(&p.rd, -EBADMSG, "no frame sync at audio offset");
 	p.audio_offset = audio_offset;
-	p.audio_length = p.size - audio_offset;
+	p.audio_length = p.rd.size - audio_offset;
 
 	if (p.sink->on_audio_range) {
 		ret = p.sink->on_audio_range(p.sink->ctx, p.audio_offset,
@@ -731,7 +674,7 @@ int mf_flac_probe(int fd, const struct mf_sink *sink, char *why,
 	if (ret)
 		return ret;
 	if (again != audio_offset)
-		return probe_fail(&p, -EIO, "file changed while probing");
+		return mf_reader_fail(&p.rd, -EIO, "file changed while probing");
 	return 0;
 }
 

@@ -9,8 +9,10 @@
 #include <strings.h>
 
 #include "mf_flac.h"
+#include "mf_mp4.h"
 #include "mf_mp3.h"
 #include "mf_ogg.h"
+#include "mf_wav.h"
 
 #include "mf_banned.h"
 
@@ -24,7 +26,11 @@ static const struct {
 	{ "ogg", "vorbis", mf_ogg_probe },
 	{ "oga", "oggflac", mf_ogg_probe },
 	{ "opus", "opus", mf_ogg_probe },
+	{ "m4a", "m4a", mf_mp4_probe },
+	{ "m4b", "m4a", mf_mp4_probe },
+	{ "mp4", "m4a", mf_mp4_probe },
 	{ "mp3", "mp3", mf_mp3_probe },
+	{ "wav", "wav", mf_wav_probe },
 };
 
 /* Synthesizers by store format. */
@@ -33,7 +39,9 @@ static const struct mf_format formats[] = {
 	{ "vorbis", "ogg", mf_ogg_synth },
 	{ "opus", "opus", mf_ogg_synth },
 	{ "oggflac", "oga", mf_ogg_synth },
+	{ "m4a", "m4a", mf_mp4_synth },
 	{ "mp3", "mp3", mf_mp3_synth },
+	{ "wav", "wav", mf_wav_synth },
 };
 
 mf_probe_fn mf_format_prober(const char *name, const char **format)

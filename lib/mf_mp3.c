@@ -24,6 +24,7 @@
 
 #include "mf_id3.h"
 #include "mf_log.h"
+#include "mf_reader.h"
 
 #include "mf_banned.h"
 
@@ -102,52 +103,8 @@ static bool mpeg_parse(const uint8_t *h, struct mpeg *m)
 /* ---- probe ---- */
 
 struct probe {
-	int fd;
-	uint64_t size;
-	char *why;
-	size_t whylen;
+	struct mf_reader rd;		/* fd, size, why */
 };
-
-static int probe_fail(struct probe *p, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int probe_fail(struct probe *p, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (p->why && p->whylen) {
-		va_start(ap, fmt);
-		vsnprintf(p->why, p->whylen, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
-
-/* Read exactly @len bytes at @off (inside the file); -EIO if it shrank. */
-static int probe_read(struct probe *p, void *buf, size_t len, uint64_t off,
-		      const char *what)
-{
-	uint8_t *dst = buf;
-
-	if (off > p->size || len > p->size - off)
-		return probe_fail(p, -EBADMSG, "%s runs past end of file", what);
-	while (len) {
-		ssize_t n = pread(p->fd, dst, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return probe_fail(p, -errno, "cannot read %s: %s", what,
-					  strerror(errno));
-		if (n == 0)
-			return probe_fail(p, -EIO, "file shrank while reading %s",
-					  what);
-		dst += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
 
 /*
  * A sink in front of the caller's that lets a later tag add only keys the
@@ -258,21 +215,21 @@ static int probe_front(struct probe *p, struct front *fr, uint64_t *end)
 	int ret;
 
 	fr->n = 0;
-	while (p->size - pos >= MF_ID3_HDR_LEN) {
-		if ((ret = probe_read(p, h, sizeof(h), pos, "id3v2 header")))
+	while (p->rd.size - pos >= MF_ID3_HDR_LEN) {
+		if ((ret = mf_reader_read(&p->rd, h, sizeof(h), pos, "id3v2 header")))
 			return ret;
 		if (memcmp(h, "ID3", 3) != 0)
 			break;
 		if (mf_id3_tag_size(h, &total))
-			return probe_fail(p, -EBADMSG,
+			return mf_reader_fail(&p->rd, -EBADMSG,
 					  "malformed id3v2 header at offset %llu",
 					  (unsigned long long)pos);
-		if (total > p->size - pos)
-			return probe_fail(p, -EBADMSG,
+		if (total > p->rd.size - pos)
+			return mf_reader_fail(&p->rd, -EBADMSG,
 					  "id3v2 tag at offset %llu runs past end of file",
 					  (unsigned long long)pos);
 		if (fr->n == MP3_MAX_TAGS)
-			return probe_fail(p, -EBADMSG, "more than %u id3v2 tags",
+			return mf_reader_fail(&p->rd, -EBADMSG, "more than %u id3v2 tags",
 					  MP3_MAX_TAGS);
 		fr->off[fr->n] = pos;
 		fr->len[fr->n] = total;
@@ -305,7 +262,7 @@ static int probe_back(struct probe *p, uint64_t floor, uint64_t *end,
 		      uint64_t *v1)
 {
 	uint8_t b[32];
-	uint64_t e = p->size;
+	uint64_t e = p->rd.size;
 	bool again = true;
 	int ret;
 
@@ -313,7 +270,7 @@ static int probe_back(struct probe *p, uint64_t floor, uint64_t *end,
 	while (again) {
 		again = false;
 		if (*v1 == UINT64_MAX && e - floor >= MF_ID3V1_LEN) {
-			if ((ret = probe_read(p, b, 3, e - MF_ID3V1_LEN, "id3v1")))
+			if ((ret = mf_reader_read(&p->rd, b, 3, e - MF_ID3V1_LEN, "id3v1")))
 				return ret;
 			if (memcmp(b, "TAG", 3) == 0) {
 				e -= MF_ID3V1_LEN;
@@ -322,7 +279,7 @@ static int probe_back(struct probe *p, uint64_t floor, uint64_t *end,
 			}
 		}
 		if (e - floor >= 32) {
-			if ((ret = probe_read(p, b, 32, e - 32, "apev2 footer")))
+			if ((ret = mf_reader_read(&p->rd, b, 32, e - 32, "apev2 footer")))
 				return ret;
 			if (memcmp(b, "APETAGEX", 8) == 0) {
 				uint64_t t = (uint64_t)le32(b + 12) +
@@ -336,7 +293,7 @@ static int probe_back(struct probe *p, uint64_t floor, uint64_t *end,
 			}
 		}
 		if (e - floor >= 15) {
-			if ((ret = probe_read(p, b, 15, e - 15, "lyrics3 footer")))
+			if ((ret = mf_reader_read(&p->rd, b, 15, e - 15, "lyrics3 footer")))
 				return ret;
 			if (memcmp(b + 6, "LYRICS200", 9) == 0) {
 				uint64_t t = 0;
@@ -354,7 +311,7 @@ static int probe_back(struct probe *p, uint64_t floor, uint64_t *end,
 			}
 		}
 		if (e - floor >= 2 * MF_ID3_HDR_LEN) {
-			if ((ret = probe_read(p, b, MF_ID3_HDR_LEN,
+			if ((ret = mf_reader_read(&p->rd, b, MF_ID3_HDR_LEN,
 					      e - MF_ID3_HDR_LEN, "id3v2 footer")))
 				return ret;
 			if (memcmp(b, "3DI", 3) == 0 && b[3] == 4 &&
@@ -388,14 +345,14 @@ static int probe_sync(struct probe *p, uint64_t from, uint64_t end,
 	int ret;
 
 	if (n < 4)
-		return probe_fail(p, -EINVAL, "no mpeg audio frames");
+		return mf_reader_fail(&p->rd, -EINVAL, "no mpeg audio frames");
 	buf = malloc(n);
 	if (!buf)
-		return probe_fail(p, -ENOMEM, "out of memory");
-	ret = probe_read(p, buf, n, from, "audio");
+		return mf_reader_fail(&p->rd, -ENOMEM, "out of memory");
+	ret = mf_reader_read(&p->rd, buf, n, from, "audio");
 	if (ret)
 		goto out;
-	ret = probe_fail(p, -EINVAL, "no mpeg audio frames%s",
+	ret = mf_reader_fail(&p->rd, -EINVAL, "no mpeg audio frames%s",
 			 from ? " after the id3v2 tag" : "");
 	for (size_t i = 0; i + 4 <= n; i++) {
 		struct mpeg m, k;
@@ -408,7 +365,7 @@ static int probe_sync(struct probe *p, uint64_t from, uint64_t end,
 		while (run < MP3_RUN && pos + 4 <= end) {
 			if (pos + 4 <= lim)
 				memcpy(h, buf + (pos - from), 4);
-			else if ((ret = probe_read(p, h, 4, pos, "frame header")))
+			else if ((ret = mf_reader_read(&p->rd, h, 4, pos, "frame header")))
 				goto out;
 			if (!mpeg_parse(h, &k) || k.version != m.version ||
 			    k.layer != m.layer || k.rate != m.rate)
@@ -419,8 +376,8 @@ static int probe_sync(struct probe *p, uint64_t from, uint64_t end,
 		if (run >= MP3_RUN || (run >= 2 && pos >= end)) {
 			*first = from + i;
 			*m0 = m;
-			if (p->why && p->whylen)
-				p->why[0] = '\0';
+			if (p->rd.why && p->rd.whylen)
+				p->rd.why[0] = '\0';
 			ret = 0;
 			goto out;
 		}
@@ -442,7 +399,7 @@ static int probe_props(struct probe *p, const struct mf_sink *sink,
 
 	if (!sink->on_props)
 		return 0;
-	if ((ret = probe_read(p, b, n, first, "first frame")))
+	if ((ret = mf_reader_read(&p->rd, b, n, first, "first frame")))
 		return ret;
 	if (m->version == 1)
 		x = 4 + (m->channels == 1 ? 17 : 32);
@@ -501,14 +458,14 @@ static int probe_tags(struct probe *p, const struct front *fr, uint64_t v1,
 		uint8_t *buf = malloc((size_t)fr->len[i]);
 
 		if (!buf)
-			return probe_fail(p, -ENOMEM, "out of memory");
-		ret = probe_read(p, buf, (size_t)fr->len[i], fr->off[i],
+			return mf_reader_fail(&p->rd, -ENOMEM, "out of memory");
+		ret = mf_reader_read(&p->rd, buf, (size_t)fr->len[i], fr->off[i],
 				 "id3v2 tag");
 		if (!ret) {
 			ret = mf_id3_parse(buf, (size_t)fr->len[i], &fs, why,
 					   sizeof(why));
 			if (ret && ret != -ENOMEM && why[0])
-				probe_fail(p, ret, "%s", why);
+				mf_reader_fail(&p->rd, ret, "%s", why);
 		}
 		free(buf);
 		if (ret)
@@ -517,7 +474,7 @@ static int probe_tags(struct probe *p, const struct front *fr, uint64_t v1,
 	}
 	if (v1 == UINT64_MAX)
 		return 0;
-	if ((ret = probe_read(p, tag1, sizeof(tag1), v1, "id3v1 tag")))
+	if ((ret = mf_reader_read(&p->rd, tag1, sizeof(tag1), v1, "id3v1 tag")))
 		return ret;
 	return mf_id3_parse_v1(tag1, &fs);
 }
@@ -526,7 +483,7 @@ int mf_mp3_probe(int fd, const struct mf_sink *sink, char *why,
 		 size_t whylen)
 {
 	static const struct mf_sink no_sink;
-	struct probe p = { .fd = fd, .why = why, .whylen = whylen };
+	struct probe p = { .rd = { .fd = fd, .why = why, .whylen = whylen } };
 	struct filter f = { .out = sink ? sink : &no_sink };
 	struct front fr;
 	struct mpeg m = { 0 };
@@ -537,27 +494,27 @@ int mf_mp3_probe(int fd, const struct mf_sink *sink, char *why,
 	if (why && whylen)
 		why[0] = '\0';
 	if (fstat(fd, &st) < 0)
-		return probe_fail(&p, -errno, "cannot stat: %s", strerror(errno));
+		return mf_reader_fail(&p.rd, -errno, "cannot stat: %s", strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return probe_fail(&p, -EINVAL, "not a regular file");
-	p.size = (uint64_t)st.st_size;
+		return mf_reader_fail(&p.rd, -EINVAL, "not a regular file");
+	p.rd.size = (uint64_t)st.st_size;
 
-	if (p.size >= 12) {
+	if (p.rd.size >= 12) {
 		uint8_t head[12];
 		const char *kind;
 
-		if ((ret = probe_read(&p, head, sizeof(head), 0, "file head")))
+		if ((ret = mf_reader_read(&p.rd, head, sizeof(head), 0, "file head")))
 			return ret;
 		kind = mf_format_sniff(head, sizeof(head));
 		if (kind && strcmp(kind, "ID3v2-tagged") != 0 &&
 		    strcmp(kind, "MPEG audio") != 0)
-			return probe_fail(&p, -EINVAL, "not an mp3 file");
+			return mf_reader_fail(&p.rd, -EINVAL, "not an mp3 file");
 	}
 	if ((ret = probe_front(&p, &fr, &tags_end)) ||
 	    (ret = probe_back(&p, tags_end, &end, &v1)))
 		return ret;
 	if (end - tags_end < 4)
-		return probe_fail(&p, -EINVAL, "no mpeg audio frames%s",
+		return mf_reader_fail(&p.rd, -EINVAL, "no mpeg audio frames%s",
 				  fr.n ? " after the id3v2 tag" : "");
 	if ((ret = probe_sync(&p, tags_end, end, &first, &m)))
 		return ret;

@@ -27,6 +27,8 @@
 #include "mf_array.h"
 #include "mf_layout.h"
 #include "mf_log.h"
+#include "mf_metrics.h"
+#include "mf_metricsfs.h"
 #include "mf_store.h"
 #include "mf_tree.h"
 #include "mf_banned.h"
@@ -526,11 +528,13 @@ static int served_get(struct mf_fs *fs, int64_t id, struct served **out)
 		lru_unlink(fs, sv);
 		lru_push(fs, sv);
 		pthread_mutex_unlock(&fs->cache_lock);
+		mf_metric_inc(MF_M_CACHE_HITS);
 		*out = sv;
 		return 0;
 	}
 	gen = fs->cache_gen;
 	pthread_mutex_unlock(&fs->cache_lock);
+	mf_metric_inc(MF_M_CACHE_MISSES);
 
 	s = thread_store(fs);
 	if (!s)
@@ -853,6 +857,7 @@ static bool handle_fresh(const struct handle *h)
 
 	if (fstat(h->fd, &sb) == 0 && stamp_matches(&sb, &h->sv->info))
 		return true;
+	mf_metric_inc(MF_M_ERR_DRIFT);
 	mf_warn("mount", "'%s' changed on disk since the last scan: refusing "
 		"to serve it (rescan)", h->sv->backing_path);
 	return false;
@@ -885,6 +890,8 @@ static void mf_fs_open(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	err = served_get(fs, c.track, &h->sv);
+	if (err == EIO)
+		mf_metric_inc(MF_M_ERR_STORE);
 	if (err)
 		goto out_free;
 	h->fd = open(h->sv->backing_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -892,6 +899,7 @@ static void mf_fs_open(fuse_req_t req, fuse_ino_t ino,
 		mf_warn("mount", "cannot open '%s': %s", h->sv->backing_path,
 			strerror(errno));
 		err = errno == ENOENT ? EIO : errno;
+		mf_metric_inc(err == EIO ? MF_M_ERR_DRIFT : MF_M_ERR_OTHER);
 		goto out_put;
 	}
 	if (!handle_fresh(h)) {
@@ -900,6 +908,8 @@ static void mf_fs_open(fuse_req_t req, fuse_ino_t ino,
 	}
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->keep_cache = 1;
+	mf_metric_inc(MF_M_OPENS);
+	mf_metric_inc(MF_M_OPEN_HANDLES);
 	fuse_reply_open(req, fi);
 	return;
 
@@ -923,9 +933,11 @@ static int io_read_blob(void *ctx, const struct mf_blob_ref *ref, uint64_t off,
 	struct read_io *io = ctx;
 	struct mf_store *s = thread_store(io->fs);
 
-	if (!s)
-		return -EIO;
-	return mf_store_blob_read(s, ref, off, buf, len);
+	int ret = s ? mf_store_blob_read(s, ref, off, buf, len) : -EIO;
+
+	if (ret < 0)
+		mf_metric_inc(MF_M_ERR_STORE);
+	return ret;
 }
 
 static int io_read_backing(void *ctx, uint64_t off, void *buf, size_t len)
@@ -939,8 +951,10 @@ static int io_read_backing(void *ctx, uint64_t off, void *buf, size_t len)
 
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
+		if (r <= 0) {
+			mf_metric_inc(MF_M_ERR_DRIFT);
 			return -EIO;	/* short: the file shrank */
+		}
 		done += (size_t)r;
 	}
 	return 0;
@@ -978,10 +992,12 @@ static void mf_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	n = mf_layout_read_at(h->sv->layout, (uint64_t)off, buf, size, &io);
-	if (n < 0)
+	if (n < 0) {
 		fuse_reply_err(req, n == -ENOMEM ? ENOMEM : EIO);
-	else
+	} else {
+		mf_metricsfs_count_read(h->sv->layout, (uint64_t)off, (size_t)n);
 		fuse_reply_buf(req, buf, (size_t)n);
+	}
 	free(buf);
 }
 
@@ -995,6 +1011,7 @@ static void mf_fs_release(fuse_req_t req, fuse_ino_t ino,
 		close(h->fd);
 		served_put(h->sv);
 		free(h);
+		mf_metric_add(MF_M_OPEN_HANDLES, -1);
 	}
 	fuse_reply_err(req, 0);
 }
@@ -1180,6 +1197,7 @@ static void notify_entry(struct mf_fs *fs, fuse_ino_t parent, const char *name)
 	int r = fuse_lowlevel_notify_inval_entry(fs->se, parent, name,
 						 strlen(name));
 
+	mf_metric_inc(MF_M_INVAL_ENTRY);
 	if (r < 0 && r != -ENOENT && r != -EBADF && r != -ENODEV)
 		mf_debug("mount", "inval_entry %s: %s", name, strerror(-r));
 }
@@ -1188,6 +1206,7 @@ static void notify_inode(struct mf_fs *fs, fuse_ino_t ino)
 {
 	int r = fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
 
+	mf_metric_inc(MF_M_INVAL_INODE);
 	if (r < 0 && r != -ENOENT && r != -EBADF && r != -ENODEV)
 		mf_debug("mount", "inval_inode %llu: %s",
 			 (unsigned long long)ino, strerror(-r));
@@ -1328,8 +1347,10 @@ static int refresh_once(struct mf_fs *fs)
 	size_t n = 0, cap = 0;
 	uint64_t total = 0;
 	bool gap = false;
+	struct timespec t0, t1;
 	int ret;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (mf_store_data_version(fs->poll_store, &dv) < 0)
 		return -EIO;
 	if (dv == fs->data_version)
@@ -1375,7 +1396,13 @@ static int refresh_once(struct mf_fs *fs)
 	mf_info("mount", "refreshed: %zu changed track(s)%s, changelog at %lld",
 		n, gap ? " (full rebuild)" : "", (long long)head);
 	fs->watermark = head;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	mf_metric_inc(MF_M_REFRESHES);
+	mf_metric_inc(gap ? MF_M_REBUILDS_FULL : MF_M_REBUILDS_INCR);
+	mf_metric_set(MF_M_REFRESH_LAST_NS, mf_store_ns(&t1) - mf_store_ns(&t0));
 out:
+	if (head || seen)
+		mf_metrics_changelog(head > seen ? head : seen, fs->watermark);
 	free(ids);
 	return ret;
 }
@@ -1454,6 +1481,8 @@ int mf_fs_new(const struct mf_fs_config *cfg, struct mf_fs **out, char *err,
 		ret = ret < 0 ? ret : -EIO;
 		goto out_free;
 	}
+	mf_metrics_changelog(fs->watermark, fs->watermark);
+	mf_metric_set(MF_M_CACHE_BUDGET, (int64_t)fs->cfg.cache_bytes);
 	*out = fs;
 	return 0;
 
@@ -1518,4 +1547,18 @@ void mf_fs_free(struct mf_fs *fs)
 	pthread_mutex_destroy(&fs->stop_lock);
 	pthread_cond_destroy(&fs->stop_cond);
 	free(fs);
+}
+
+void mf_fs_sample_metrics(void *arg)
+{
+	struct mf_fs *fs = arg;
+
+	pthread_mutex_lock(&fs->cache_lock);
+	mf_metric_set(MF_M_CACHE_ENTRIES, (int64_t)fs->nentries);
+	mf_metric_set(MF_M_CACHE_BYTES, (int64_t)fs->cache_mem);
+	pthread_mutex_unlock(&fs->cache_lock);
+	pthread_rwlock_rdlock(&fs->tree_lock);
+	mf_metric_set(MF_M_TREE_NODES, (int64_t)mf_tree_nnodes(fs->tree));
+	mf_metric_set(MF_M_TREE_BYTES, (int64_t)fs->total_bytes);
+	pthread_rwlock_unlock(&fs->tree_lock);
 }

@@ -60,4 +60,12 @@ void mf_fs_stop(struct mf_fs *fs);
 /* Counts of the current tree, for the start-up message. */
 void mf_fs_counts(struct mf_fs *fs, size_t *files, size_t *dirs);
 
+/*
+ * Set the sampled gauges of mf_metrics (layout cache entries and bytes,
+ * tree nodes and bytes) from @fs (a struct mf_fs *; void * to serve as
+ * the sample hook of mf_heartbeat and mf_metricsfs). Thread-safe: takes
+ * cache_lock, then tree_lock, one after the other.
+ */
+void mf_fs_sample_metrics(void *fs);
+
 #endif /* MF_FS_H */
