@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -31,6 +30,7 @@
 #include <openssl/evp.h>
 
 #include "mf_log.h"
+#include "mf_reader.h"
 #include "mf_vocab.h"
 
 #include "mf_banned.h"
@@ -340,11 +340,8 @@ struct page {
 };
 
 struct probe {
-	int fd;
-	uint64_t size;
+	struct mf_reader r;	/* the file, its size, the reason buffer */
 	const struct mf_sink *sink;
-	char *why;
-	size_t whylen;
 
 	enum codec codec;
 	uint32_t serial;
@@ -368,61 +365,13 @@ struct probe {
 	size_t index_len, index_cap;
 };
 
-static int probe_fail(struct probe *p, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int probe_fail(struct probe *p, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (p->why && p->whylen) {
-		va_start(ap, fmt);
-		vsnprintf(p->why, p->whylen, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
-
-static int pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	uint8_t *dst = buf;
-
-	while (len) {
-		ssize_t n = pread(fd, dst, len, (off_t)off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		dst += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
-static int probe_read(struct probe *p, void *buf, size_t len, uint64_t off)
-{
-	int ret = pread_full(p->fd, buf, len, off);
-
-	if (ret == -EIO)
-		return probe_fail(p, ret, "file shrank while reading offset %llu",
-				  (unsigned long long)off);
-	if (ret)
-		return probe_fail(p, ret, "cannot read: %s", strerror(-ret));
-	return 0;
-}
-
 /*
  * Read the page header at @off into @pg (RFC 3533 section 6). Returns 0,
  * 1 when there is no capture pattern at @off, or a negative errno.
  */
 static int read_page(struct probe *p, uint64_t off, struct page *pg)
 {
-	uint64_t avail = p->size - off;
+	uint64_t avail = p->r.size - off;
 	size_t n = avail < OGG_HDR_MAX ? (size_t)avail : OGG_HDR_MAX;
 	int ret;
 
@@ -430,17 +379,17 @@ static int read_page(struct probe *p, uint64_t off, struct page *pg)
 	pg->off = off;
 	if (n < 4)
 		return 1;
-	ret = probe_read(p, pg->hdr, n, off);
+	ret = mf_reader_read(&p->r, pg->hdr, n, off, "page header");
 	if (ret)
 		return ret;
 	if (memcmp(pg->hdr, "OggS", 4) != 0)
 		return 1;
 	if (n < OGG_HDR_LEN)
-		return probe_fail(p, -EBADMSG,
+		return mf_reader_fail(&p->r, -EBADMSG,
 				  "page at offset %llu is truncated",
 				  (unsigned long long)off);
 	if (pg->hdr[4] != 0)
-		return probe_fail(p, -EBADMSG,
+		return mf_reader_fail(&p->r, -EBADMSG,
 				  "page at offset %llu has version %u, not 0",
 				  (unsigned long long)off, pg->hdr[4]);
 	pg->flags = pg->hdr[5];
@@ -450,14 +399,14 @@ static int read_page(struct probe *p, uint64_t off, struct page *pg)
 	pg->crc = get_le32(pg->hdr + 22);
 	pg->nseg = pg->hdr[26];
 	if (n < OGG_HDR_LEN + pg->nseg)
-		return probe_fail(p, -EBADMSG,
+		return mf_reader_fail(&p->r, -EBADMSG,
 				  "page at offset %llu is truncated",
 				  (unsigned long long)off);
 	for (unsigned i = 0; i < pg->nseg; i++)
 		pg->body_len += pg->hdr[OGG_HDR_LEN + i];
 	pg->len = OGG_HDR_LEN + pg->nseg + (uint64_t)pg->body_len;
 	if (pg->len > avail)
-		return probe_fail(p, -EBADMSG,
+		return mf_reader_fail(&p->r, -EBADMSG,
 				  "page at offset %llu runs past end of file",
 				  (unsigned long long)off);
 	return 0;
@@ -545,7 +494,7 @@ static int parse_picture(struct probe *p, const uint8_t *b, size_t len)
 	mime = strndup((const char *)b + 8, (size_t)mlen);
 	desc = strndup((const char *)b + 12 + mlen, (size_t)dlen);
 	if (!mime || !desc) {
-		ret = probe_fail(p, -ENOMEM, "out of memory");
+		ret = mf_reader_fail(&p->r, -ENOMEM, "out of memory");
 		goto out;
 	}
 	ret = emit_picture(p, type, mime, desc, get_be32(f), get_be32(f + 4),
@@ -623,7 +572,7 @@ static int handle_cover(struct probe *p, const uint8_t *list, uint32_t count, co
 
 	ret = b64_decode(v, vlen, &img, &ilen);
 	if (ret < 0)
-		return probe_fail(p, ret, "out of memory");
+		return mf_reader_fail(&p->r, ret, "out of memory");
 	if (ret) {
 		mf_warn(OGG_DOM, "skipping a %s comment that is not base64",
 			is_mbp ? "METADATA_BLOCK_PICTURE" : "COVERART");
@@ -642,7 +591,7 @@ static int handle_cover(struct probe *p, const uint8_t *list, uint32_t count, co
 	if (m && printable_ascii(m, mlen)) {
 		mime = strndup(m, mlen);
 		if (!mime) {
-			ret = probe_fail(p, -ENOMEM, "out of memory");
+			ret = mf_reader_fail(&p->r, -ENOMEM, "out of memory");
 			goto out;
 		}
 	}
@@ -675,7 +624,7 @@ static int parse_comment(struct probe *p, const uint8_t *c, size_t len,
 		goto bad;
 	info = realloc(p->info, INFO_FIXED + vendor_len);
 	if (!info)
-		return probe_fail(p, -ENOMEM, "out of memory");
+		return mf_reader_fail(&p->r, -ENOMEM, "out of memory");
 	p->info = info;
 	memcpy(info + INFO_FIXED, c + 4, vendor_len);
 	p->info_len = INFO_FIXED + vendor_len;
@@ -739,14 +688,14 @@ static int parse_comment(struct probe *p, const uint8_t *c, size_t len,
 	}
 	return 0;
 bad:
-	return probe_fail(p, -EBADMSG, "comment header is malformed");
+	return mf_reader_fail(&p->r, -EBADMSG, "comment header is malformed");
 }
 
 static int vorbis_id(struct probe *p, const uint8_t *d, size_t len)
 {
 	if (len != 30 || get_le32(d + 7) != 0 || d[11] == 0 ||
 	    get_le32(d + 12) == 0 || !(d[29] & 1))
-		return probe_fail(p, -EBADMSG,
+		return mf_reader_fail(&p->r, -EBADMSG,
 				  "vorbis identification header is malformed");
 	p->channels = d[11];
 	p->rate = get_le32(d + 12);
@@ -757,7 +706,7 @@ static int opus_head(struct probe *p, const uint8_t *d, size_t len)
 {
 	if (len < 19 || (d[8] & 0xf0) != 0 || d[9] == 0 ||
 	    (d[18] != 0 && len < 21u + d[9]))
-		return probe_fail(p, -EBADMSG, "OpusHead is malformed");
+		return mf_reader_fail(&p->r, -EBADMSG, "OpusHead is malformed");
 	p->channels = d[9];
 	p->preskip = get_le16(d + 10);
 	p->rate = 48000;
@@ -772,13 +721,13 @@ static int flac_mapping(struct probe *p, const uint8_t *d, size_t len,
 	if (len != FLAC_MAPPING_LEN || d[5] != 1 ||
 	    memcmp(d + 9, "fLaC", 4) != 0 || (d[13] & 0x7f) != 0 ||
 	    d[14] != 0 || d[15] != 0 || d[16] != FLAC_STREAMINFO_LEN)
-		return probe_fail(p, -EBADMSG, "ogg flac mapping header is malformed");
+		return mf_reader_fail(&p->r, -EBADMSG, "ogg flac mapping header is malformed");
 	*last = d[13] & 0x80;
 	p->rate = (uint32_t)si[10] << 12 | (uint32_t)si[11] << 4 | si[12] >> 4;
 	p->channels = ((si[12] >> 1) & 7) + 1u;
 	p->bits = (((uint32_t)si[12] & 1) << 4 | si[13] >> 4) + 1;
 	if (!p->rate)
-		return probe_fail(p, -EBADMSG, "streaminfo has sample rate 0");
+		return mf_reader_fail(&p->r, -EBADMSG, "streaminfo has sample rate 0");
 	return 0;
 }
 
@@ -805,7 +754,7 @@ static int first_packet(struct probe *p, const uint8_t *d, size_t len)
 			len >= 8 && memcmp(d, "fishead", 8) == 0 ? "skeleton" :
 			"unknown";
 
-		return probe_fail(p, -ENOTSUP,
+		return mf_reader_fail(&p->r, -ENOTSUP,
 				  "ogg stream of an unsupported codec (%s)", what);
 	}
 	if (ret)
@@ -826,14 +775,14 @@ static int flac_packet(struct probe *p, const uint8_t *d, size_t len)
 
 	if (len < 4 || ((size_t)d[1] << 16 | (size_t)d[2] << 8 | d[3]) !=
 		       len - 4)
-		return probe_fail(p, -EBADMSG,
+		return mf_reader_fail(&p->r, -EBADMSG,
 				  "ogg flac header packet %u is malformed", p->npk);
 	type = d[0] & 0x7f;
 	p->headers_done = d[0] & 0x80;
 	switch (type) {
 	case FLAC_T_STREAMINFO:
 	case FLAC_T_FORBIDDEN:
-		return probe_fail(p, -EBADMSG,
+		return mf_reader_fail(&p->r, -EBADMSG,
 				  "ogg flac header packet %u has block type %u",
 				  p->npk, type);
 	case FLAC_T_PADDING:
@@ -843,13 +792,13 @@ static int flac_packet(struct probe *p, const uint8_t *d, size_t len)
 	case FLAC_T_PICTURE:
 		ret = parse_picture(p, d + 4, len - 4);
 		if (ret == 1)
-			return probe_fail(p, -EBADMSG,
+			return mf_reader_fail(&p->r, -EBADMSG,
 					  "ogg flac picture block is malformed");
 		return ret;
 	case FLAC_T_APPLICATION:
 	case FLAC_T_CUESHEET:
 		if (type == FLAC_T_APPLICATION && len < 8)
-			return probe_fail(p, -EBADMSG,
+			return mf_reader_fail(&p->r, -EBADMSG,
 					  "ogg flac application block is too short");
 		if (!p->sink->on_binary_tag)
 			return 0;
@@ -874,7 +823,7 @@ static int header_packet(struct probe *p, const uint8_t *d, size_t len)
 	case CODEC_VORBIS:
 		if (p->npk == 1) {
 			if (len < 7 || memcmp(d, "\x03vorbis", 7) != 0)
-				return probe_fail(p, -EBADMSG,
+				return mf_reader_fail(&p->r, -EBADMSG,
 						  "second vorbis packet is not the comment header");
 			ret = parse_comment(p, d + 7, len - 7, &used);
 			if (ret)
@@ -884,13 +833,13 @@ static int header_packet(struct probe *p, const uint8_t *d, size_t len)
 			return 0;
 		}
 		if (len < 7 || memcmp(d, "\x05vorbis", 7) != 0)
-			return probe_fail(p, -EBADMSG,
+			return mf_reader_fail(&p->r, -EBADMSG,
 					  "third vorbis packet is not the setup header");
 		p->headers_done = true;
 		return emit_structural(p, "ogg:header", d, len);
 	case CODEC_OPUS:
 		if (len < 8 || memcmp(d, "OpusTags", 8) != 0)
-			return probe_fail(p, -EBADMSG,
+			return mf_reader_fail(&p->r, -EBADMSG,
 					  "second opus packet is not OpusTags");
 		p->headers_done = true;
 		ret = parse_comment(p, d + 8, len - 8, &used);
@@ -912,7 +861,7 @@ static int pkt_append(struct probe *p, const uint8_t *d, size_t n)
 	if (!n)
 		return 0;
 	if (n > MF_OGG_PACKET_MAX - p->pkt_len)
-		return probe_fail(p, -EFBIG, "header packet %u is larger than %u MiB",
+		return mf_reader_fail(&p->r, -EFBIG, "header packet %u is larger than %u MiB",
 				  p->npk, MF_OGG_PACKET_MAX >> 20);
 	if (p->pkt_len + n > p->pkt_cap) {
 		size_t cap = p->pkt_cap ? p->pkt_cap : 4096;
@@ -922,7 +871,7 @@ static int pkt_append(struct probe *p, const uint8_t *d, size_t n)
 			cap *= 2;
 		b = realloc(p->pkt, cap);
 		if (!b)
-			return probe_fail(p, -ENOMEM, "out of memory");
+			return mf_reader_fail(&p->r, -ENOMEM, "out of memory");
 		p->pkt = b;
 		p->pkt_cap = cap;
 	}
@@ -942,49 +891,50 @@ static int walk_headers(struct probe *p)
 	int ret = 0;
 
 	if (!body)
-		return probe_fail(p, -ENOMEM, "out of memory");
+		return mf_reader_fail(&p->r, -ENOMEM, "out of memory");
 	while (!p->headers_done) {
 		size_t bpos = 0;
 
 		ret = read_page(p, off, &pg);
 		if (ret == 1)
-			ret = off == 0 ? probe_fail(p, -EINVAL, "not an Ogg file") :
-				probe_fail(p, -EBADMSG,
+			ret = off == 0 ? mf_reader_fail(&p->r, -EINVAL, "not an Ogg file") :
+				mf_reader_fail(&p->r, -EBADMSG,
 					   "no ogg page at offset %llu inside the headers",
 					   (unsigned long long)off);
 		if (ret)
 			goto out;
 		if (off == 0) {
 			if (!(pg.flags & OGG_BOS)) {
-				ret = probe_fail(p, -EBADMSG,
+				ret = mf_reader_fail(&p->r, -EBADMSG,
 						 "first page lacks the beginning-of-stream flag");
 				goto out;
 			}
 			p->serial = pg.serial;
 		} else if (pg.serial != p->serial) {
-			ret = probe_fail(p, -ENOTSUP,
+			ret = mf_reader_fail(&p->r, -ENOTSUP,
 					 "multiplexed ogg file (a second logical stream at offset %llu)",
 					 (unsigned long long)off);
 			goto out;
 		} else if ((pg.flags & (OGG_BOS | OGG_EOS)) ||
 			   pg.seq != seq + 1) {
-			ret = probe_fail(p, -EBADMSG,
+			ret = mf_reader_fail(&p->r, -EBADMSG,
 					 "header page at offset %llu has bad flags or sequence number",
 					 (unsigned long long)off);
 			goto out;
 		}
 		seq = pg.seq;
-		ret = probe_read(p, body, pg.body_len, off + OGG_HDR_LEN + pg.nseg);
+		ret = mf_reader_read(&p->r, body, pg.body_len,
+				     off + OGG_HDR_LEN + pg.nseg, "page body");
 		if (ret)
 			goto out;
 		if (!page_crc_ok(&pg, body)) {
-			ret = probe_fail(p, -EBADMSG,
+			ret = mf_reader_fail(&p->r, -EBADMSG,
 					 "page at offset %llu has a bad CRC",
 					 (unsigned long long)off);
 			goto out;
 		}
 		if (!(pg.flags & OGG_CONTINUED) != !in_packet) {
-			ret = probe_fail(p, -EBADMSG,
+			ret = mf_reader_fail(&p->r, -EBADMSG,
 					 "page at offset %llu has a wrong continuation flag",
 					 (unsigned long long)off);
 			goto out;
@@ -993,7 +943,7 @@ static int walk_headers(struct probe *p)
 			uint8_t lace = pg.hdr[OGG_HDR_LEN + i];
 
 			if (p->headers_done) {
-				ret = probe_fail(p, -EBADMSG,
+				ret = mf_reader_fail(&p->r, -EBADMSG,
 						 "audio shares a page with the last header packet");
 				goto out;
 			}
@@ -1011,7 +961,7 @@ static int walk_headers(struct probe *p)
 			p->npk++;
 		}
 		if (off == 0 && (p->npk != 1 || in_packet)) {
-			ret = probe_fail(p, -EBADMSG,
+			ret = mf_reader_fail(&p->r, -EBADMSG,
 					 "the first page does not hold exactly the first header packet");
 			goto out;
 		}
@@ -1030,7 +980,7 @@ static int index_add(struct probe *p, uint64_t v)
 		uint8_t *b = realloc(p->index, cap);
 
 		if (!b)
-			return probe_fail(p, -ENOMEM, "out of memory");
+			return mf_reader_fail(&p->r, -ENOMEM, "out of memory");
 		p->index = b;
 		p->index_cap = cap;
 	}
@@ -1052,34 +1002,34 @@ static int walk_audio(struct probe *p)
 	int ret;
 
 	p->granule = OGG_NO_GRANULE;
-	while (off < p->size) {
+	while (off < p->r.size) {
 		ret = read_page(p, off, &pg);
 		if (ret < 0)
 			return ret;
 		if (ret == 1) {
 			if (eos) {
 				mf_warn(OGG_DOM, "ignoring %llu bytes after the end of stream",
-					(unsigned long long)(p->size - off));
+					(unsigned long long)(p->r.size - off));
 				break;
 			}
-			return probe_fail(p, -EBADMSG, "no ogg page at offset %llu",
+			return mf_reader_fail(&p->r, -EBADMSG, "no ogg page at offset %llu",
 					  (unsigned long long)off);
 		}
 		if (pg.flags & OGG_BOS)
-			return probe_fail(p, -ENOTSUP,
+			return mf_reader_fail(&p->r, -ENOTSUP,
 					  "chained ogg file (a new logical stream at offset %llu)",
 					  (unsigned long long)off);
 		if (pg.serial != p->serial)
-			return probe_fail(p, -ENOTSUP,
+			return mf_reader_fail(&p->r, -ENOTSUP,
 					  "multiplexed ogg file (a second logical stream at offset %llu)",
 					  (unsigned long long)off);
 		if (eos)
-			return probe_fail(p, -EBADMSG,
+			return mf_reader_fail(&p->r, -EBADMSG,
 					  "page after the end of stream at offset %llu",
 					  (unsigned long long)off);
 		if (first) {
 			if (pg.flags & OGG_CONTINUED)
-				return probe_fail(p, -EBADMSG,
+				return mf_reader_fail(&p->r, -EBADMSG,
 						  "first audio page continues a packet");
 			p->audio_seq = pg.seq;
 			first = false;
@@ -1093,7 +1043,7 @@ static int walk_audio(struct probe *p)
 		off += pg.len;
 	}
 	if (first)
-		return probe_fail(p, -EBADMSG, "no audio pages after the headers");
+		return mf_reader_fail(&p->r, -EBADMSG, "no audio pages after the headers");
 	p->audio_end = off;
 	return 0;
 }
@@ -1115,7 +1065,7 @@ static int report_tail(struct probe *p)
 	if (!p->info) {
 		p->info = malloc(INFO_FIXED);
 		if (!p->info)
-			return probe_fail(p, -ENOMEM, "out of memory");
+			return mf_reader_fail(&p->r, -ENOMEM, "out of memory");
 		p->info_len = INFO_FIXED;
 	}
 	p->info[0] = INFO_VERSION;
@@ -1164,18 +1114,18 @@ int mf_ogg_probe(int fd, const struct mf_sink *sink, char *why,
 		 size_t whylen)
 {
 	static const struct mf_sink no_sink;
-	struct probe p = { .fd = fd, .sink = sink ? sink : &no_sink,
-			   .why = why, .whylen = whylen };
+	struct probe p = { .r = { .fd = fd, .why = why, .whylen = whylen },
+			   .sink = sink ? sink : &no_sink };
 	struct stat st;
 	int ret;
 
 	if (why && whylen)
 		why[0] = '\0';
 	if (fstat(fd, &st) < 0)
-		return probe_fail(&p, -errno, "cannot stat: %s", strerror(errno));
+		return mf_reader_fail(&p.r, -errno, "cannot stat: %s", strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return probe_fail(&p, -EINVAL, "not a regular file");
-	p.size = (uint64_t)st.st_size;
+		return mf_reader_fail(&p.r, -EINVAL, "not a regular file");
+	p.r.size = (uint64_t)st.st_size;
 	ret = walk_headers(&p);
 	if (!ret)
 		ret = walk_audio(&p);
