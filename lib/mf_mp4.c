@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "mf_log.h"
+#include "mf_reader.h"
 #include "mf_vocab.h"
 
 #include "mf_banned.h"
@@ -576,11 +577,8 @@ struct fbox {
 };
 
 struct probe {
-	int fd;
-	uint64_t size;			/* file size from fstat */
+	struct mf_reader rd;		/* fd, size from fstat, why */
 	const struct mf_sink *sink;
-	char *why;
-	size_t whylen;
 	struct fbox *top;		/* top-level boxes, file order */
 	size_t ntop;
 	uint8_t *moov;			/* the moov box, read whole */
@@ -588,59 +586,6 @@ struct probe {
 	uint64_t audio_off;		/* first mdat payload byte */
 	uint64_t audio_end;		/* end of the last mdat box */
 };
-
-static int probe_fail(struct probe *p, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int probe_fail(struct probe *p, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (p->why && p->whylen) {
-		va_start(ap, fmt);
-		vsnprintf(p->why, p->whylen, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
-
-/* Read exactly @len bytes at @off; -EIO if the file is shorter. */
-static int pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	uint8_t *dst = buf;
-
-	while (len) {
-		ssize_t n = pread(fd, dst, len, (off_t)off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		dst += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
-static int probe_read(struct probe *p, void *buf, size_t len, uint64_t off,
-		      const char *what)
-{
-	int ret;
-
-	if (off > p->size || len > p->size - off)
-		return probe_fail(p, -EBADMSG, "%s runs past end of file", what);
-	ret = pread_full(p->fd, buf, len, off);
-	if (ret == -EIO)
-		return probe_fail(p, ret, "file shrank while reading %s", what);
-	if (ret)
-		return probe_fail(p, ret, "cannot read %s: %s", what,
-				  strerror(-ret));
-	return 0;
-}
 
 static void fourcc_str(uint32_t t, char out[5])
 {
@@ -660,18 +605,18 @@ static int probe_top(struct probe *p)
 	size_t cap = 0;
 	int ret;
 
-	while (off < p->size) {
+	while (off < p->rd.size) {
 		struct fbox b;
-		uint64_t avail = p->size - off;
+		uint64_t avail = p->rd.size - off;
 		char name[5];
 
 		if (avail < 8 && p->ntop == 0)
-			return probe_fail(p, -EINVAL, "not an MP4 file (too short)");
+			return mf_reader_fail(&p->rd, -EINVAL, "not an MP4 file (too short)");
 		if (avail < 8)
-			return probe_fail(p, -EBADMSG,
+			return mf_reader_fail(&p->rd, -EBADMSG,
 					  "truncated box header at offset %llu",
 					  (unsigned long long)off);
-		ret = probe_read(p, h, avail < 16 ? (size_t)avail : 16, off,
+		ret = mf_reader_read(&p->rd, h, avail < 16 ? (size_t)avail : 16, off,
 				 "box header");
 		if (ret)
 			return ret;
@@ -681,7 +626,7 @@ static int probe_top(struct probe *p)
 		b.hdr = 8;
 		if (b.size == 1) {
 			if (avail < 16)
-				return probe_fail(p, -EBADMSG,
+				return mf_reader_fail(&p->rd, -EBADMSG,
 						  "truncated box header at offset %llu",
 						  (unsigned long long)off);
 			b.size = get_be64(h + 8);
@@ -693,20 +638,20 @@ static int probe_top(struct probe *p)
 			b.hdr += 16;
 		fourcc_str(b.type, name);
 		if (p->ntop == 0 && b.type != T_FTYP)
-			return probe_fail(p, -EINVAL,
+			return mf_reader_fail(&p->rd, -EINVAL,
 					  "not an MP4 file (no ftyp box)");
 		if (b.size < b.hdr || b.size > avail)
-			return probe_fail(p, -EBADMSG,
+			return mf_reader_fail(&p->rd, -EBADMSG,
 					  "box '%s' at offset %llu runs past end of file",
 					  name, (unsigned long long)off);
 		if (p->ntop == MP4_TOP_MAX)
-			return probe_fail(p, -ENOTSUP, "too many top-level boxes");
+			return mf_reader_fail(&p->rd, -ENOTSUP, "too many top-level boxes");
 		if (p->ntop == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
 			struct fbox *n = realloc(p->top, ncap * sizeof(*n));
 
 			if (!n)
-				return probe_fail(p, -ENOMEM, "out of memory");
+				return mf_reader_fail(&p->rd, -ENOMEM, "out of memory");
 			p->top = n;
 			cap = ncap;
 		}
@@ -714,7 +659,7 @@ static int probe_top(struct probe *p)
 		off += b.size;
 	}
 	if (p->ntop == 0)
-		return probe_fail(p, -EINVAL, "not an MP4 file (empty)");
+		return mf_reader_fail(&p->rd, -EINVAL, "not an MP4 file (empty)");
 	return 0;
 }
 
@@ -989,7 +934,7 @@ static int probe_covr(struct probe *p, const uint8_t *buf,
 		struct mf_picture pic;
 
 		if (box_parse(buf, pos, end, &c))
-			return probe_fail(p, -EBADMSG, "malformed covr item");
+			return mf_reader_fail(&p->rd, -EBADMSG, "malformed covr item");
 		pos = box_end(&c);
 		if (data_parse(buf, &c, &d)) {
 			mf_warn(MP4_DOM, "skipping a covr child that is not data");
@@ -1027,7 +972,7 @@ static int probe_ilst(struct probe *p, const uint8_t *buf,
 		const struct item_map *m;
 
 		if (box_parse(buf, pos, end, &item))
-			return probe_fail(p, -EBADMSG, "malformed ilst item");
+			return mf_reader_fail(&p->rd, -EBADMSG, "malformed ilst item");
 		pos = box_end(&item);
 		m = item_by_atom(item.type);
 		if (item.type == T_FFRM)
@@ -1056,15 +1001,15 @@ static int check_chunks(struct probe *p, const uint8_t *buf,
 	uint64_t n, v;
 
 	if (body < 8)
-		return probe_fail(p, -EBADMSG, "chunk offset box too short");
+		return mf_reader_fail(&p->rd, -EBADMSG, "chunk offset box too short");
 	n = get_be32(d + 4);
 	if (n > (body - 8) / esz || (body - 8) != n * esz)
-		return probe_fail(p, -EBADMSG,
+		return mf_reader_fail(&p->rd, -EBADMSG,
 				  "chunk offset count does not fit its box");
 	for (uint64_t i = 0; i < n; i++) {
 		v = esz == 8 ? get_be64(d + 8 + i * 8) : get_be32(d + 8 + i * 4);
 		if (v < p->audio_off || v >= p->audio_end)
-			return probe_fail(p, -ENOTSUP,
+			return mf_reader_fail(&p->rd, -ENOTSUP,
 					  "chunk offset %llu outside mdat",
 					  (unsigned long long)v);
 	}
@@ -1192,7 +1137,7 @@ static int probe_props(struct probe *p, const uint8_t *buf,
 
 	memset(&props, 0, sizeof(props));
 	if (box_child(buf, trak, 0, T_MDIA, &mdia) != 1)
-		return probe_fail(p, -EBADMSG, "sound track without mdia");
+		return mf_reader_fail(&p->rd, -EBADMSG, "sound track without mdia");
 	if (box_child(buf, &mdia, 0, T_MDHD, &mdhd) == 1)
 		read_times(buf, &mdhd, &timescale, &duration);
 	if (box_child(buf, &mdia, 0, T_MINF, &minf) == 1 &&
@@ -1281,17 +1226,17 @@ static int probe_tracks(struct probe *p, const uint8_t *buf,
 		uint32_t handler;
 
 		if (box_parse(buf, pos, end, &trak))
-			return probe_fail(p, -EBADMSG, "malformed moov child");
+			return mf_reader_fail(&p->rd, -EBADMSG, "malformed moov child");
 		pos = box_end(&trak);
 		if (trak.type == T_MVEX)
-			return probe_fail(p, -ENOTSUP, "fragmented MP4 (mvex)");
+			return mf_reader_fail(&p->rd, -ENOTSUP, "fragmented MP4 (mvex)");
 		if (trak.type != T_TRAK)
 			continue;
 		if (box_child(buf, &trak, 0, T_MDIA, &mdia) != 1)
-			return probe_fail(p, -EBADMSG, "track without mdia");
+			return mf_reader_fail(&p->rd, -EBADMSG, "track without mdia");
 		handler = handler_of(buf, &mdia, 0);
 		if (handler == T_VIDE)
-			return probe_fail(p, -ENOTSUP,
+			return mf_reader_fail(&p->rd, -ENOTSUP,
 					  "not audio-only (has a video track)");
 		if (handler == T_SOUN && !sound) {
 			first_sound = trak;
@@ -1299,19 +1244,19 @@ static int probe_tracks(struct probe *p, const uint8_t *buf,
 		}
 		ret = box_child(buf, &mdia, 0, T_MINF, &minf);
 		if (ret < 0)
-			return probe_fail(p, -EBADMSG, "malformed mdia");
+			return mf_reader_fail(&p->rd, -EBADMSG, "malformed mdia");
 		if (ret == 0)
 			continue;
 		ret = box_child(buf, &minf, 0, T_STBL, &stbl);
 		if (ret < 0)
-			return probe_fail(p, -EBADMSG, "malformed minf");
+			return mf_reader_fail(&p->rd, -EBADMSG, "malformed minf");
 		if (ret == 0)
 			continue;
 		for (size_t q = stbl.off + stbl.hdr; q < box_end(&stbl);) {
 			struct box c;
 
 			if (box_parse(buf, q, box_end(&stbl), &c))
-				return probe_fail(p, -EBADMSG, "malformed stbl");
+				return mf_reader_fail(&p->rd, -EBADMSG, "malformed stbl");
 			q = box_end(&c);
 			if (c.type == T_STCO || c.type == T_CO64) {
 				ret = check_chunks(p, buf, &c);
@@ -1321,7 +1266,7 @@ static int probe_tracks(struct probe *p, const uint8_t *buf,
 		}
 	}
 	if (!sound)
-		return probe_fail(p, -ENOTSUP, "no sound track");
+		return mf_reader_fail(&p->rd, -ENOTSUP, "no sound track");
 	return probe_props(p, buf, sound);
 }
 
@@ -1410,7 +1355,7 @@ static int report_moov(struct probe *p, const uint8_t *buf,
 
 	if (find_ilst(buf, moov, &udta, &meta, &ilst) != 1) {
 		if (len > MF_STRUCT_MAX)
-			return probe_fail(p, -ENOTSUP, "moov box too large");
+			return mf_reader_fail(&p->rd, -ENOTSUP, "moov box too large");
 		if (!p->sink->on_structural)
 			return 0;
 		return p->sink->on_structural(p->sink->ctx, "mp4:moov",
@@ -1418,10 +1363,10 @@ static int report_moov(struct probe *p, const uint8_t *buf,
 	}
 	len -= ilst.size;
 	if (len > MF_STRUCT_MAX)
-		return probe_fail(p, -ENOTSUP, "moov box too large");
+		return mf_reader_fail(&p->rd, -ENOTSUP, "moov box too large");
 	copy = malloc(len);
 	if (!copy)
-		return probe_fail(p, -ENOMEM, "out of memory");
+		return mf_reader_fail(&p->rd, -ENOMEM, "out of memory");
 	memcpy(copy, buf + moov->off, ilst.off - moov->off);
 	memcpy(copy + (ilst.off - moov->off), buf + box_end(&ilst),
 	       box_end(moov) - box_end(&ilst));
@@ -1446,13 +1391,13 @@ static int report_top(struct probe *p, const struct fbox *b, const char *kind,
 	int ret;
 
 	if (len > MF_STRUCT_MAX)
-		return probe_fail(p, -ENOTSUP, "top-level box too large");
+		return mf_reader_fail(&p->rd, -ENOTSUP, "top-level box too large");
 	if (!p->sink->on_structural)
 		return 0;
 	data = malloc(len ? (size_t)len : 1);
 	if (!data)
-		return probe_fail(p, -ENOMEM, "out of memory");
-	ret = probe_read(p, data, (size_t)len, b->off, kind);
+		return mf_reader_fail(&p->rd, -ENOMEM, "out of memory");
+	ret = mf_reader_read(&p->rd, data, (size_t)len, b->off, kind);
 	if (!ret)
 		ret = p->sink->on_structural(p->sink->ctx, kind, data,
 					     (size_t)len);
@@ -1488,16 +1433,16 @@ static int probe_file(struct probe *p)
 	ftyp = &p->top[0];
 	if (ftyp->size > MP4_FTYP_MAX || ftyp->size < ftyp->hdr + 8 ||
 	    ftyp->hdr != 8)
-		return probe_fail(p, -EBADMSG, "malformed ftyp box");
+		return mf_reader_fail(&p->rd, -EBADMSG, "malformed ftyp box");
 	for (i = 1; i < p->ntop; i++) {
 		const struct fbox *b = &p->top[i];
 
 		switch (b->type) {
 		case T_FTYP:
-			return probe_fail(p, -EBADMSG, "second ftyp box");
+			return mf_reader_fail(&p->rd, -EBADMSG, "second ftyp box");
 		case T_MOOV:
 			if (moov)
-				return probe_fail(p, -EBADMSG, "second moov box");
+				return mf_reader_fail(&p->rd, -EBADMSG, "second moov box");
 			moov = b;
 			imoov = i;
 			break;
@@ -1513,40 +1458,40 @@ static int probe_file(struct probe *p)
 		case T_MFRA:
 		case FOURCC('s', 'i', 'd', 'x'):
 		case FOURCC('s', 't', 'y', 'p'):
-			return probe_fail(p, -ENOTSUP, "fragmented MP4");
+			return mf_reader_fail(&p->rd, -ENOTSUP, "fragmented MP4");
 		default:
 			break;
 		}
 	}
 	if (!moov)
-		return probe_fail(p, -EBADMSG, "no moov box");
+		return mf_reader_fail(&p->rd, -EBADMSG, "no moov box");
 	if (!mdat1)
-		return probe_fail(p, -EBADMSG, "no mdat box");
+		return mf_reader_fail(&p->rd, -EBADMSG, "no mdat box");
 	if (imoov > imdat1 && imoov < imdatn)
-		return probe_fail(p, -ENOTSUP, "moov between mdat boxes");
+		return mf_reader_fail(&p->rd, -ENOTSUP, "moov between mdat boxes");
 	if (moov->size > MP4_MOOV_MAX)
-		return probe_fail(p, -ENOTSUP, "moov box too large");
+		return mf_reader_fail(&p->rd, -ENOTSUP, "moov box too large");
 	p->audio_off = mdat1->off + mdat1->hdr;
 	p->audio_end = mdatn->off + mdatn->size;
 	if (p->audio_end <= p->audio_off)
-		return probe_fail(p, -EBADMSG, "empty mdat box");
+		return mf_reader_fail(&p->rd, -EBADMSG, "empty mdat box");
 
 	/* moov, in memory, checked whole before anything is reported */
 	p->moov_len = (size_t)moov->size;
 	p->moov = malloc(p->moov_len);
 	if (!p->moov)
-		return probe_fail(p, -ENOMEM, "out of memory");
-	ret = probe_read(p, p->moov, p->moov_len, moov->off, "moov box");
+		return mf_reader_fail(&p->rd, -ENOMEM, "out of memory");
+	ret = mf_reader_read(&p->rd, p->moov, p->moov_len, moov->off, "moov box");
 	if (ret)
 		return ret;
 	if (get_be32(p->moov) == 0) {
 		if (p->moov_len > UINT32_MAX)
-			return probe_fail(p, -ENOTSUP, "moov box too large");
+			return mf_reader_fail(&p->rd, -ENOTSUP, "moov box too large");
 		put_be32(p->moov, (uint32_t)p->moov_len);
 	}
 	if (box_parse(p->moov, 0, p->moov_len, &mbox) ||
 	    mbox.size != p->moov_len || check_tree(p->moov, &mbox, 0))
-		return probe_fail(p, -EBADMSG, "malformed moov box");
+		return mf_reader_fail(&p->rd, -EBADMSG, "malformed moov box");
 
 	if (p->sink->on_audio_range) {
 		ret = p->sink->on_audio_range(p->sink->ctx, p->audio_off,
@@ -1570,10 +1515,10 @@ static int probe_file(struct probe *p)
 		if (ret)
 			return ret;
 	}
-	ret = probe_read(p, ftyp_head, sizeof(ftyp_head), 0, "ftyp box");
+	ret = mf_reader_read(&p->rd, ftyp_head, sizeof(ftyp_head), 0, "ftyp box");
 	if (ret)
 		return ret;
-	if ((get_be32(ftyp_head + 8) == T_M4B || fd_is_m4b(p->fd)) &&
+	if ((get_be32(ftyp_head + 8) == T_M4B || fd_is_m4b(p->rd.fd)) &&
 	    p->sink->on_structural) {
 		ret = p->sink->on_structural(p->sink->ctx, "mp4:ext", "m4b", 3);
 		if (ret)
@@ -1597,18 +1542,18 @@ int mf_mp4_probe(int fd, const struct mf_sink *sink, char *why,
 		 size_t whylen)
 {
 	static const struct mf_sink no_sink;
-	struct probe p = { .fd = fd, .sink = sink ? sink : &no_sink,
-			   .why = why, .whylen = whylen };
+	struct probe p = { .rd = { .fd = fd, .why = why, .whylen = whylen },
+			   .sink = sink ? sink : &no_sink };
 	struct stat st;
 	int ret;
 
 	if (why && whylen)
 		why[0] = '\0';
 	if (fstat(fd, &st) < 0)
-		return probe_fail(&p, -errno, "cannot stat: %s", strerror(errno));
+		return mf_reader_fail(&p.rd, -errno, "cannot stat: %s", strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return probe_fail(&p, -EINVAL, "not a regular file");
-	p.size = (uint64_t)st.st_size;
+		return mf_reader_fail(&p.rd, -EINVAL, "not a regular file");
+	p.rd.size = (uint64_t)st.st_size;
 	ret = probe_file(&p);
 	free(p.top);
 	free(p.moov);

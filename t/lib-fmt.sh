@@ -21,13 +21,12 @@ mf_dump_taglib () {
 # mf_dump_ffprobe FILE: format and stream tags as lowercased key=value,
 # sorted and unique (Ogg comments are stream tags in ffprobe).
 mf_dump_ffprobe () {
-	ffprobe -v error -show_entries format_tags:stream_tags \
-		-of default=noprint_wrappers=1 "$1" >"$1.ffprobe.tmp" 2>&1 ||
-		{ cat "$1.ffprobe.tmp" >&2; rm -f "$1.ffprobe.tmp"; return 1; }
-	sed -e 's/^TAG://' "$1.ffprobe.tmp" |
-		awk -F= '{ k = tolower($1); sub(/^[^=]*=/, ""); print k "=" $0 }' |
+	_out=$(ffprobe -v error -show_entries format_tags:stream_tags \
+		-of default=noprint_wrappers=1 "$1" 2>&1) ||
+		{ printf '%s\n' "$_out" >&2; return 1; }
+	printf '%s\n' "$_out" | sed -e 's/^TAG://' |
+		awk -F= 'NF { k = tolower($1); sub(/^[^=]*=/, ""); print k "=" $0 }' |
 		LC_ALL=C sort -u
-	rm -f "$1.ffprobe.tmp"
 }
 
 # mf_ffprobe_attached_pics FILE: number of attached-picture streams.

@@ -78,6 +78,8 @@ def dump_vorbis(tags, out):
 
 def dump_mp4(tags, out):
     for k, vals in tags.items():
+        if not isinstance(vals, list):  # cpil, pgap, ... are bare values
+            vals = [vals]
         if k == "covr":
             for c in vals:
                 mime = {13: "image/jpeg", 14: "image/png"}.get(c.imageformat, "?")
