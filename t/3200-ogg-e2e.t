@@ -48,8 +48,9 @@ FFPROBE_AWK='{
 }
 END { for (j = 1; j <= n; j++) print order[j] "=" val[order[j]] }'
 
-# Like mf_dump_ffprobe, whose temporary file next to the served file
-# cannot be created on the read-only mount.
+# Like mf_dump_ffprobe, but the audio stream only: ffmpeg gives each
+# attached picture stream tags of its own (title, comment) from the
+# METADATA_BLOCK_PICTURE description and type.
 ffprobe_tags () {
 	ffprobe -v error -select_streams a -show_entries format_tags:stream_tags \
 		-of default=noprint_wrappers=1 "$1" >ffprobe.tmp 2>&1 ||
