@@ -167,3 +167,16 @@ clean:
 FORCE:
 
 -include $(ALL_OBJS:.o=.d)
+
+# ---- bench-scan (musefs-scan helper): musefs-scan vs mpd and beets ----
+# `make bench-scan` installs the bench-only packages (never needed by
+# `make check`), builds, and runs bench/scan/run.sh. Knobs (environment or
+# make variables): BENCH_FILES (default 100000), BENCH_RUNS (3),
+# BENCH_JOBS (CPU count), BENCH_BEETS_FILES (all), BENCH_DIR.
+DEB_BENCH_SCAN := mpd mpc beets bc time sox flac lame ffmpeg sqlite3
+BENCH_FILES ?= 100000
+.PHONY: bench bench-scan
+bench: bench-scan
+bench-scan: all
+	@$(MAKE) --no-print-directory deps DEB_ALL='$(DEB_BENCH_SCAN)'
+	BENCH_FILES=$(BENCH_FILES) MF_BUILD=$(CURDIR)/$(B) sh bench/scan/run.sh
