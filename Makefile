@@ -167,3 +167,34 @@ clean:
 FORCE:
 
 -include $(ALL_OBJS:.o=.d)
+
+# ---- benchmarks (never part of `make check`) --------------------------
+# `make bench` runs every benchmark; each adds itself as a prerequisite.
+# `make bench-mount`: the musefs-mount performance harness of issue 6
+# (bench/mount/run.py; knobs BENCH_QUICK=1, BENCH_DIR=..., see its top).
+# Installs its own peers (bindfs, mergerfs) when missing.
+DEB_BENCH_MOUNT := bindfs mergerfs
+.PHONY: bench bench-mount bench-mount-deps
+bench: bench-mount
+
+bench-mount-deps:
+	@missing=$$(for p in $(DEB_BENCH_MOUNT); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q '^install ok installed$$' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "bench-mount: installing:" $$missing; \
+		if [ "$$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi; \
+		$$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			-o DPkg::Lock::Timeout=600 \
+			--no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+
+$(B)/bench/mfbench: bench/mount/mfbench.c $(B)/CFLAGS
+	@mkdir -p $(@D)
+	$(Q_CC)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
+
+bench-mount: deps bench-mount-deps
+	@$(MAKE) --no-print-directory all $(B)/bench/mfbench
+	/usr/bin/python3 bench/mount/run.py --build '$(CURDIR)/$(B)'
+# ---- end of benchmarks ------------------------------------------------
