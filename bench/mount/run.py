@@ -717,7 +717,7 @@ def main():
     ap.add_argument("--build", required=True)
     a = ap.parse_args()
     if os.geteuid() != 0:
-        die("must run as root (drop_caches, mounts)")
+        die("must run as root (mounts, umount)")
     build = os.path.abspath(a.build)
     WORK = os.path.abspath(os.environ.get("BENCH_DIR",
                                           os.path.join(build, "bench-mount")))
