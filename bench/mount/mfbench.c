@@ -10,14 +10,20 @@
  *   mfbench rand FILE N [SEED]    N pread(2)s of 4 KiB at random 4 KiB-
  *                                 aligned offsets of FILE
  *   mfbench walk DIR              lstat every entry under DIR (nftw)
+ *   mfbench readdir DIR           what `find DIR -type f` does without the
+ *                                 process start: readdir(3) every
+ *                                 directory, recurse on DT_DIR, count
+ *                                 DT_REG, stat nothing
  *
  * Prints one line "count=C bytes=B ns=T" on stdout: C files (seq, small),
- * reads (rand) or entries (walk), B bytes read, T wall-clock ns of the
+ * reads (rand) or entries (walk, readdir: every entry but "." and ".."
+ * plus DIR itself), B bytes read, T wall-clock ns of the
  * loop (CLOCK_MONOTONIC). Exit status 0, or 1 with a message on the first
  * error (a benchmark must not time a failing loop).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -196,6 +202,45 @@ static int cmd_walk(const char *dir)
 	return 0;
 }
 
+static int readdir_walk(int dfd, const char *name, uint64_t *count)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+	DIR *d;
+	struct dirent *e;
+
+	if (fd < 0)
+		return fail("cannot open directory", name);
+	d = fdopendir(fd);
+	if (!d)
+		return fail("cannot read directory", name);
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' && (!e->d_name[1] ||
+		    (e->d_name[1] == '.' && !e->d_name[2])))
+			continue;
+		(*count)++;
+		if (e->d_type == DT_UNKNOWN) {
+			fprintf(stderr, "mfbench: no d_type for '%s'\n",
+				e->d_name);
+			return 1;
+		}
+		if (e->d_type == DT_DIR &&
+		    readdir_walk(dirfd(d), e->d_name, count))
+			return 1;
+	}
+	closedir(d);
+	return 0;
+}
+
+static int cmd_readdir(const char *dir)
+{
+	uint64_t n = 1, t0 = now_ns();
+
+	if (readdir_walk(AT_FDCWD, dir, &n))
+		return 1;
+	report(n, 0, now_ns() - t0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && !strcmp(argv[1], "seq"))
@@ -206,7 +251,9 @@ int main(int argc, char **argv)
 		return cmd_rand(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
 	if (argc == 3 && !strcmp(argv[1], "walk"))
 		return cmd_walk(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "readdir"))
+		return cmd_readdir(argv[2]);
 	fprintf(stderr, "usage: mfbench seq BLOCK FILE... | small LIST | "
-		"rand FILE N [SEED] | walk DIR\n");
+		"rand FILE N [SEED] | walk DIR | readdir DIR\n");
 	return 2;
 }
