@@ -20,6 +20,19 @@ through a FUSE mount is taken on a fresh mount (the mount's page cache is
 cold, the backing's is warm). Everything it mounts is unmounted and only
 the PIDs it started are killed, also on errors and on SIGINT/SIGTERM.
 
+What each row measures (all through the C loops of mfbench.c, so no
+process start is timed, except the "find -type f" row):
+  seq ... first   read the large files start to end right after a fresh
+                  mount (1 MiB or 128 KiB read(2)s); MB/s = 10^6 B/s
+  seq ... again   the same files read again on that mount (page cache)
+  open+64K+close  the small files, after one untimed pass (lookups, layouts)
+  find -type f    /usr/bin/find, best of 3, minus find on an empty dir
+  readdir walk    the same walk in-process (d_type, no stat)
+  stat walk       nftw(3) lstat of every entry, after one untimed walk
+  random 4 KiB    aligned pread(2)s on one large file read once before
+The backing tree is laid out like musefs's default template, so every
+variant shows the same names and directories.
+
 Knobs (environment variables):
   BENCH_QUICK=1        reduced repetition (proof run, under 5 minutes once
                        the corpus and the stores exist)
@@ -210,8 +223,12 @@ def small_tags(i):
 
 
 def make_corpus():
-    lib = os.path.join(WORK, "lib")
-    os.makedirs(os.path.join(lib, "large"), exist_ok=True)
+    # The backing tree has the layout of musefs's default template
+    # ($albumartist/$album/$title), so every variant shows the same
+    # directories and names and per-entry figures compare like for like.
+    lib = os.path.join(WORK, "library")
+    large_dir = os.path.join(lib, "Bench Large", "Large Files")
+    os.makedirs(large_dir, exist_ok=True)
     base = os.path.join(WORK, "base.flac")
     if not os.path.exists(base):
         wav = os.path.join(WORK, "base.wav")
@@ -222,8 +239,8 @@ def make_corpus():
     blocks, frames = flac_blocks(open(base, "rb").read())
     made = 0
     for i in range(NSMALL):
-        d = os.path.join(lib, "small", f"a{i // 100:03d}")
-        p = os.path.join(d, f"t{i:05d}.flac")
+        d = os.path.join(lib, f"Artist {i // 100}", f"Album {i // 10}")
+        p = os.path.join(d, f"Title {i}.flac")
         if not os.path.exists(p):
             os.makedirs(d, exist_ok=True)
             write_flac(p, blocks, frames, small_tags(i))
@@ -232,7 +249,7 @@ def make_corpus():
         log(f"wrote {made} small FLAC files")
     large = []
     for i in range(NLARGE):
-        p = os.path.join(lib, "large", f"big{i}.flac")
+        p = os.path.join(large_dir, f"Big {i}.flac")
         if not os.path.exists(p):
             log(f"encoding {p} from {LARGE_RAW} bytes of random PCM")
             raw = os.path.join(WORK, "big.raw")
@@ -249,14 +266,13 @@ def make_corpus():
         if os.path.getsize(p) < 30 * MIB:
             die(f"{p} is under 30 MiB")
         large.append(p)
-    db = os.path.join(WORK, "corpus.db")
+    db = os.path.join(WORK, "library.db")
     log("scanning the corpus")
     r = run([SCAN, "--db", db, "-q", lib], check=False)
     if r.returncode != 0:
         die(f"musefs-scan exited with {r.returncode}")
-    small = sorted(os.path.join(dp, f)
-                   for dp, _, fs in os.walk(os.path.join(lib, "small"))
-                   for f in fs if f.endswith(".flac"))[:NSMALL]
+    small = [os.path.join(lib, f"Artist {i // 100}", f"Album {i // 10}",
+                          f"Title {i}.flac") for i in range(NSMALL)]
     return lib, db, large, small
 
 
