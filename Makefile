@@ -168,33 +168,34 @@ FORCE:
 
 -include $(ALL_OBJS:.o=.d)
 
-# ---- benchmarks (never part of `make check`) --------------------------
+# ---- bench-scan (musefs-scan helper): musefs-scan vs mpd and beets ----
+# `make bench-scan` installs the bench-only packages (never needed by
+# `make check`), builds, and runs bench/scan/run.sh. Knobs (environment or
+# make variables): BENCH_FILES (default 100000), BENCH_RUNS (3),
+# BENCH_JOBS (CPU count), BENCH_BEETS_FILES (all), BENCH_DIR.
+DEB_BENCH_SCAN := mpd mpc beets bc time sox flac lame ffmpeg sqlite3
+BENCH_FILES ?= 100000
+.PHONY: bench bench-scan
+bench: bench-scan
+bench-scan: all
+	@$(MAKE) --no-print-directory deps DEB_ALL='$(DEB_BENCH_SCAN)'
+	BENCH_FILES=$(BENCH_FILES) MF_BUILD=$(CURDIR)/$(B) sh bench/scan/run.sh
+
+# ---- bench-mount (musefs-mount helper): never part of `make check` ----
 # `make bench` runs every benchmark; each adds itself as a prerequisite.
 # `make bench-mount`: the musefs-mount performance harness of issue 6
-# (bench/mount/run.py; knobs BENCH_QUICK=1, BENCH_DIR=..., see its top).
+# (bench/mount/run.py; knobs BENCH_QUICK=1, BENCH_MOUNT_DIR=..., see its top).
 # Installs its own peers (bindfs, mergerfs) when missing.
 DEB_BENCH_MOUNT := bindfs mergerfs
-.PHONY: bench bench-mount bench-mount-deps
+.PHONY: bench bench-mount
 bench: bench-mount
-
-bench-mount-deps:
-	@missing=$$(for p in $(DEB_BENCH_MOUNT); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
-		grep -q '^install ok installed$$' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "bench-mount: installing:" $$missing; \
-		if [ "$$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi; \
-		$$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
-			-o DPkg::Lock::Timeout=600 \
-			--no-install-recommends $$missing >/dev/null || exit 1; \
-	fi
 
 $(B)/bench/mfbench: bench/mount/mfbench.c $(B)/CFLAGS
 	@mkdir -p $(@D)
 	$(Q_CC)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
 
-bench-mount: deps bench-mount-deps
+bench-mount: deps
+	@$(MAKE) --no-print-directory deps DEB_ALL='$(DEB_BENCH_MOUNT)'
 	@$(MAKE) --no-print-directory all $(B)/bench/mfbench
 	/usr/bin/python3 bench/mount/run.py --build '$(CURDIR)/$(B)'
-# ---- end of benchmarks ------------------------------------------------
+# ---- end of bench-mount -----------------------------------------------

@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * musefs-scan - walk library roots and bring the store up to date.
- * Exit status: 0 all went well, 2 some files failed, 1 fatal error.
+ * Exit status: 0 all went well, 2 some files failed, 1 fatal error (or
+ * --prune refused), 75 another scan holds the store (EX_TEMPFAIL),
+ * 128 + signal number when SIGINT/SIGTERM stopped it.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mf_log.h"
 #include "mf_main.h"
@@ -16,47 +21,233 @@
 #include "../scan/mf_scan.h"
 #include "mf_banned.h"
 
+#define EXIT_TEMPFAIL 75
+#define MAX_EXCLUDES 256
+
+/* The signal that asked us to stop (SIGINT/SIGTERM), or 0. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+	/* read by the scan's threads: atomic (lock-free, signal-safe) */
+	__atomic_store_n(&stop_signal, sig, __ATOMIC_RELAXED);
+}
+
+/* @restart: SA_RESTART (scan) or not (so a blocking flock sees EINTR). */
+static void catch_signals(int restart)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = restart ? SA_RESTART : 0;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: musefs-scan [--db PATH] [-v] [-q] ROOT...\n"
+		"usage: musefs-scan [OPTION]... ROOT...\n"
+		"       musefs-scan [--db PATH] --vacuum\n"
 		"\n"
 		"Walk each ROOT (a directory or a file), import new audio files\n"
 		"into the store, refresh changed ones, skip unchanged ones.\n"
 		"\n"
-		"  --db PATH     store file (default: $MUSEFS_DB, else\n"
-		"                ${XDG_DATA_HOME:-$HOME/.local/share}/musefs/library.db)\n"
-		"  -v, --verbose more messages (repeat for debug)\n"
-		"  -q, --quiet   no summary line, errors only\n"
-		"  -h, --help    this text\n"
-		"  -V, --version print the version\n"
+		"  --db PATH          store file (default: $MUSEFS_DB, else\n"
+		"                     ${XDG_DATA_HOME:-$HOME/.local/share}/musefs/library.db)\n"
+		"  -j, --jobs N       probe workers (default: CPU count)\n"
+		"  --reimport-tags    changed files: replace the store's tags and art\n"
+		"                     with the file's\n"
+		"  --checksum=full    also store each file's whole SHA-256\n"
+		"  --follow-symlinks  follow symbolic links (cycles are detected)\n"
+		"  --exclude GLOB     skip what matches (gitignore syntax; repeat)\n"
+		"  --prune            delete rows of files gone from under the roots\n"
+		"  --prune-limit PCT  refuse to prune more than PCT%% of a root's\n"
+		"                     tracks (default 10)\n"
+		"  --force            prune even when the safety rules refuse\n"
+		"  --wait             wait for another scan of the store to finish\n"
+		"  --vacuum           checkpoint the WAL and VACUUM (after a scan)\n"
+		"  --json             print the summary as JSON\n"
+		"  -v, --verbose      more messages (repeat for debug)\n"
+		"  -q, --quiet        no summary line, errors only\n"
+		"  -h, --help         this text\n"
+		"  -V, --version      print the version\n"
 		"\n"
-		"Exit status: 0 all well, 2 some files failed, 1 fatal error.\n");
+		"Exit status: 0 all well, 2 some files failed, 1 fatal error or\n"
+		"prune refused, 75 another scan runs, 130/143 interrupted.\n");
+}
+
+/* @s as a JSON string (bytes >= 0x80 pass through; controls escaped). */
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void print_summary(const struct mf_scan_stats *st, int json,
+			  bool pruned)
+{
+	if (!json) {
+		/* the 1.x line, unchanged for scripts; moved= and pruned=
+		 * follow only when something moved or --prune ran */
+		printf("seen=%llu new=%llu changed=%llu unchanged=%llu "
+		       "skipped=%llu failed=%llu probed=%llu seconds=%.2f",
+		       (unsigned long long)st->seen, (unsigned long long)st->new,
+		       (unsigned long long)st->changed,
+		       (unsigned long long)st->unchanged,
+		       (unsigned long long)st->skipped,
+		       (unsigned long long)st->failed,
+		       (unsigned long long)st->probed, st->seconds);
+		if (st->moved)
+			printf(" moved=%llu", (unsigned long long)st->moved);
+		if (pruned)
+			printf(" pruned=%llu", (unsigned long long)st->pruned);
+		putchar('\n');
+		return;
+	}
+	printf("{\"seen\":%llu,\"new\":%llu,\"changed\":%llu,\"moved\":%llu,"
+	       "\"unchanged\":%llu,\"skipped\":%llu,\"failed\":%llu,"
+	       "\"pruned\":%llu,\"probed\":%llu,\"bytes_read\":%llu,"
+	       "\"seconds\":%.3f,\"outcome\":",
+	       (unsigned long long)st->seen, (unsigned long long)st->new,
+	       (unsigned long long)st->changed, (unsigned long long)st->moved,
+	       (unsigned long long)st->unchanged,
+	       (unsigned long long)st->skipped, (unsigned long long)st->failed,
+	       (unsigned long long)st->pruned, (unsigned long long)st->probed,
+	       (unsigned long long)st->bytes_read, st->seconds);
+	json_str(st->outcome ? st->outcome : "failed");
+	printf(",\"skipped_by_extension\":{");
+	for (size_t i = 0; i < st->nskipped_ext; i++) {
+		if (i)
+			putchar(',');
+		json_str(st->skipped_ext[i].ext[0] ? st->skipped_ext[i].ext :
+			 "(none)");
+		printf(":%llu", (unsigned long long)st->skipped_ext[i].count);
+	}
+	printf("}}\n");
+}
+
+static int parse_uint(const char *s, unsigned max, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v > max || s[0] == '-')
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
+	enum { O_DB = 256, O_REIMPORT, O_CHECKSUM, O_FOLLOW, O_EXCLUDE,
+	       O_PRUNE, O_PRUNE_LIMIT, O_FORCE, O_WAIT, O_VACUUM, O_JSON };
 	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'D' },
+		{ "db", required_argument, NULL, O_DB },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "reimport-tags", no_argument, NULL, O_REIMPORT },
+		{ "checksum", required_argument, NULL, O_CHECKSUM },
+		{ "follow-symlinks", no_argument, NULL, O_FOLLOW },
+		{ "exclude", required_argument, NULL, O_EXCLUDE },
+		{ "prune", no_argument, NULL, O_PRUNE },
+		{ "prune-limit", required_argument, NULL, O_PRUNE_LIMIT },
+		{ "force", no_argument, NULL, O_FORCE },
+		{ "wait", no_argument, NULL, O_WAIT },
+		{ "vacuum", no_argument, NULL, O_VACUUM },
+		{ "json", no_argument, NULL, O_JSON },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct mf_scan_opts opts = { 0 };
+	static const char *excludes[MAX_EXCLUDES];
+	struct mf_scan_opts opts = { .prune_limit = 10.0 };
 	struct mf_scan_stats st;
 	struct mf_store *store = NULL;
 	const char *opt_db = NULL;
-	char dbpath[PATH_MAX], err[PATH_MAX + 256];
-	int verbose = 0, quiet = 0, c, ret;
+	char dbpath[PATH_MAX], err[PATH_MAX + 256], *end;
+	int verbose = 0, quiet = 0, json = 0, wait = 0, vacuum = 0;
+	int c, ret, status, lockfd = -1;
 
 	mf_main_init("musefs-scan");
+	/* no global malloc statistics: they take a mutex per allocation,
+	 * which the writer thread felt; must precede sqlite3_initialize() */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "vqhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":j:vqhV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'D':
+		case O_DB:
 			opt_db = optarg;
+			break;
+		case 'j':
+			if (parse_uint(optarg, 256, &opts.jobs) < 0 ||
+			    !opts.jobs) {
+				mf_err(NULL, "--jobs wants 1..256, not '%s'",
+				       optarg);
+				return 1;
+			}
+			break;
+		case O_REIMPORT:
+			opts.reimport_tags = true;
+			break;
+		case O_CHECKSUM:
+			if (strcmp(optarg, "full") == 0) {
+				opts.checksum_full = true;
+			} else if (strcmp(optarg, "sample") != 0) {
+				mf_err(NULL, "--checksum wants 'full' or "
+				       "'sample', not '%s'", optarg);
+				return 1;
+			}
+			break;
+		case O_FOLLOW:
+			opts.follow_symlinks = true;
+			break;
+		case O_EXCLUDE:
+			if (opts.nexcludes >= MAX_EXCLUDES) {
+				mf_err(NULL, "too many --exclude options");
+				return 1;
+			}
+			excludes[opts.nexcludes++] = optarg;
+			break;
+		case O_PRUNE:
+			opts.prune = true;
+			break;
+		case O_PRUNE_LIMIT:
+			errno = 0;
+			opts.prune_limit = strtod(optarg, &end);
+			if (errno || end == optarg || *end ||
+			    !(opts.prune_limit >= 0 && opts.prune_limit <= 100)) {
+				mf_err(NULL, "--prune-limit wants a percentage "
+				       "0..100, not '%s'", optarg);
+				return 1;
+			}
+			break;
+		case O_FORCE:
+			opts.force = true;
+			break;
+		case O_WAIT:
+			wait = 1;
+			break;
+		case O_VACUUM:
+			vacuum = 1;
+			break;
+		case O_JSON:
+			json = 1;
 			break;
 		case 'v':
 			verbose++;
@@ -80,7 +271,7 @@ int main(int argc, char **argv)
 		}
 	}
 	mf_main_verbosity(verbose, quiet > 1 ? 1 : 0);
-	if (optind >= argc) {
+	if (optind >= argc && !vacuum) {
 		mf_err(NULL, "no ROOT given");
 		usage(stderr);
 		return 1;
@@ -92,28 +283,64 @@ int main(int argc, char **argv)
 		mf_err(NULL, "%s", err);
 		return 1;
 	}
-	opts.roots = (const char *const *)argv + optind;
-	opts.nroots = (size_t)(argc - optind);
-	ret = mf_scan_run(store, &opts, &st);
-	mf_store_close(store);
-	if (ret < 0)
+	catch_signals(0);
+	ret = mf_scan_lock(dbpath, wait, &lockfd);
+	if (ret < 0) {
+		mf_store_close(store);
+		mf_scan_unlock(lockfd);
+		if (ret == -EAGAIN) {
+			mf_err(NULL, "another musefs-scan is running on '%s'; "
+			       "try again later or use --wait", dbpath);
+			return EXIT_TEMPFAIL;
+		}
+		if (ret == -EINTR && stop_signal)
+			return 128 + stop_signal;
+		mf_err(NULL, "cannot lock '%s': %s", dbpath, strerror(-ret));
 		return 1;
-	for (size_t i = 0; i < st.nskipped_ext; i++)
-		mf_info("scan", "skipped %llu file(s) with extension '%s'",
-			(unsigned long long)st.skipped_ext[i].count,
-			st.skipped_ext[i].ext[0] ? st.skipped_ext[i].ext : "(none)");
-	if (!quiet)
-		printf("seen=%llu new=%llu changed=%llu unchanged=%llu "
-		       "skipped=%llu failed=%llu probed=%llu seconds=%.2f\n",
-		       (unsigned long long)st.seen, (unsigned long long)st.new,
-		       (unsigned long long)st.changed,
-		       (unsigned long long)st.unchanged,
-		       (unsigned long long)st.skipped,
-		       (unsigned long long)st.failed,
-		       (unsigned long long)st.probed, st.seconds);
+	}
+	catch_signals(1);
+	status = 0;
+	if (optind < argc) {
+		opts.roots = (const char *const *)argv + optind;
+		opts.nroots = (size_t)(argc - optind);
+		opts.excludes = excludes;
+		opts.stop = &stop_signal;
+		opts.progress = !quiet && !json && isatty(STDERR_FILENO);
+		ret = mf_scan_run(store, &opts, &st);
+		if (ret < 0 && ret != -EINTR && ret != -EPERM) {
+			status = 1;
+			goto out;
+		}
+		for (size_t i = 0; i < st.nskipped_ext; i++)
+			mf_info("scan", "skipped %llu file(s) with extension '%s'",
+				(unsigned long long)st.skipped_ext[i].count,
+				st.skipped_ext[i].ext[0] ? st.skipped_ext[i].ext :
+				"(none)");
+		if (!quiet || json)
+			print_summary(&st, json, opts.prune);
+		status = ret == -EINTR ? 128 + (stop_signal ? stop_signal : SIGINT) :
+			 ret == -EPERM ? 1 : st.failed ? 2 : 0;
+	}
+	if (vacuum && status != 1 && !stop_signal) {
+		int64_t reclaimed = 0;
+
+		if (mf_scan_vacuum(store, &reclaimed) < 0) {
+			status = 1;
+			goto out;
+		}
+		if (json)
+			printf("{\"vacuum_reclaimed_bytes\":%lld}\n",
+			       (long long)reclaimed);
+		else if (!quiet)
+			printf("vacuum: reclaimed %lld bytes\n",
+			       (long long)reclaimed);
+	}
+out:
+	mf_store_close(store);
+	mf_scan_unlock(lockfd);
 	if (fflush(stdout) != 0) {
 		mf_err(NULL, "cannot write the summary: %s", strerror(errno));
 		return 1;
 	}
-	return st.failed ? 2 : 0;
+	return status;
 }

@@ -11,6 +11,7 @@
 #include "mf_flac.h"
 #include "mf_mp4.h"
 #include "mf_mp3.h"
+#include "mf_ogg.h"
 #include "mf_wav.h"
 
 #include "mf_banned.h"
@@ -22,6 +23,9 @@ static const struct {
 	mf_probe_fn probe;
 } probers[] = {
 	{ "flac", "flac", mf_flac_probe },
+	{ "ogg", "vorbis", mf_ogg_probe },
+	{ "oga", "oggflac", mf_ogg_probe },
+	{ "opus", "opus", mf_ogg_probe },
 	{ "m4a", "m4a", mf_mp4_probe },
 	{ "m4b", "m4a", mf_mp4_probe },
 	{ "mp4", "m4a", mf_mp4_probe },
@@ -32,6 +36,9 @@ static const struct {
 /* Synthesizers by store format. */
 static const struct mf_format formats[] = {
 	{ "flac", "flac", mf_flac_synth_input },
+	{ "vorbis", "ogg", mf_ogg_synth },
+	{ "opus", "opus", mf_ogg_synth },
+	{ "oggflac", "oga", mf_ogg_synth },
 	{ "m4a", "m4a", mf_mp4_synth },
 	{ "mp3", "mp3", mf_mp3_synth },
 	{ "wav", "wav", mf_wav_synth },

@@ -37,7 +37,7 @@ Knobs (environment variables):
   BENCH_QUICK=1        reduced repetition (proof run, under 5 minutes once
                        the corpus and the stores exist)
   BENCH_REPS=N         repetitions of every measurement (7; quick: 3)
-  BENCH_DIR=DIR        work directory: corpus, stores, mountpoints
+  BENCH_MOUNT_DIR=DIR  work directory: corpus, stores, mountpoints
                        (default BUILD/bench-mount); the corpus and the
                        generated stores are kept and reused across runs
   BENCH_CPU=N          the CPU everything is pinned to (0)
@@ -790,7 +790,7 @@ def main():
     if os.geteuid() != 0:
         die("must run as root (mounts, umount)")
     build = os.path.abspath(a.build)
-    WORK = os.path.abspath(os.environ.get("BENCH_DIR",
+    WORK = os.path.abspath(os.environ.get("BENCH_MOUNT_DIR",
                                           os.path.join(build, "bench-mount")))
     MFBENCH = os.path.join(build, "bench", "mfbench")
     SCAN = os.path.join(build, "bin", "musefs-scan")

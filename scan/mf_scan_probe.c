@@ -1,0 +1,525 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mf_scan_probe - the probe workers: open a candidate, probe it through
+ * the format registry into a struct probe (the scanner's mf_sink),
+ * fingerprint its audio range, hash its pictures (and with
+ * --checksum=full the whole file), and hand the item to the writer.
+ *
+ * Fingerprint (docs/store.md): SHA-256 over the audio range's length as
+ * 8 little-endian bytes followed by the whole range when it is at most
+ * 192 KiB, else by its first, middle and last 64 KiB (the middle piece
+ * starts at offset + length/2 - 32 KiB). Tags and pictures are outside
+ * the audio range, so a retagged file keeps its fingerprint.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <taglib/tag_c.h>
+
+#include "mf_array.h"
+#include "mf_format.h"
+#include "mf_log.h"
+#include "mf_queue.h"
+#include "mf_scan_int.h"
+#include "mf_banned.h"
+
+#define FP_PIECE (64u * 1024)
+
+#define PROBE_MAX_TAGS 65536
+#define PROBE_MAX_PICS 256
+#define PROBE_MAX_BLOCKS 4096
+
+/*---- the sink --------------------------------------------------------*/
+
+static void probe_release(struct probe *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->ntags; i++) {
+		free(p->tags[i].key);
+		free(p->tags[i].value);
+	}
+	for (i = 0; i < p->npics; i++) {
+		free(p->pics[i].mime);
+		free(p->pics[i].desc);
+		free(p->pics[i].data);
+	}
+	free(p->tags);
+	free(p->pics);
+	for (i = 0; i < p->nblocks; i++) {
+		free(p->blocks[i].kind);
+		free(p->blocks[i].data);
+	}
+	free(p->blocks);
+	memset(p, 0, sizeof(*p));
+}
+
+void item_free(struct item *it)
+{
+	if (!it)
+		return;
+	probe_release(&it->p);
+	free(it->path);
+	free(it);
+}
+
+void item_batch_free(struct item_batch *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		item_free(b->v[i]);
+	free(b);
+}
+
+static void *memdup0(const void *src, size_t len)
+{
+	char *d = malloc(len + 1);
+
+	if (!d)
+		return NULL;
+	if (len)
+		memcpy(d, src, len);
+	d[len] = '\0';
+	return d;
+}
+
+static int sink_range(void *ctx, uint64_t off, uint64_t len)
+{
+	struct probe *p = ctx;
+
+	p->have_range = true;
+	p->audio_offset = off;
+	p->audio_length = len;
+	return 0;
+}
+
+static int add_tag(struct probe *p, const char *key, const void *val,
+		   size_t len, bool binary)
+{
+	struct probe_tag *t;
+	int ordinal = 0;
+
+	if (p->ntags >= PROBE_MAX_TAGS)
+		return -E2BIG;
+	/* files hold few distinct keys: look back for the last same key */
+	for (size_t i = p->ntags; i-- > 0;) {
+		if (strcmp(p->tags[i].key, key) == 0) {
+			ordinal = p->tags[i].ordinal + 1;
+			break;
+		}
+	}
+	t = mf_array_grow(p->tags, &p->cap_tags, p->ntags + 1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	p->tags = t;
+	t = &p->tags[p->ntags];
+	t->key = strdup(key);
+	t->value = memdup0(val, len);
+	if (!t->key || !t->value) {
+		free(t->key);
+		free(t->value);
+		return -ENOMEM;
+	}
+	t->len = len;
+	t->binary = binary;
+	t->ordinal = ordinal;
+	p->ntags++;
+	p->bytes += len;
+	return 0;
+}
+
+static int sink_tag(void *ctx, const char *key, const char *value, size_t len)
+{
+	return add_tag(ctx, key, value, len, false);
+}
+
+static int sink_binary(void *ctx, const char *key, const void *data,
+		       size_t len)
+{
+	return add_tag(ctx, key, data, len, true);
+}
+
+static int sink_picture(void *ctx, const struct mf_picture *pic)
+{
+	struct probe *p = ctx;
+	struct probe_pic *d;
+
+	if (p->npics >= PROBE_MAX_PICS)
+		return -E2BIG;
+	if (pic->len == 0)
+		return 0;	/* an empty image is nothing to serve */
+	d = mf_array_grow(p->pics, &p->cap_pics, p->npics + 1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	p->pics = d;
+	d = &p->pics[p->npics];
+	memset(d, 0, sizeof(*d));
+	d->type = pic->type;
+	d->width = pic->width;
+	d->height = pic->height;
+	d->depth = pic->depth;
+	d->colors = pic->colors;
+	d->len = pic->len;
+	d->mime = strdup(pic->mime && *pic->mime ? pic->mime : "image/");
+	d->desc = strdup(pic->desc ? pic->desc : "");
+	d->data = memdup0(pic->data, pic->len);
+	if (!d->mime || !d->desc || !d->data) {
+		free(d->mime);
+		free(d->desc);
+		free(d->data);
+		return -ENOMEM;
+	}
+	p->npics++;
+	p->bytes += pic->len;
+	return 0;
+}
+
+static int sink_structural(void *ctx, const char *kind, const void *data,
+			   size_t len)
+{
+	struct probe *p = ctx;
+	struct probe_block *b;
+
+	if (p->nblocks >= PROBE_MAX_BLOCKS || len > MF_STRUCT_MAX)
+		return -EFBIG;
+	b = mf_array_grow(p->blocks, &p->cap_blocks, p->nblocks + 1,
+			  sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	p->blocks = b;
+	b = &p->blocks[p->nblocks];
+	b->kind = memdup0(kind, strlen(kind));
+	b->data = memdup0(data, len);
+	if (!b->kind || !b->data) {
+		free(b->kind);
+		free(b->data);
+		return -ENOMEM;
+	}
+	b->len = len;
+	p->nblocks++;
+	p->bytes += len;
+	return 0;
+}
+
+static int sink_format(void *ctx, const char *format)
+{
+	struct probe *p = ctx;
+
+	p->format = format;
+	return 0;
+}
+
+static int sink_props(void *ctx, const struct mf_audio_props *props)
+{
+	struct probe *p = ctx;
+
+	p->props = *props;
+	p->have_props = true;
+	return 0;
+}
+
+static bool probe_has_block(const struct probe *p, const char *kind)
+{
+	for (size_t i = 0; i < p->nblocks; i++)
+		if (strcmp(p->blocks[i].kind, kind) == 0)
+			return true;
+	return false;
+}
+
+/*---- hashing ---------------------------------------------------------*/
+
+static void hex32(const unsigned char md[32], char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (unsigned int i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+static int sha256_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen != 32)
+		return -EIO;
+	hex32(md, out);
+	return 0;
+}
+
+/* Feed @len bytes of @fd at @off into @ctx through @buf (FP_PIECE). */
+static int hash_range(EVP_MD_CTX *ctx, int fd, uint64_t off, uint64_t len,
+		      uint8_t *buf, uint64_t *bytes)
+{
+	while (len) {
+		size_t want = len < FP_PIECE ? (size_t)len : FP_PIECE;
+		ssize_t n = pread(fd, buf, want, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -EIO;	/* error, or the file shrank */
+		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
+			return -EIO;
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+		*bytes += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int fingerprint(int fd, uint64_t off, uint64_t len, uint8_t *buf,
+		       uint8_t out[32], uint64_t *bytes)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char le[8];
+	unsigned int mdlen = 0;
+	int ret = -EIO;
+
+	if (!ctx)
+		return -ENOMEM;
+	for (int i = 0; i < 8; i++)
+		le[i] = (unsigned char)(len >> (8 * i));
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, le, sizeof(le)) != 1)
+		goto out;
+	if (len <= 3 * (uint64_t)FP_PIECE) {
+		ret = hash_range(ctx, fd, off, len, buf, bytes);
+	} else {
+		ret = hash_range(ctx, fd, off, FP_PIECE, buf, bytes);
+		if (!ret)
+			ret = hash_range(ctx, fd, off + len / 2 - FP_PIECE / 2,
+					 FP_PIECE, buf, bytes);
+		if (!ret)
+			ret = hash_range(ctx, fd, off + len - FP_PIECE,
+					 FP_PIECE, buf, bytes);
+	}
+	if (!ret && (EVP_DigestFinal_ex(ctx, out, &mdlen) != 1 || mdlen != 32))
+		ret = -EIO;
+out:
+	EVP_MD_CTX_free(ctx);
+	return ret;
+}
+
+static int whole_file_hash(int fd, uint64_t size, uint8_t *buf,
+			   char out[65], uint64_t *bytes)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	int ret = -EIO;
+
+	if (!ctx)
+		return -ENOMEM;
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1)
+		ret = hash_range(ctx, fd, 0, size, buf, bytes);
+	if (!ret && (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32))
+		ret = -EIO;
+	if (!ret)
+		hex32(md, out);
+	EVP_MD_CTX_free(ctx);
+	return ret;
+}
+
+/*---- one file --------------------------------------------------------*/
+
+static bool stat_equal(const struct stat *a, const struct stat *b)
+{
+	return a->st_size == b->st_size && a->st_ino == b->st_ino &&
+	       a->st_dev == b->st_dev &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* Append what the file's first bytes look like to a "not a ..." reason. */
+static void explain_mismatch(int fd, char *why, size_t whylen)
+{
+	uint8_t head[16];
+	ssize_t n = pread(fd, head, sizeof(head), 0);
+	const char *looks = n > 0 ? mf_format_sniff(head, (size_t)n) : NULL;
+	size_t len = strlen(why);
+
+	if (looks && len + 1 < whylen)
+		snprintf(why + len, whylen - len, " (content looks like %s)",
+			 looks);
+}
+
+/*
+ * Audio properties from TagLib's C API, for a format whose prober
+ * reported no duration. TagLib is serialized under sc->taglib_lock (its C
+ * bindings keep global state).
+ */
+static void taglib_props(struct scan *sc, struct item *it)
+{
+	TagLib_File *f;
+	const TagLib_AudioProperties *ap;
+
+	pthread_mutex_lock(&sc->taglib_lock);
+	f = taglib_file_new(it->path);
+	if (f && taglib_file_is_valid(f) &&
+	    (ap = taglib_file_audioproperties(f)) != NULL) {
+		int len = taglib_audioproperties_length(ap);
+		int br = taglib_audioproperties_bitrate(ap);
+		int sr = taglib_audioproperties_samplerate(ap);
+		int ch = taglib_audioproperties_channels(ap);
+
+		if (!it->p.have_props)
+			memset(&it->p.props, 0, sizeof(it->p.props));
+		if (len > 0)
+			it->p.props.duration_ms = (uint64_t)len * 1000;
+		if (br > 0 && !it->p.props.bitrate_kbps)
+			it->p.props.bitrate_kbps = (uint32_t)br;
+		if (sr > 0 && !it->p.props.sample_rate)
+			it->p.props.sample_rate = (uint32_t)sr;
+		if (ch > 0 && !it->p.props.channels)
+			it->p.props.channels = (uint32_t)ch;
+		it->p.have_props = true;
+	}
+	if (f)
+		taglib_file_free(f);
+	pthread_mutex_unlock(&sc->taglib_lock);
+}
+
+static void fail(struct item *it, int err, const char *fmt, const char *arg)
+{
+	it->err = err < 0 ? err : -EIO;
+	if (!it->why[0])
+		snprintf(it->why, sizeof(it->why), fmt, arg);
+}
+
+static void probe_item(struct scan *sc, struct item *it, uint8_t *buf)
+{
+	const char *format = NULL;
+	mf_probe_fn probe = mf_format_prober(it->path, &format);
+	struct probe *p = &it->p;
+	struct mf_sink sink = {
+		.ctx = p,
+		.on_format = sink_format,
+		.on_audio_range = sink_range,
+		.on_tag = sink_tag,
+		.on_binary_tag = sink_binary,
+		.on_picture = sink_picture,
+		.on_structural = sink_structural,
+		.on_props = sink_props,
+	};
+	struct stat before;
+	uint64_t hashed = 0;
+	int fd, ret;
+
+	fd = open(it->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		fail(it, -errno, "cannot open: %s", strerror(errno));
+		return;
+	}
+	stat_add(&sc->st->probed, 1);
+	p->format = format;
+	if (fstat(fd, &before) < 0) {
+		fail(it, -errno, "cannot stat: %s", strerror(errno));
+		goto out;
+	}
+	ret = probe ? probe(fd, &sink, it->why, sizeof(it->why)) : -EINVAL;
+	if (ret < 0) {
+		if (!it->why[0])
+			snprintf(it->why, sizeof(it->why), "%s", strerror(-ret));
+		if (ret == -EINVAL)
+			explain_mismatch(fd, it->why, sizeof(it->why));
+		it->err = ret;
+		goto out;
+	}
+	if (!p->have_range || !p->format ||
+	    p->audio_offset > (uint64_t)before.st_size ||
+	    p->audio_length > (uint64_t)before.st_size - p->audio_offset ||
+	    (strcmp(p->format, "flac") == 0 &&
+	     !probe_has_block(p, "streaminfo"))) {
+		fail(it, -EBADMSG, "%s", "no audio found");
+		goto out;
+	}
+	ret = fingerprint(fd, p->audio_offset, p->audio_length, buf, it->fp,
+			  &hashed);
+	if (ret < 0) {
+		fail(it, ret, "cannot read the audio: %s", strerror(-ret));
+		goto out;
+	}
+	it->has_fp = true;
+	if (sc->opts->checksum_full) {
+		ret = whole_file_hash(fd, (uint64_t)before.st_size, buf,
+				      it->content_hash, &hashed);
+		if (ret < 0) {
+			fail(it, ret, "cannot read: %s", strerror(-ret));
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < p->npics; i++) {
+		ret = sha256_hex(p->pics[i].data, p->pics[i].len,
+				 p->pics[i].sha);
+		if (ret < 0) {
+			fail(it, ret, "%s", "cannot hash a picture");
+			goto out;
+		}
+	}
+	if (!p->have_props || !p->props.duration_ms)
+		taglib_props(sc, it);
+	if (fstat(fd, &it->after) < 0 || !stat_equal(&before, &it->after)) {
+		fail(it, -EAGAIN, "%s", "file changed while it was read");
+		goto out;
+	}
+	p->bytes += hashed;
+out:
+	stat_add(&sc->st->bytes_read, p->bytes + hashed);
+	close(fd);
+	if (it->err)
+		probe_release(p);
+}
+
+void *scan_worker(void *arg)
+{
+	struct scan *sc = arg;
+	uint8_t *buf = malloc(FP_PIECE);
+	void *v;
+
+	if (!buf) {
+		mf_err("scan", "out of memory");
+		__atomic_store_n(&sc->fatal, 1, __ATOMIC_RELAXED);
+	}
+	while (mf_queue_pop(sc->jobs, &v, -1) == 0) {
+		struct item_batch *b = v;
+
+		for (size_t i = 0; i < b->n; i++) {
+			struct item *it = b->v[i];
+
+			if (!buf || scan_stopping(sc)) {
+				it->dropped = true;
+				continue;
+			}
+			if (sc->test_delay_ms) {
+				struct timespec ts = {
+					.tv_sec = sc->test_delay_ms / 1000,
+					.tv_nsec = (long)(sc->test_delay_ms % 1000) *
+						   1000000L,
+				};
+
+				nanosleep(&ts, NULL);
+			}
+			probe_item(sc, it, buf);
+		}
+		if (mf_queue_push(sc->results, b) < 0)
+			item_batch_free(b);
+	}
+	free(buf);
+	mf_queue_close(sc->results);
+	return NULL;
+}
