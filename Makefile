@@ -180,3 +180,22 @@ bench: bench-scan
 bench-scan: all
 	@$(MAKE) --no-print-directory deps DEB_ALL='$(DEB_BENCH_SCAN)'
 	BENCH_FILES=$(BENCH_FILES) MF_BUILD=$(CURDIR)/$(B) sh bench/scan/run.sh
+
+# ---- bench-mount (musefs-mount helper): never part of `make check` ----
+# `make bench` runs every benchmark; each adds itself as a prerequisite.
+# `make bench-mount`: the musefs-mount performance harness of issue 6
+# (bench/mount/run.py; knobs BENCH_QUICK=1, BENCH_MOUNT_DIR=..., see its top).
+# Installs its own peers (bindfs, mergerfs) when missing.
+DEB_BENCH_MOUNT := bindfs mergerfs
+.PHONY: bench bench-mount
+bench: bench-mount
+
+$(B)/bench/mfbench: bench/mount/mfbench.c $(B)/CFLAGS
+	@mkdir -p $(@D)
+	$(Q_CC)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
+
+bench-mount: deps
+	@$(MAKE) --no-print-directory deps DEB_ALL='$(DEB_BENCH_MOUNT)'
+	@$(MAKE) --no-print-directory all $(B)/bench/mfbench
+	/usr/bin/python3 bench/mount/run.py --build '$(CURDIR)/$(B)'
+# ---- end of bench-mount -----------------------------------------------
