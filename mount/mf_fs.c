@@ -84,6 +84,7 @@ struct inval {
 struct mf_fs {
 	struct mf_fs_config cfg;	/* immutable after mf_fs_new */
 	struct timespec started;	/* root times; immutable */
+	bool no_opendir;		/* set in init, before any request */
 
 	pthread_rwlock_t tree_lock;	/* writer-preferring */
 	struct mf_tree *tree;		/* guarded by tree_lock */
@@ -589,7 +590,8 @@ static int node_attr(struct mf_fs *fs, struct node_copy *c, struct stat *st)
 
 static void mf_fs_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct mf_fs *fs = userdata;
+
 	/* We invalidate explicitly; keep the page cache across opens. */
 	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
 	if (conn->capable & FUSE_CAP_ASYNC_READ)
@@ -600,6 +602,10 @@ static void mf_fs_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO)
 		conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
+	if (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) {
+		conn->want |= FUSE_CAP_NO_OPENDIR_SUPPORT;
+		fs->no_opendir = true;
+	}
 	/* max_write also sets the kernel's max_pages: 1 MiB read requests */
 	conn->max_write = MF_MAX_READ;
 	conn->max_readahead = MF_MAX_READ;
@@ -670,19 +676,30 @@ static void mf_fs_getattr(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_attr(req, &st, fs->cfg.entry_timeout_s);
 }
 
-static void mf_fs_opendir(fuse_req_t req, fuse_ino_t ino,
-			  struct fuse_file_info *fi)
+static void dirsnap_free(struct dirsnap *s)
 {
-	struct mf_fs *fs = fs_of(req);
+	if (s) {
+		free(s->v);
+		free(s->names);
+		free(s);
+	}
+}
+
+/*
+ * Copy the entries of directory @ino (".", "..", then the children in
+ * order; offset i + 1 follows entry i) under the tree's read lock. Returns
+ * 0 and *@out (free with dirsnap_free()), or a positive errno.
+ */
+static int dir_snapshot(struct mf_fs *fs, fuse_ino_t ino, struct dirsnap **out)
+{
 	const struct mf_node *d;
 	struct dirsnap *s = calloc(1, sizeof(*s));
 	size_t names = 0, pos = 0;
 	int err = 0;
 
-	if (!s) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
+	*out = NULL;
+	if (!s)
+		return ENOMEM;
 	pthread_rwlock_rdlock(&fs->tree_lock);
 	d = mf_tree_get(fs->tree, ino);
 	if (!d || !mf_node_is_dir(d)) {
@@ -718,9 +735,32 @@ static void mf_fs_opendir(fuse_req_t req, fuse_ino_t ino,
 out_unlock:
 	pthread_rwlock_unlock(&fs->tree_lock);
 	if (err) {
-		free(s->v);
-		free(s->names);
-		free(s);
+		dirsnap_free(s);
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+/*
+ * With FUSE_CAP_NO_OPENDIR_SUPPORT the first ENOSYS tells the kernel to
+ * stop sending OPENDIR/RELEASEDIR (two round trips per directory in every
+ * walk); it then opens directories with FOPEN_KEEP_CACHE|FOPEN_CACHE_DIR,
+ * and readdir snapshots the directory per request (fi->fh is 0).
+ */
+static void mf_fs_opendir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	struct mf_fs *fs = fs_of(req);
+	struct dirsnap *s;
+	int err;
+
+	if (fs->no_opendir) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	err = dir_snapshot(fs, ino, &s);
+	if (err) {
 		fuse_reply_err(req, err);
 		return;
 	}
@@ -728,11 +768,8 @@ out_unlock:
 	/* the kernel may keep listings; a change invalidates the inode */
 	fi->cache_readdir = 1;
 	fi->keep_cache = 1;
-	if (fuse_reply_open(req, fi) != 0) {
-		free(s->v);
-		free(s->names);
-		free(s);
-	}
+	if (fuse_reply_open(req, fi) != 0)
+		dirsnap_free(s);
 }
 
 /* One entry for readdirplus: attributes when cheap, else a plain dirent. */
@@ -762,18 +799,29 @@ static const struct mf_node *plus_entry(struct mf_fs *fs,
 	return n;
 }
 
-static void do_readdir(fuse_req_t req, size_t size, off_t off,
-		       struct fuse_file_info *fi, bool plus)
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+		       off_t off, struct fuse_file_info *fi, bool plus)
 {
 	struct mf_fs *fs = fs_of(req);
 	struct dirsnap *s = (struct dirsnap *)(uintptr_t)fi->fh;
+	struct dirsnap *own = NULL;	/* no OPENDIR: this request's copy */
 	size_t used = 0;
 	char *buf;
+	int err;
 
+	if (!s) {
+		err = dir_snapshot(fs, ino, &own);
+		if (err) {
+			fuse_reply_err(req, err);
+			return;
+		}
+		s = own;
+	}
 	if (size > MF_MAX_READ)
 		size = MF_MAX_READ;
 	buf = malloc(size ? size : 1);
 	if (!buf) {
+		dirsnap_free(own);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
@@ -811,33 +859,26 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 		pthread_rwlock_unlock(&fs->tree_lock);
 	fuse_reply_buf(req, buf, used);
 	free(buf);
+	dirsnap_free(own);
 }
 
 static void mf_fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 			  off_t off, struct fuse_file_info *fi)
 {
-	(void)ino;
-	do_readdir(req, size, off, fi, false);
+	do_readdir(req, ino, size, off, fi, false);
 }
 
 static void mf_fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 			      off_t off, struct fuse_file_info *fi)
 {
-	(void)ino;
-	do_readdir(req, size, off, fi, true);
+	do_readdir(req, ino, size, off, fi, true);
 }
 
 static void mf_fs_releasedir(fuse_req_t req, fuse_ino_t ino,
 			     struct fuse_file_info *fi)
 {
-	struct dirsnap *s = (struct dirsnap *)(uintptr_t)fi->fh;
-
 	(void)ino;
-	if (s) {
-		free(s->v);
-		free(s->names);
-		free(s);
-	}
+	dirsnap_free((struct dirsnap *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 

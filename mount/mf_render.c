@@ -23,10 +23,46 @@ static const char *const vnames[V_COUNT] = {
 	"ext",
 };
 
-#define TRACK_COLS "t.id, t.format, coalesce(p.duration_ms, 0), " \
+/*
+ * Column 7 is the container's own extension when it differs from the
+ * format's (an .m4b audiobook is stored as format m4a with an "mp4:ext"
+ * block, see docs/store.md); looked up only for m4a rows so that the
+ * start-up walk stays one join. A store without format_blocks (made by
+ * another tool) gets NULL there.
+ */
+#define TRACK_COLS_(EXT) "t.id, t.format, coalesce(p.duration_ms, 0), " \
 	"coalesce(p.bitrate_kbps, 0), coalesce(p.sample_rate, 0), " \
-	"coalesce(p.channels, 0), coalesce(p.bits_per_sample, 0) " \
-	"FROM tracks t LEFT JOIN track_props p ON p.track_id = t.id"
+	"coalesce(p.channels, 0), coalesce(p.bits_per_sample, 0), " EXT \
+	" FROM tracks t LEFT JOIN track_props p ON p.track_id = t.id"
+#define TRACK_COLS TRACK_COLS_("CASE WHEN t.format = 'm4a' THEN (SELECT " \
+	"CAST(data AS TEXT) FROM format_blocks WHERE track_id = t.id AND " \
+	"kind = 'mp4:ext' AND ordinal = 0) END")
+#define TRACK_COLS_CORE TRACK_COLS_("NULL")
+
+/* Prepare "SELECT TRACK_COLS @tail", without format_blocks if it is absent. */
+static int prepare_tracks(sqlite3 *db, const char *tail, sqlite3_stmt **st)
+{
+	char sql[1024];
+
+	snprintf(sql, sizeof(sql), "SELECT %s%s", TRACK_COLS, tail);
+	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) == SQLITE_OK)
+		return SQLITE_OK;
+	snprintf(sql, sizeof(sql), "SELECT %s%s", TRACK_COLS_CORE, tail);
+	return sqlite3_prepare_v2(db, sql, -1, st, NULL);
+}
+
+/* The served extension of the current row of @st (TRACK_COLS). */
+static const char *row_ext(sqlite3_stmt *st)
+{
+	const char *format = (const char *)sqlite3_column_text(st, 1);
+	const char *own = (const char *)sqlite3_column_text(st, 7);
+
+	if (!format)
+		return NULL;
+	if (own && strcmp(own, "m4b") == 0)
+		return "m4b";
+	return mf_track_ext(format);
+}
 
 struct mf_render {
 	struct mf_store *s;
@@ -132,8 +168,7 @@ static int set_virtual(struct mf_render *r, sqlite3_stmt *st)
 			break;
 		case V_EXT:
 			if (format)
-				snprintf(buf, sizeof(buf), "%s",
-					 mf_track_ext(format));
+				snprintf(buf, sizeof(buf), "%s", row_ext(st));
 			break;
 		default:
 			continue;
@@ -159,16 +194,15 @@ static int add_tag(struct mf_render *r, sqlite3_stmt *st, int kc)
 }
 
 /* Render the current values; *@out NULL when the track is left out. */
-static int render(struct mf_render *r, int64_t id, const char *format,
+static int render(struct mf_render *r, int64_t id, const char *ext,
 		  char **out)
 {
 	int ret;
 
 	*out = NULL;
-	if (!format)
+	if (!ext)
 		return 0;
-	ret = mf_template_render(r->tmpl, r->opts, get, r, mf_track_ext(format),
-				 out);
+	ret = mf_template_render(r->tmpl, r->opts, get, r, ext, out);
 	if (ret == -ENOENT) {
 		mf_debug("mount", "track %lld skipped: missing field",
 			 (long long)id);
@@ -232,10 +266,8 @@ int mf_render_new(struct mf_store *s, const struct mf_template *tmpl,
 		goto fail;
 	}
 	ret = -EIO;
-	if (sqlite3_prepare_v2(db, "SELECT " TRACK_COLS " ORDER BY t.id", -1,
-			       &r->all_t, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT " TRACK_COLS " WHERE t.id = ?1", -1,
-			       &r->one_t, NULL) != SQLITE_OK ||
+	if (prepare_tracks(db, " ORDER BY t.id", &r->all_t) != SQLITE_OK ||
+	    prepare_tracks(db, " WHERE t.id = ?1", &r->one_t) != SQLITE_OK ||
 	    (r->nfields &&
 	     (sqlite3_prepare_v2(db, sql_all, -1, &r->all_g, NULL) != SQLITE_OK ||
 	      sqlite3_prepare_v2(db, sql_one, -1, &r->one_g, NULL) != SQLITE_OK))) {
@@ -307,8 +339,7 @@ int mf_render_all(struct mf_render *r,
 		}
 		ret = set_virtual(r, r->all_t);
 		if (!ret)
-			ret = render(r, id, (const char *)
-				     sqlite3_column_text(r->all_t, 1), &path);
+			ret = render(r, id, row_ext(r->all_t), &path);
 		if (ret)
 			goto out;
 		if (path) {
@@ -357,8 +388,7 @@ int mf_render_one(struct mf_render *r, int64_t id, char **out)
 	}
 	ret = set_virtual(r, r->one_t);
 	if (!ret)
-		ret = render(r, id, (const char *)sqlite3_column_text(r->one_t, 1),
-			     out);
+		ret = render(r, id, row_ext(r->one_t), out);
 out:
 	sqlite3_reset(r->one_t);
 	if (r->one_g)

@@ -146,9 +146,10 @@ track_of () {
 	mf_track_id "$DB" "$(mf_abs lib)/$1"
 }
 
-# The mounted path of library file $1.
+# The served path of backing file $1: an .m4b audiobook keeps its extension
+# (format m4a plus an mp4:ext block), everything else is .m4a.
 mounted () {
-	printf 'mnt/MP4 Album/%s.m4a\n' "$(sql "SELECT value FROM tags WHERE track_id = $(track_of "$1") AND key = 'title' AND ordinal = 0")"
+	printf 'mnt/MP4 Album/%s.%s\n' "$(sql "SELECT value FROM tags WHERE track_id = $(track_of "$1") AND key = 'title' AND ordinal = 0")" "${1##*.}"
 }
 
 # mutagen on the served file $2 shows exactly the store of track $1.
