@@ -67,6 +67,7 @@ enum mf_metric {
 	MF_M_CACHE_MISSES,
 	MF_M_TREE_NODES,	/* gauge: files + directories */
 	MF_M_TREE_BYTES,	/* gauge: sum of served file sizes */
+	MF_M_TREE_MEMORY,	/* gauge: heap bytes of the tree */
 	MF_M_REFRESHES,		/* refresh passes that found a change */
 	MF_M_REBUILDS_INCR,
 	MF_M_REBUILDS_FULL,

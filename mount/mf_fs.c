@@ -1969,6 +1969,7 @@ void mf_fs_sample_metrics(void *arg)
 	pthread_mutex_unlock(&fs->cache_lock);
 	pthread_rwlock_rdlock(&fs->tree_lock);
 	mf_metric_set(MF_M_TREE_NODES, (int64_t)mf_tree_nnodes(fs->tree));
+	mf_metric_set(MF_M_TREE_MEMORY, (int64_t)mf_tree_bytes(fs->tree));
 	pthread_rwlock_unlock(&fs->tree_lock);
 	fs_totals(fs, NULL, &bytes);
 	mf_metric_set(MF_M_TREE_BYTES, (int64_t)bytes);

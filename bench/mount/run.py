@@ -592,7 +592,7 @@ def scale(base_file, ext):
         time.sleep(0.5)
         r.update(proc_status(p.pid))
         m = metrics(mnt)
-        r["tree_bytes"] = m.get("musefs_mount_tree_bytes")
+        r["tree_bytes"] = m.get("musefs_mount_tree_memory_bytes")
         r["tree_nodes"] = m.get("musefs_mount_tree_nodes")
         r["tree_bytes_per_track"] = (r["tree_bytes"] / n
                                      if r["tree_bytes"] else None)
