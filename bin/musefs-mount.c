@@ -32,6 +32,7 @@
 
 #define DEFAULT_TEMPLATE "$albumartist/$album/$title"
 #define MAX_FALLBACKS 64
+#define MAX_ROOTS 64
 
 /* Exit statuses (docs/musefs-mount.1, EXIT STATUS). */
 enum {
@@ -47,6 +48,8 @@ struct mount_opts {
 	const char *tmpl;
 	struct mf_template_fallback fallbacks[MAX_FALLBACKS];
 	size_t nfallbacks;
+	const char *roots[MAX_ROOTS];	/* --root, as given */
+	size_t nroots;
 	const char *default_fallback;
 	bool skip_on_missing;
 	enum mf_serve_mode mode;
@@ -99,6 +102,8 @@ static void usage(FILE *f)
 		"  --case-insensitive      names match whatever their ASCII case\n"
 		"  --cache-mib N           layout cache budget in MiB (64)\n"
 		"  --id3v2-version 3|4     ID3v2 version of synthesized MP3 tags (4)\n"
+		"  --root DIR              serve only backing files under DIR,\n"
+		"                          never through a symlink (repeatable)\n"
 		"  --dry-run               check the template, print sample paths,\n"
 		"                          counts and collisions, and exit\n"
 		"  -f                      stay in the foreground\n"
@@ -222,7 +227,7 @@ static int set_opt(struct mount_opts *o, const char *raw, char *v)
 	    strcmp(name, "group") != 0 && strcmp(name, "file-mode") != 0 &&
 	    strcmp(name, "dir-mode") != 0 && strcmp(name, "attr-ttl-ms") != 0 &&
 	    strcmp(name, "cache-mib") != 0 && strcmp(name, "id3v2-version") != 0 &&
-	    strcmp(name, "heartbeat-s") != 0)
+	    strcmp(name, "heartbeat-s") != 0 && strcmp(name, "root") != 0)
 		return 1;	/* not ours */
 	if (!is_flag(name) && !v) {
 		mf_err(NULL, "option '%s' needs a value", name);
@@ -256,6 +261,14 @@ static int set_opt(struct mount_opts *o, const char *raw, char *v)
 		return parse_uint(name, v, 1, 65536, &o->cache_mib);
 	} else if (strcmp(name, "id3v2-version") == 0) {
 		return parse_uint(name, v, 3, 4, &o->id3v2);
+	} else if (strcmp(name, "root") == 0) {
+		if (o->nroots == MAX_ROOTS) {
+			mf_err(NULL, "option 'root': at most %d roots",
+			       MAX_ROOTS);
+			return -EINVAL;
+		}
+		o->roots[o->nroots++] = v;
+		return 0;
 	}
 	if (strcmp(name, "db") == 0) {
 		o->db = v;
@@ -383,6 +396,7 @@ static int parse_args(int argc, char **argv, struct mount_opts *o)
 		{ "dry-run", no_argument, NULL, 256 },
 		{ "heartbeat-s", required_argument, NULL, 256 },
 		{ "expose-metrics", no_argument, NULL, 256 },
+		{ "root", required_argument, NULL, 256 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -508,7 +522,8 @@ int main(int argc, char **argv)
 	struct mf_heartbeat *hb = NULL;
 	char abs_mp[PATH_MAX];
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-	struct mf_fs_config cfg;
+	struct mf_fs_config cfg = { 0 };
+	char *roots[MAX_ROOTS] = { 0 };		/* canonical --root paths */
 	struct mf_template *tmpl = NULL;
 	struct mf_fs *fs = NULL;
 	struct fuse_session *se = NULL;
@@ -566,6 +581,18 @@ int main(int argc, char **argv)
 	cfg.dir_mode = (mode_t)o.dir_mode;
 	cfg.casefold = o.casefold;
 	cfg.id3v2_version = (int)o.id3v2;
+	/* confinement roots, canonical (the daemon's cwd becomes "/") */
+	for (size_t i = 0; i < o.nroots; i++) {
+		roots[i] = realpath(o.roots[i], NULL);
+		if (!roots[i]) {
+			mf_err(NULL, "option 'root': '%s': %s", o.roots[i],
+			       strerror(errno));
+			status = EXIT_USAGE;
+			goto out;
+		}
+		cfg.nroots = i + 1;
+	}
+	cfg.roots = (const char *const *)roots;
 	if (o.dry_run) {
 		ret = mf_fs_dry_run(&cfg, stdout, 10, err, sizeof(err));
 		if (ret < 0)
@@ -676,6 +703,8 @@ out_signals:
 out_destroy:
 	fuse_session_destroy(se);
 out:
+	for (size_t i = 0; i < cfg.nroots; i++)
+		free(roots[i]);
 	if (lc)
 		fuse_loop_cfg_destroy(lc);
 	fuse_opt_free_args(&args);

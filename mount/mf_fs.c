@@ -22,6 +22,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -884,7 +886,7 @@ static void mf_fs_releasedir(fuse_req_t req, fuse_ino_t ino,
 
 static bool stamp_matches(const struct stat *sb, const struct mf_track_info *in)
 {
-	return (uint64_t)sb->st_size == in->backing_size &&
+	return S_ISREG(sb->st_mode) && (uint64_t)sb->st_size == in->backing_size &&
 	       mf_store_ns(&sb->st_mtim) == in->backing_mtime_ns &&
 	       mf_store_ns(&sb->st_ctim) == in->backing_ctime_ns;
 }
@@ -930,6 +932,46 @@ static void handle_free(struct mf_fs *fs, struct handle *h)
 	mf_metric_add(MF_M_OPEN_HANDLES, -1);
 }
 
+/* Is @path under one of the --root directories (always, without any)? */
+static bool confined(const struct mf_fs *fs, const char *path)
+{
+	if (!fs->cfg.nroots)
+		return true;
+	for (size_t i = 0; i < fs->cfg.nroots; i++) {
+		const char *r = fs->cfg.roots[i];
+		size_t n = strlen(r);
+
+		if (strncmp(path, r, n) == 0 &&
+		    (path[n] == '/' || (n && r[n - 1] == '/')))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Open a backing file read-only. Under --root no path component may be a
+ * symlink (stored paths are canonical), so a link planted inside a root
+ * cannot lead out of it: openat2(RESOLVE_NO_SYMLINKS), or O_NOFOLLOW on
+ * kernels without openat2 (the last component only).
+ */
+static int open_backing(const struct mf_fs *fs, const char *path)
+{
+	/* O_NONBLOCK: a FIFO named by a bad row must not hang a worker */
+	const int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	struct open_how how = {
+		.flags = flags,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd;
+
+	if (!fs->cfg.nroots)
+		return open(path, flags);
+	fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS)
+		return open(path, flags | O_NOFOLLOW);
+	return (int)fd;
+}
+
 static void mf_fs_open(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
@@ -961,7 +1003,21 @@ static void mf_fs_open(fuse_req_t req, fuse_ino_t ino,
 		mf_metric_inc(MF_M_ERR_STORE);
 	if (err)
 		goto out_free;
-	h->fd = open(h->sv->backing_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (!confined(fs, h->sv->backing_path)) {
+		mf_warn("mount", "'%s' is outside every --root: not served",
+			h->sv->backing_path);
+		mf_metric_inc(MF_M_ERR_CONFINEMENT);
+		err = EIO;
+		goto out_put;
+	}
+	h->fd = open_backing(fs, h->sv->backing_path);
+	if (h->fd < 0 && fs->cfg.nroots && (errno == ELOOP || errno == EXDEV)) {
+		mf_warn("mount", "'%s' leads through a symlink: not served",
+			h->sv->backing_path);
+		mf_metric_inc(MF_M_ERR_CONFINEMENT);
+		err = EIO;
+		goto out_put;
+	}
 	if (h->fd < 0) {
 		mf_warn("mount", "cannot open '%s': %s", h->sv->backing_path,
 			strerror(errno));

@@ -37,6 +37,14 @@ struct mf_fs_config {
 	mode_t dir_mode;			/* permission bits, dirs */
 	bool casefold;				/* --case-insensitive */
 	int id3v2_version;			/* 3 or 4 */
+	/*
+	 * --root: when nroots > 0, only backing files under one of these
+	 * canonical directories are served, opened without following any
+	 * symlink (RESOLVE_NO_SYMLINKS); anything else answers EIO and counts
+	 * as a confinement error. Borrowed, must outlive fs.
+	 */
+	const char *const *roots;
+	size_t nroots;
 };
 
 struct mf_fs;
