@@ -27,6 +27,7 @@
 #include <FLAC/format.h>
 #include <FLAC/metadata.h>
 
+#include "mf_bytes.h"
 #include "mf_log.h"
 #include "mf_reader.h"
 #include "mf_vocab.h"
@@ -54,38 +55,6 @@ enum {
 #define FLAC_VENDOR "musefs"
 
 /* ---- byte helpers ---- */
-
-static uint32_t get_be24(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | get_be24(p + 1);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[1] << 8 | p[0];
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
 
 /* A metadata block header (section 8.1): last flag, 7-bit type, 24-bit len. */
 static void put_hdr(uint8_t *p, bool last, unsigned type, uint32_t len)
@@ -262,18 +231,18 @@ static bool vc_well_formed(const uint8_t *body, uint32_t len)
 
 	if (len < 4)
 		return false;
-	elen = get_le32(body);
+	elen = mf_get_le32(body);
 	if (elen > len - 4)
 		return false;
 	pos = 4 + elen;
 	if (len - pos < 4)
 		return false;
-	n = get_le32(body + pos);
+	n = mf_get_le32(body + pos);
 	pos += 4;
 	for (i = 0; i < n; i++) {
 		if (len - pos < 4)
 			return false;
-		elen = get_le32(body + pos);
+		elen = mf_get_le32(body + pos);
 		pos += 4;
 		if (elen > len - pos)
 			return false;
@@ -289,13 +258,13 @@ static bool pic_well_formed(const uint8_t *body, uint32_t len)
 
 	if (len < FLAC_PIC_FIXED)
 		return false;
-	mime = get_be32(body + 4);
+	mime = mf_get_be32(body + 4);
 	if (mime > len - FLAC_PIC_FIXED)
 		return false;
-	desc = get_be32(body + 8 + mime);
+	desc = mf_get_be32(body + 8 + mime);
 	if (desc > len - FLAC_PIC_FIXED - mime)
 		return false;
-	data = get_be32(body + 28 + mime + desc);
+	data = mf_get_be32(body + 28 + mime + desc);
 	return FLAC_PIC_FIXED + mime + desc + data == len;
 }
 
@@ -418,8 +387,8 @@ static int probe_picture(struct probe *p, struct block *b)
 	if (ret)
 		return ret;
 	pic = &b->meta->data.picture;
-	mime_len = get_be32(b->body + 4);
-	desc_len = get_be32(b->body + 8 + mime_len);
+	mime_len = mf_get_be32(b->body + 4);
+	desc_len = mf_get_be32(b->body + 8 + mime_len);
 	if (pic->type > FLAC_PIC_TYPE_MAX) {
 		mf_warn(FLAC_DOM, "skipping picture block %u of reserved type %u",
 			b->index, (unsigned)pic->type);
@@ -589,7 +558,7 @@ static int probe_walk(struct probe *p, uint64_t pos, bool report,
 			return ret;
 		last = hdr[0] & 0x80;
 		b.type = hdr[0] & 0x7f;
-		b.len = get_be24(hdr + 1);
+		b.len = mf_get_be24(hdr + 1);
 		if (b.type == FLAC_FORBIDDEN)
 			return mf_reader_fail(&p->rd, -EBADMSG,
 					  "metadata block %u has forbidden type 127",
@@ -637,16 +606,11 @@ int mf_flac_probe(int fd, const struct mf_sink *sink, char *why,
 			   .sink = sink ? sink : &no_sink };
 	uint64_t first = 0, audio_offset = 0, again = 0;
 	uint8_t sync[2];
-	struct stat st;
 	int ret;
 
-	if (why && whylen)
-		why[0] = '\0';
-	if (fstat(fd, &st) < 0)
-		return mf_reader_fail(&p.rd, -errno, "cannot stat: %s", strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return mf_reader_fail(&p.rd, -EINVAL, "not a regular file");
-	p.rd.size = (uint64_t)st.st_size;
+	ret = mf_reader_init(&p.rd);
+	if (ret)
+		return ret;
 
 	ret = probe_marker(&p, &first);
 	if (ret)
@@ -739,10 +703,10 @@ static int synth_comment(const struct mf_flac_track *t, uint8_t **out,
 	if (!buf)
 		return -ENOMEM;
 	w = buf;
-	put_le32(w, (uint32_t)vendor_len);
+	mf_put_le32(w, (uint32_t)vendor_len);
 	memcpy(w + 4, FLAC_VENDOR, vendor_len);
 	w += 4 + vendor_len;
-	put_le32(w, count);
+	mf_put_le32(w, count);
 	w += 4;
 
 	/* Pass 2: write; same decisions as pass 1. */
@@ -754,7 +718,7 @@ static int synth_comment(const struct mf_flac_track *t, uint8_t **out,
 			continue;
 		nlen = strlen(name);
 		vlen = strlen(tag->value);
-		put_le32(w, (uint32_t)(nlen + 1 + vlen));
+		mf_put_le32(w, (uint32_t)(nlen + 1 + vlen));
 		memcpy(w + 4, name, nlen);
 		w[4 + nlen] = '=';
 		memcpy(w + 5 + nlen, tag->value, vlen);
@@ -779,7 +743,7 @@ static int add_be32(struct mf_layout *l, uint32_t v)
 {
 	uint8_t b[4];
 
-	put_be32(b, v);
+	mf_put_be32(b, v);
 	return mf_layout_add_inline(l, b, sizeof(b));
 }
 

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mf_bytes.h"
 #include "mf_log.h"
 #include "mf_vocab.h"
 
@@ -212,12 +213,6 @@ static const struct {
 
 /* ---- byte and text helpers ---- */
 
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
 static uint32_t get_syncsafe(const uint8_t *p)
 {
 	return (uint32_t)(p[0] & 0x7f) << 21 | (uint32_t)(p[1] & 0x7f) << 14 |
@@ -227,14 +222,6 @@ static uint32_t get_syncsafe(const uint8_t *p)
 static bool is_syncsafe(const uint8_t *p)
 {
 	return !((p[0] | p[1] | p[2] | p[3]) & 0x80);
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
 }
 
 static void put_syncsafe(uint8_t *p, uint32_t v)
@@ -449,17 +436,6 @@ static bool lower_copy(char *out, size_t outlen, const char *prefix,
 
 /* ---- image headers ---- */
 
-static uint32_t get_le16(const uint8_t *p)
-{
-	return (uint32_t)p[1] << 8 | p[0];
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[1] << 8 | p[0];
-}
-
 /* PNG: IHDR must be the first chunk; PLTE (if any) gives the palette. */
 static int png_info(const uint8_t *d, size_t n, uint32_t *w, uint32_t *h,
 		    uint32_t *depth, uint32_t *colors)
@@ -476,15 +452,15 @@ static int png_info(const uint8_t *d, size_t n, uint32_t *w, uint32_t *h,
 	ct = d[25];
 	if (ct > 6 || !samples[ct])
 		return -EINVAL;
-	*w = get_be32(d + 16);
-	*h = get_be32(d + 20);
+	*w = mf_get_be32(d + 16);
+	*h = mf_get_be32(d + 20);
 	*depth = bd * samples[ct];
 	if (ct != 3)
 		return 0;
 	/* Indexed: find PLTE among the next chunks. */
 	pos = 33;
 	while (pos + 8 <= n) {
-		uint32_t len = get_be32(d + pos);
+		uint32_t len = mf_get_be32(d + pos);
 
 		if (memcmp(d + pos + 4, "PLTE", 4) == 0) {
 			*colors = len / 3;
@@ -554,20 +530,20 @@ int mf_id3_image_info(const uint8_t *d, size_t n, uint32_t *w, uint32_t *h,
 		ret = jpeg_info(d, n, w, h, depth);
 	} else if (n >= 13 && (memcmp(d, "GIF87a", 6) == 0 ||
 			       memcmp(d, "GIF89a", 6) == 0)) {
-		*w = get_le16(d + 6);
-		*h = get_le16(d + 8);
+		*w = mf_get_le16(d + 6);
+		*h = mf_get_le16(d + 8);
 		*depth = ((d[10] & 7u) + 1) * 3;
 		if (d[10] & 0x80)
 			*colors = 1u << ((d[10] & 7u) + 1);
 		ret = 0;
 	} else if (n >= 54 && d[0] == 'B' && d[1] == 'M') {
-		int32_t bh = (int32_t)get_le32(d + 22);
+		int32_t bh = (int32_t)mf_get_le32(d + 22);
 
-		*w = get_le32(d + 18);
+		*w = mf_get_le32(d + 18);
 		*h = bh < 0 ? (uint32_t)0 - (uint32_t)bh : (uint32_t)bh;
-		*depth = get_le16(d + 28);
+		*depth = mf_get_le16(d + 28);
 		if (*depth <= 8)
-			*colors = get_le32(d + 46) ? get_le32(d + 46)
+			*colors = mf_get_le32(d + 46) ? mf_get_le32(d + 46)
 						   : 1u << *depth;
 		ret = 0;
 	}
@@ -1091,7 +1067,7 @@ static uint32_t frame_size(const struct rd *r, const uint8_t *h,
 {
 	if (r->ver == 2)
 		return (uint32_t)h[3] << 16 | (uint32_t)h[4] << 8 | h[5];
-	return syncsafe ? get_syncsafe(h + 4) : get_be32(h + 4);
+	return syncsafe ? get_syncsafe(h + 4) : mf_get_be32(h + 4);
 }
 
 /*
@@ -1269,7 +1245,7 @@ int mf_id3_parse(const uint8_t *buf, size_t len, const struct mf_sink *sink,
 		uint32_t esz = 0;
 
 		if (bn >= 4)
-			esz = r.ver == 3 ? get_be32(body) : get_syncsafe(body);
+			esz = r.ver == 3 ? mf_get_be32(body) : get_syncsafe(body);
 		if (r.ver == 3 && bn >= 4 && esz <= bn - 4)
 			skip = 4 + (size_t)esz;
 		else if (r.ver == 4 && esz >= 6 && esz <= bn)
@@ -1482,7 +1458,7 @@ static int put_hdr(struct wr *w, const char *id, uint64_t size)
 	if (w->ver == 4)
 		put_syncsafe(h + 4, (uint32_t)size);
 	else
-		put_be32(h + 4, (uint32_t)size);
+		mf_put_be32(h + 4, (uint32_t)size);
 	h[8] = h[9] = 0;
 	return mf_layout_add_inline(w->body, h, sizeof(h));
 }

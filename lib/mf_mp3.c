@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "mf_id3.h"
+#include "mf_bytes.h"
 #include "mf_log.h"
 #include "mf_reader.h"
 
@@ -240,18 +241,6 @@ static int probe_front(struct probe *p, struct front *fr, uint64_t *end)
 	return 0;
 }
 
-static uint32_t le32(const uint8_t *b)
-{
-	return (uint32_t)b[3] << 24 | (uint32_t)b[2] << 16 |
-	       (uint32_t)b[1] << 8 | b[0];
-}
-
-static uint32_t be32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-	       (uint32_t)b[2] << 8 | b[3];
-}
-
 /*
  * Peel tags off the end, above @floor: ID3v1 (128 bytes, "TAG"), APEv2
  * (footer "APETAGEX"), Lyrics3v2 ("LYRICS200"), appended ID3v2.4 (footer
@@ -282,8 +271,8 @@ static int probe_back(struct probe *p, uint64_t floor, uint64_t *end,
 			if ((ret = mf_reader_read(&p->rd, b, 32, e - 32, "apev2 footer")))
 				return ret;
 			if (memcmp(b, "APETAGEX", 8) == 0) {
-				uint64_t t = (uint64_t)le32(b + 12) +
-					     ((le32(b + 20) & 0x80000000u) ? 32 : 0);
+				uint64_t t = (uint64_t)mf_get_le32(b + 12) +
+					     ((mf_get_le32(b + 20) & 0x80000000u) ? 32 : 0);
 
 				if (t >= 32 && t <= e - floor) {
 					e -= t;
@@ -407,8 +396,8 @@ static int probe_props(struct probe *p, const struct mf_sink *sink,
 		x = 4 + (m->channels == 1 ? 9 : 17);
 	if (x + 12 <= n && (memcmp(b + x, "Xing", 4) == 0 ||
 			    memcmp(b + x, "Info", 4) == 0)) {
-		if (be32(b + x + 4) & 1)
-			frames = be32(b + x + 8);
+		if (mf_get_be32(b + x + 4) & 1)
+			frames = mf_get_be32(b + x + 8);
 		/* LAME tag: encoder delay and padding (12 bits each). */
 		if (frames && x + 144 <= n &&
 		    (memcmp(b + x + 120, "LAME", 4) == 0 ||
@@ -423,7 +412,7 @@ static int probe_props(struct probe *p, const struct mf_sink *sink,
 				samples - delay - padding : 0;
 		}
 	} else if (36 + 18 <= n && memcmp(b + 36, "VBRI", 4) == 0) {
-		frames = be32(b + 36 + 14);
+		frames = mf_get_be32(b + 36 + 14);
 	}
 	memset(&pr, 0, sizeof(pr));
 	pr.sample_rate = m->rate;
@@ -488,16 +477,11 @@ int mf_mp3_probe(int fd, const struct mf_sink *sink, char *why,
 	struct front fr;
 	struct mpeg m = { 0 };
 	uint64_t tags_end = 0, end = 0, v1 = 0, first = 0;
-	struct stat st;
 	int ret;
 
-	if (why && whylen)
-		why[0] = '\0';
-	if (fstat(fd, &st) < 0)
-		return mf_reader_fail(&p.rd, -errno, "cannot stat: %s", strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return mf_reader_fail(&p.rd, -EINVAL, "not a regular file");
-	p.rd.size = (uint64_t)st.st_size;
+	ret = mf_reader_init(&p.rd);
+	if (ret)
+		return ret;
 
 	if (p.rd.size >= 12) {
 		uint8_t head[12];

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mf_bytes.h"
 #include "mf_log.h"
 #include "mf_reader.h"
 #include "mf_vocab.h"
@@ -90,42 +91,6 @@ enum {
 
 /* ---- byte helpers ---- */
 
-static uint32_t get_be16(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 8 | p[1];
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
-
-static void put_be16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, (uint32_t)(v >> 32));
-	put_be32(p + 4, (uint32_t)v);
-}
-
 /*
  * One box parsed from a buffer (section 4.2): @off is the header's
  * offset, @hdr the header bytes (8; 16 with largesize; +16 for 'uuid'),
@@ -152,13 +117,13 @@ static int box_parse(const uint8_t *buf, size_t off, size_t end,
 	if (off > end || end - off < 8)
 		return -EBADMSG;
 	avail = end - off;
-	size = get_be32(buf + off);
-	b->type = get_be32(buf + off + 4);
+	size = mf_get_be32(buf + off);
+	b->type = mf_get_be32(buf + off + 4);
 	b->hdr = 8;
 	if (size == 1) {
 		if (avail < 16)
 			return -EBADMSG;
-		size = get_be64(buf + off + 8);
+		size = mf_get_be64(buf + off + 8);
 		b->hdr = 16;
 	} else if (size == 0) {
 		size = avail;
@@ -213,8 +178,8 @@ static size_t meta_skip(const uint8_t *buf, const struct box *meta)
 {
 	const uint8_t *p = buf + meta->off + meta->hdr;
 
-	if (meta->size - meta->hdr >= 8 && get_be32(p + 4) == T_HDLR &&
-	    get_be32(p) >= 8)
+	if (meta->size - meta->hdr >= 8 && mf_get_be32(p + 4) == T_HDLR &&
+	    mf_get_be32(p) >= 8)
 		return 0;
 	return 4;
 }
@@ -228,7 +193,7 @@ static uint32_t handler_of(const uint8_t *buf, const struct box *parent,
 	if (box_child(buf, parent, skip, T_HDLR, &h) != 1 ||
 	    h.size - h.hdr < 12)
 		return 0;
-	return get_be32(buf + h.off + h.hdr + 8);
+	return mf_get_be32(buf + h.off + h.hdr + 8);
 }
 
 /* ---- tag tables ---- */
@@ -462,8 +427,8 @@ static void image_dims(const uint8_t *d, size_t n, struct mf_picture *pic)
 
 		if (n < 26)
 			return;
-		pic->width = get_be32(d + 16);
-		pic->height = get_be32(d + 20);
+		pic->width = mf_get_be32(d + 16);
+		pic->height = mf_get_be32(d + 20);
 		bd = d[24];
 		ct = d[25];
 		pic->depth = ct < 7 ? bd * chans[ct] : 0;
@@ -471,7 +436,7 @@ static void image_dims(const uint8_t *d, size_t n, struct mf_picture *pic)
 			return;
 		/* indexed: the palette size from PLTE */
 		for (pos = 8; pos + 8 <= n;) {
-			uint32_t clen = get_be32(d + pos);
+			uint32_t clen = mf_get_be32(d + pos);
 
 			if (memcmp(d + pos + 4, "PLTE", 4) == 0) {
 				pic->colors = clen / 3;
@@ -502,15 +467,15 @@ static void image_dims(const uint8_t *d, size_t n, struct mf_picture *pic)
 				pos += 2;
 				continue;
 			}
-			len = get_be16(d + pos + 2);
+			len = mf_get_be16(d + pos + 2);
 			if (len < 2)
 				return;
 			if (m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 &&
 			    m != 0xcc) {
 				if (len < 8 || pos + 10 > n)
 					return;
-				pic->height = get_be16(d + pos + 5);
-				pic->width = get_be16(d + pos + 7);
+				pic->height = mf_get_be16(d + pos + 5);
+				pic->width = mf_get_be16(d + pos + 7);
 				pic->depth = (uint32_t)d[pos + 4] * d[pos + 9];
 				return;
 			}
@@ -621,15 +586,15 @@ static int probe_top(struct probe *p)
 		if (ret)
 			return ret;
 		b.off = off;
-		b.size = get_be32(h);
-		b.type = get_be32(h + 4);
+		b.size = mf_get_be32(h);
+		b.type = mf_get_be32(h + 4);
 		b.hdr = 8;
 		if (b.size == 1) {
 			if (avail < 16)
 				return mf_reader_fail(&p->rd, -EBADMSG,
 						  "truncated box header at offset %llu",
 						  (unsigned long long)off);
-			b.size = get_be64(h + 8);
+			b.size = mf_get_be64(h + 8);
 			b.hdr = 16;
 		} else if (b.size == 0) {
 			b.size = avail;
@@ -701,7 +666,7 @@ static int data_parse(const uint8_t *buf, const struct box *b,
 {
 	if (b->type != T_DATA || b->size - b->hdr < 8)
 		return -EBADMSG;
-	d->type = get_be32(buf + b->off + b->hdr) & 0xffffff;
+	d->type = mf_get_be32(buf + b->off + b->hdr) & 0xffffff;
 	d->v = buf + b->off + b->hdr + 8;
 	d->len = b->size - b->hdr - 8;
 	return 0;
@@ -715,13 +680,13 @@ static bool be_uint(const uint8_t *v, size_t len, uint64_t *out)
 		*out = v[0];
 		return true;
 	case 2:
-		*out = get_be16(v);
+		*out = mf_get_be16(v);
 		return true;
 	case 4:
-		*out = get_be32(v);
+		*out = mf_get_be32(v);
 		return true;
 	case 8:
-		*out = get_be64(v);
+		*out = mf_get_be64(v);
 		return true;
 	default:
 		return false;
@@ -814,10 +779,10 @@ static int probe_mapped(struct probe *p, const uint8_t *buf,
 			break;
 		case IK_TRKN:
 		case IK_DISK:
-			v = get_be16(d.v + 2);
+			v = mf_get_be16(d.v + 2);
 			if (v)
 				ret = report_uint(p, m->key, v);
-			v = get_be16(d.v + 4);
+			v = mf_get_be16(d.v + 4);
 			if (v && !ret)
 				ret = report_uint(p, m->kind == IK_TRKN ?
 						  "totaltracks" : "totaldiscs", v);
@@ -1002,12 +967,12 @@ static int check_chunks(struct probe *p, const uint8_t *buf,
 
 	if (body < 8)
 		return mf_reader_fail(&p->rd, -EBADMSG, "chunk offset box too short");
-	n = get_be32(d + 4);
+	n = mf_get_be32(d + 4);
 	if (n > (body - 8) / esz || (body - 8) != n * esz)
 		return mf_reader_fail(&p->rd, -EBADMSG,
 				  "chunk offset count does not fit its box");
 	for (uint64_t i = 0; i < n; i++) {
-		v = esz == 8 ? get_be64(d + 8 + i * 8) : get_be32(d + 8 + i * 4);
+		v = esz == 8 ? mf_get_be64(d + 8 + i * 8) : mf_get_be32(d + 8 + i * 4);
 		if (v < p->audio_off || v >= p->audio_end)
 			return mf_reader_fail(&p->rd, -ENOTSUP,
 					  "chunk offset %llu outside mdat",
@@ -1028,13 +993,13 @@ static bool read_times(const uint8_t *buf, const struct box *b,
 	if (d[0] == 1) {
 		if (body < 4 + 8 + 8 + 4 + 8)
 			return false;
-		*timescale = get_be32(d + 20);
-		*duration = get_be64(d + 24);
+		*timescale = mf_get_be32(d + 20);
+		*duration = mf_get_be64(d + 24);
 	} else {
 		if (body < 4 + 4 + 4 + 4 + 4)
 			return false;
-		*timescale = get_be32(d + 12);
-		*duration = get_be32(d + 16);
+		*timescale = mf_get_be32(d + 12);
+		*duration = mf_get_be32(d + 16);
 		if (*duration == UINT32_MAX)
 			*duration = 0;
 	}
@@ -1105,7 +1070,7 @@ static void esds_info(const uint8_t *d, size_t n, uint32_t *bps,
 	if (pos >= n || d[pos++] != 0x04 || !desc_len(d, n, &pos, &len) ||
 	    len < 13)
 		return;
-	*bps = get_be32(d + pos + 9);
+	*bps = mf_get_be32(d + pos + 9);
 	end = pos + len;
 	pos += 13;
 	if (pos >= end || d[pos++] != 0x05 || !desc_len(d, end, &pos, &len) ||
@@ -1152,11 +1117,11 @@ static int probe_props(struct probe *p, const uint8_t *buf,
 			elen = entry.size - entry.hdr;
 			etype = entry.type;
 			/* QuickTime sound description versions 1 and 2 */
-			ver_skip = get_be16(e + 8) == 1 ? 16 :
-				   get_be16(e + 8) == 2 ? 36 : 0;
-			props.channels = get_be16(e + 16);
-			props.bits_per_sample = get_be16(e + 18);
-			props.sample_rate = get_be32(e + 24) >> 16;
+			ver_skip = mf_get_be16(e + 8) == 1 ? 16 :
+				   mf_get_be16(e + 8) == 2 ? 36 : 0;
+			props.channels = mf_get_be16(e + 16);
+			props.bits_per_sample = mf_get_be16(e + 18);
+			props.sample_rate = mf_get_be32(e + 24) >> 16;
 			if (ver_skip == 36)
 				props.sample_rate = 0;
 			if (etype == T_MP4A)
@@ -1173,7 +1138,7 @@ static int probe_props(struct probe *p, const uint8_t *buf,
 
 					props.bits_per_sample = a[5];
 					props.channels = a[9];
-					props.sample_rate = get_be32(a + 20);
+					props.sample_rate = mf_get_be32(a + 20);
 				} else if (etype == T_MP4A &&
 					   box_child(buf, &inner, 0, T_ESDS,
 						     &child) == 1) {
@@ -1333,12 +1298,12 @@ static int find_ilst(const uint8_t *buf, const struct box *moov,
 /* Subtract @n from the size field of the box header at @h. */
 static void shrink_box(uint8_t *h, uint64_t n)
 {
-	uint32_t s = get_be32(h);
+	uint32_t s = mf_get_be32(h);
 
 	if (s == 1)
-		put_be64(h + 8, get_be64(h + 8) - n);
+		mf_put_be64(h + 8, mf_get_be64(h + 8) - n);
 	else if (s != 0)
-		put_be32(h, (uint32_t)(s - n));
+		mf_put_be32(h, (uint32_t)(s - n));
 }
 
 /*
@@ -1484,10 +1449,10 @@ static int probe_file(struct probe *p)
 	ret = mf_reader_read(&p->rd, p->moov, p->moov_len, moov->off, "moov box");
 	if (ret)
 		return ret;
-	if (get_be32(p->moov) == 0) {
+	if (mf_get_be32(p->moov) == 0) {
 		if (p->moov_len > UINT32_MAX)
 			return mf_reader_fail(&p->rd, -ENOTSUP, "moov box too large");
-		put_be32(p->moov, (uint32_t)p->moov_len);
+		mf_put_be32(p->moov, (uint32_t)p->moov_len);
 	}
 	if (box_parse(p->moov, 0, p->moov_len, &mbox) ||
 	    mbox.size != p->moov_len || check_tree(p->moov, &mbox, 0))
@@ -1518,7 +1483,7 @@ static int probe_file(struct probe *p)
 	ret = mf_reader_read(&p->rd, ftyp_head, sizeof(ftyp_head), 0, "ftyp box");
 	if (ret)
 		return ret;
-	if ((get_be32(ftyp_head + 8) == T_M4B || fd_is_m4b(p->rd.fd)) &&
+	if ((mf_get_be32(ftyp_head + 8) == T_M4B || fd_is_m4b(p->rd.fd)) &&
 	    p->sink->on_structural) {
 		ret = p->sink->on_structural(p->sink->ctx, "mp4:ext", "m4b", 3);
 		if (ret)
@@ -1544,16 +1509,11 @@ int mf_mp4_probe(int fd, const struct mf_sink *sink, char *why,
 	static const struct mf_sink no_sink;
 	struct probe p = { .rd = { .fd = fd, .why = why, .whylen = whylen },
 			   .sink = sink ? sink : &no_sink };
-	struct stat st;
 	int ret;
 
-	if (why && whylen)
-		why[0] = '\0';
-	if (fstat(fd, &st) < 0)
-		return mf_reader_fail(&p.rd, -errno, "cannot stat: %s", strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return mf_reader_fail(&p.rd, -EINVAL, "not a regular file");
-	p.rd.size = (uint64_t)st.st_size;
+	ret = mf_reader_init(&p.rd);
+	if (ret)
+		return ret;
 	ret = probe_file(&p);
 	free(p.top);
 	free(p.moov);
@@ -1609,7 +1569,7 @@ static void ob_be32(struct obuf *o, uint32_t v)
 	uint8_t *w = ob_room(o, 4);
 
 	if (w)
-		put_be32(w, v);
+		mf_put_be32(w, v);
 }
 
 static void ob_be64(struct obuf *o, uint64_t v)
@@ -1617,7 +1577,7 @@ static void ob_be64(struct obuf *o, uint64_t v)
 	uint8_t *w = ob_room(o, 8);
 
 	if (w)
-		put_be64(w, v);
+		mf_put_be64(w, v);
 }
 
 /* Open a box with a 32-bit size filled in by ob_close(). */
@@ -1642,7 +1602,7 @@ static void ob_close(struct obuf *o, size_t start, uint64_t extra)
 		o->err = -EFBIG;
 		return;
 	}
-	put_be32(o->p + start, (uint32_t)size);
+	mf_put_be32(o->p + start, (uint32_t)size);
 }
 
 /* A 'data' box: type indicator, locale 0, payload. */
@@ -1772,8 +1732,8 @@ static void ob_pair(struct obuf *o, const struct mf_synth_input *in,
 			ob_freeform(o, &tot);
 		return;
 	}
-	put_be16(v + 2, a);
-	put_be16(v + 4, b);
+	mf_put_be16(v + 2, a);
+	mf_put_be16(v + 4, b);
 	item = ob_open(o, atom);
 	ob_data(o, DT_BINARY, v, atom == FOURCC('t', 'r', 'k', 'n') ? 8 : 6);
 	ob_close(o, item, 0);
@@ -1818,7 +1778,7 @@ static int synth_tags(const struct mf_synth_input *in, struct obuf *o)
 			if (parse_num(vs.v[0], strlen(vs.v[0]),
 				      m->kind == IK_BOOL ? 1 : 0xffff, &v)) {
 				item = ob_open(o, m->atom);
-				put_be16(b, v);
+				mf_put_be16(b, v);
 				if (m->kind == IK_BOOL)
 					ob_data(o, DT_BE_SIGNED, b + 1, 1);
 				else
@@ -1878,16 +1838,16 @@ static int synth_items(const struct mf_synth_input *in, struct mf_layout *il)
 	if (in->npics) {
 		if (covr > UINT32_MAX)
 			return -EFBIG;
-		put_be32(h, (uint32_t)covr);
-		put_be32(h + 4, T_COVR);
+		mf_put_be32(h, (uint32_t)covr);
+		mf_put_be32(h + 4, T_COVR);
 		ret = mf_layout_add_inline(il, h, 8);
 		for (size_t i = 0; i < in->npics && !ret; i++) {
 			const struct mf_synth_pic *pic = &in->pics[i];
 
-			put_be32(h, (uint32_t)(16 + pic->len));
-			put_be32(h + 4, T_DATA);
-			put_be32(h + 8, covr_type(pic->mime));
-			put_be32(h + 12, 0);
+			mf_put_be32(h, (uint32_t)(16 + pic->len));
+			mf_put_be32(h + 4, T_DATA);
+			mf_put_be32(h + 8, covr_type(pic->mime));
+			mf_put_be32(h + 12, 0);
 			ret = mf_layout_add_inline(il, h, 16);
 			if (!ret)
 				ret = mf_layout_add_blob(il, &pic->ref, 0,
@@ -1907,8 +1867,8 @@ static int synth_items(const struct mf_synth_input *in, struct mf_layout *il)
 		}
 		if (b->len > UINT32_MAX - 8)
 			return -EFBIG;
-		put_be32(h, (uint32_t)(8 + b->len));
-		put_be32(h + 4, atom);
+		mf_put_be32(h, (uint32_t)(8 + b->len));
+		mf_put_be32(h + 4, atom);
 		ret = mf_layout_add_inline(il, h, 8);
 		if (!ret)
 			ret = mf_layout_add_blob(il, &b->ref, 0, b->len);
@@ -1951,7 +1911,7 @@ static void emit_chunks(struct mctx *c, const struct box *b)
 	uint32_t n;
 	size_t start;
 
-	if (body < 8 || (n = get_be32(d + 4)) > (body - 8) / esz ||
+	if (body < 8 || (n = mf_get_be32(d + 4)) > (body - 8) / esz ||
 	    body - 8 != (size_t)n * esz) {
 		c->err = -EIO;
 		return;
@@ -1960,8 +1920,8 @@ static void emit_chunks(struct mctx *c, const struct box *b)
 	ob_put(&c->o, d, 4);
 	ob_be32(&c->o, n);
 	for (size_t i = 0; i < n; i++) {
-		uint64_t v = esz == 8 ? get_be64(d + 8 + i * 8)
-				      : get_be32(d + 8 + i * 4);
+		uint64_t v = esz == 8 ? mf_get_be64(d + 8 + i * 8)
+				      : mf_get_be32(d + 8 + i * 4);
 
 		if (v < c->lo || v >= c->hi) {
 			c->err = -EIO;
@@ -2131,8 +2091,8 @@ static int get_blocks(const struct mf_synth_input *in, struct mp4_blocks *k)
 	if (!block_is_box(k->ftyp, T_FTYP) || !block_is_box(k->moov, T_MOOV) ||
 	    !k->mdat || !k->mdat->data || (k->mdat->len != 8 &&
 					     k->mdat->len != 16) ||
-	    get_be32(k->mdat->data + 4) != T_MDAT ||
-	    (k->mdat->len == 16) != (get_be32(k->mdat->data) == 1) ||
+	    mf_get_be32(k->mdat->data + 4) != T_MDAT ||
+	    (k->mdat->len == 16) != (mf_get_be32(k->mdat->data) == 1) ||
 	    !k->order || k->order->len != 1 || !k->order->data ||
 	    k->order->data[0] > 1)
 		return -EIO;
@@ -2166,8 +2126,8 @@ static int add_moov(struct mf_layout *l, const struct mctx *c,
 	uint8_t h[8];
 	int ret;
 
-	put_be32(h, (uint32_t)c->extra);
-	put_be32(h + 4, T_ILST);
+	mf_put_be32(h, (uint32_t)c->extra);
+	mf_put_be32(h + 4, T_ILST);
 	if ((ret = mf_layout_add_inline(l, c->o.p, c->ins)) ||
 	    (ret = mf_layout_add_inline(l, h, 8)) ||
 	    (ret = layout_append(l, il)))

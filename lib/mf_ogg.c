@@ -29,6 +29,7 @@
 #include <ogg/ogg.h>
 #include <openssl/evp.h>
 
+#include "mf_bytes.h"
 #include "mf_log.h"
 #include "mf_reader.h"
 #include "mf_vocab.h"
@@ -70,50 +71,6 @@ enum {
 };
 
 /* ---- byte helpers and CRC ---- */
-
-static uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[1] << 8 | p[0];
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	return (uint64_t)get_le32(p + 4) << 32 | get_le32(p);
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	put_le32(p, (uint32_t)v);
-	put_le32(p + 4, (uint32_t)(v >> 32));
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 /* A FLAC metadata block header: last flag, 7-bit type, 24-bit length. */
 static void put_flac_hdr(uint8_t *p, bool last, unsigned type, uint32_t len)
@@ -203,8 +160,8 @@ static void img_png(const uint8_t *d, size_t n, struct img_info *ii)
 	ii->mime = "image/png";
 	if (n < 29 || memcmp(d + 12, "IHDR", 4) != 0)
 		return;
-	ii->width = get_be32(d + 16);
-	ii->height = get_be32(d + 20);
+	ii->width = mf_get_be32(d + 16);
+	ii->height = mf_get_be32(d + 20);
 	if (d[25] < 7 && chans[d[25]]) {
 		ii->depth = d[24] * chans[d[25]];
 		if (d[25] == 3) {
@@ -257,8 +214,8 @@ static void img_gif(const uint8_t *d, size_t n, struct img_info *ii)
 	ii->mime = "image/gif";
 	if (n < 11)
 		return;
-	ii->width = get_le16(d + 6);
-	ii->height = get_le16(d + 8);
+	ii->width = mf_get_le16(d + 6);
+	ii->height = mf_get_le16(d + 8);
 	ii->depth = 24;
 	if (d[10] & 0x80)
 		ii->colors = 1u << ((d[10] & 7) + 1);
@@ -393,10 +350,10 @@ static int read_page(struct probe *p, uint64_t off, struct page *pg)
 				  "page at offset %llu has version %u, not 0",
 				  (unsigned long long)off, pg->hdr[4]);
 	pg->flags = pg->hdr[5];
-	pg->granule = get_le64(pg->hdr + 6);
-	pg->serial = get_le32(pg->hdr + 14);
-	pg->seq = get_le32(pg->hdr + 18);
-	pg->crc = get_le32(pg->hdr + 22);
+	pg->granule = mf_get_le64(pg->hdr + 6);
+	pg->serial = mf_get_le32(pg->hdr + 14);
+	pg->seq = mf_get_le32(pg->hdr + 18);
+	pg->crc = mf_get_le32(pg->hdr + 22);
 	pg->nseg = pg->hdr[26];
 	if (n < OGG_HDR_LEN + pg->nseg)
 		return mf_reader_fail(&p->r, -EBADMSG,
@@ -424,7 +381,7 @@ static bool page_crc_ok(const struct page *pg, uint8_t *body)
 	op.body = body;
 	op.body_len = (long)pg->body_len;
 	ogg_page_checksum_set(&op);
-	return get_le32(hdr + 22) == pg->crc;
+	return mf_get_le32(hdr + 22) == pg->crc;
 }
 
 static int emit_structural(struct probe *p, const char *kind,
@@ -473,15 +430,15 @@ static int parse_picture(struct probe *p, const uint8_t *b, size_t len)
 
 	if (len < FLAC_PIC_FIXED)
 		return 1;
-	type = get_be32(b);
-	mlen = get_be32(b + 4);
+	type = mf_get_be32(b);
+	mlen = mf_get_be32(b + 4);
 	if (mlen > len - FLAC_PIC_FIXED)
 		return 1;
-	dlen = get_be32(b + 8 + mlen);
+	dlen = mf_get_be32(b + 8 + mlen);
 	if (dlen > len - FLAC_PIC_FIXED - mlen)
 		return 1;
 	f = b + 12 + mlen + dlen;
-	datalen = get_be32(f + 16);
+	datalen = mf_get_be32(f + 16);
 	if (FLAC_PIC_FIXED + mlen + dlen + datalen != len)
 		return 1;
 	if (type > PIC_TYPE_MAX ||
@@ -497,8 +454,8 @@ static int parse_picture(struct probe *p, const uint8_t *b, size_t len)
 		ret = mf_reader_fail(&p->r, -ENOMEM, "out of memory");
 		goto out;
 	}
-	ret = emit_picture(p, type, mime, desc, get_be32(f), get_be32(f + 4),
-			   get_be32(f + 8), get_be32(f + 12), f + 20,
+	ret = emit_picture(p, type, mime, desc, mf_get_be32(f), mf_get_be32(f + 4),
+			   mf_get_be32(f + 8), mf_get_be32(f + 12), f + 20,
 			   (size_t)datalen);
 out:
 	free(mime);
@@ -549,7 +506,7 @@ static const char *find_field(const uint8_t *c, uint32_t count,
 	size_t pos = 0, n = strlen(name);
 
 	for (uint32_t i = 0; i < count; i++) {
-		uint32_t elen = get_le32(c + pos);
+		uint32_t elen = mf_get_le32(c + pos);
 		const char *e = (const char *)c + pos + 4;
 
 		pos += 4 + (size_t)elen;
@@ -619,7 +576,7 @@ static int parse_comment(struct probe *p, const uint8_t *c, size_t len,
 
 	if (len < 8)
 		goto bad;
-	vendor_len = get_le32(c);
+	vendor_len = mf_get_le32(c);
 	if (vendor_len > len - 8)
 		goto bad;
 	info = realloc(p->info, INFO_FIXED + vendor_len);
@@ -629,7 +586,7 @@ static int parse_comment(struct probe *p, const uint8_t *c, size_t len,
 	memcpy(info + INFO_FIXED, c + 4, vendor_len);
 	p->info_len = INFO_FIXED + vendor_len;
 	pos = 4 + vendor_len;
-	count = get_le32(c + pos);
+	count = mf_get_le32(c + pos);
 	pos += 4;
 	list = pos;
 	/* Validate every length before using any. */
@@ -638,7 +595,7 @@ static int parse_comment(struct probe *p, const uint8_t *c, size_t len,
 
 		if (len - pos < 4)
 			goto bad;
-		elen = get_le32(c + pos);
+		elen = mf_get_le32(c + pos);
 		if (elen > len - pos - 4)
 			goto bad;
 		pos += 4 + (size_t)elen;
@@ -648,7 +605,7 @@ static int parse_comment(struct probe *p, const uint8_t *c, size_t len,
 	has_td = find_field(c + list, count, "totaldiscs", 0, &dummy) != NULL;
 	pos = list;
 	for (i = 0; i < count; i++) {
-		uint32_t elen = get_le32(c + pos);
+		uint32_t elen = mf_get_le32(c + pos);
 		const char *e = (const char *)c + pos + 4;
 		const char *eq = memchr(e, '=', elen);
 		size_t vlen;
@@ -693,12 +650,12 @@ bad:
 
 static int vorbis_id(struct probe *p, const uint8_t *d, size_t len)
 {
-	if (len != 30 || get_le32(d + 7) != 0 || d[11] == 0 ||
-	    get_le32(d + 12) == 0 || !(d[29] & 1))
+	if (len != 30 || mf_get_le32(d + 7) != 0 || d[11] == 0 ||
+	    mf_get_le32(d + 12) == 0 || !(d[29] & 1))
 		return mf_reader_fail(&p->r, -EBADMSG,
 				  "vorbis identification header is malformed");
 	p->channels = d[11];
-	p->rate = get_le32(d + 12);
+	p->rate = mf_get_le32(d + 12);
 	return 0;
 }
 
@@ -708,7 +665,7 @@ static int opus_head(struct probe *p, const uint8_t *d, size_t len)
 	    (d[18] != 0 && len < 21u + d[9]))
 		return mf_reader_fail(&p->r, -EBADMSG, "OpusHead is malformed");
 	p->channels = d[9];
-	p->preskip = get_le16(d + 10);
+	p->preskip = mf_get_le16(d + 10);
 	p->rate = 48000;
 	return 0;
 }
@@ -1069,8 +1026,8 @@ static int report_tail(struct probe *p)
 		p->info_len = INFO_FIXED;
 	}
 	p->info[0] = INFO_VERSION;
-	put_le32(p->info + 1, p->serial);
-	put_le32(p->info + 5, p->audio_seq);
+	mf_put_le32(p->info + 1, p->serial);
+	mf_put_le32(p->info + 5, p->audio_seq);
 	ret = emit_structural(p, "ogg:info", p->info, p->info_len);
 	if (ret)
 		return ret;
@@ -1116,16 +1073,11 @@ int mf_ogg_probe(int fd, const struct mf_sink *sink, char *why,
 	static const struct mf_sink no_sink;
 	struct probe p = { .r = { .fd = fd, .why = why, .whylen = whylen },
 			   .sink = sink ? sink : &no_sink };
-	struct stat st;
 	int ret;
 
-	if (why && whylen)
-		why[0] = '\0';
-	if (fstat(fd, &st) < 0)
-		return mf_reader_fail(&p.r, -errno, "cannot stat: %s", strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return mf_reader_fail(&p.r, -EINVAL, "not a regular file");
-	p.r.size = (uint64_t)st.st_size;
+	ret = mf_reader_init(&p.r);
+	if (ret)
+		return ret;
 	ret = walk_headers(&p);
 	if (!ret)
 		ret = walk_audio(&p);
@@ -1226,7 +1178,7 @@ static int hseg_read(const void *priv, uint64_t off, void *buf, size_t len,
 					c = (uint64_t)1 << 32 | crc;
 					atomic_store(&pg->crc, c);
 				}
-				put_le32(hdr + 22, (uint32_t)c);
+				mf_put_le32(hdr + 22, (uint32_t)c);
 			}
 			memcpy(dst, hdr + in, hn);
 			dst += hn;
@@ -1326,11 +1278,11 @@ static int aseg_read(const void *priv, uint64_t off, void *buf, size_t len,
 			if (ret)
 				return ret;
 		}
-		seq = get_le32(f);
-		crc = get_le32(f + 4);
+		seq = mf_get_le32(f);
+		crc = mf_get_le32(f + 4);
 		crc = mf_ogg_crc_reseq(crc, seq, seq + a->delta, plen);
-		put_le32(f, seq + a->delta);
-		put_le32(f + 4, crc);
+		mf_put_le32(f, seq + a->delta);
+		mf_put_le32(f + 4, crc);
 		memcpy(dst + (from - off), f + (from - s), (size_t)(to - from));
 	}
 	return 0;
@@ -1398,8 +1350,8 @@ static int synth_gather(const struct mf_synth_input *in, struct sin *s)
 		} else if (strcmp(b->kind, "ogg:info") == 0) {
 			if (b->len < INFO_FIXED || b->data[0] != INFO_VERSION)
 				return -EIO;
-			s->serial = get_le32(b->data + 1);
-			s->audio_seq = get_le32(b->data + 5);
+			s->serial = mf_get_le32(b->data + 1);
+			s->audio_seq = mf_get_le32(b->data + 5);
 			s->vendor = b->data + INFO_FIXED;
 			s->vendor_len = b->len - INFO_FIXED;
 			have_info = true;
@@ -1440,7 +1392,7 @@ static int add_le32(struct mf_layout *l, uint32_t v)
 {
 	uint8_t b[4];
 
-	put_le32(b, v);
+	mf_put_le32(b, v);
 	return mf_layout_add_inline(l, b, 4);
 }
 
@@ -1448,7 +1400,7 @@ static int add_be32(struct mf_layout *l, uint32_t v)
 {
 	uint8_t b[4];
 
-	put_be32(b, v);
+	mf_put_be32(b, v);
 	return mf_layout_add_inline(l, b, 4);
 }
 
@@ -1680,9 +1632,9 @@ static void hpage_init(struct hpage *pg, const struct sin *s, uint32_t seq,
 	memset(pg, 0, sizeof(*pg));
 	memcpy(pg->hdr, "OggS", 4);
 	pg->hdr[5] = flags;
-	put_le64(pg->hdr + 6, OGG_NO_GRANULE);
-	put_le32(pg->hdr + 14, s->serial);
-	put_le32(pg->hdr + 18, seq);
+	mf_put_le64(pg->hdr + 6, OGG_NO_GRANULE);
+	mf_put_le32(pg->hdr + 14, s->serial);
+	mf_put_le32(pg->hdr + 18, seq);
 	pg->hdr_len = OGG_HDR_LEN;
 	pg->body_off = body_off;
 	atomic_init(&pg->crc, 0);
@@ -1745,7 +1697,7 @@ static int page_packets(struct hseg *h, const struct sin *s,
 			left -= lace;
 			in_packet = lace == 255;
 			if (!in_packet) {
-				put_le64(pg->hdr + 6, 0);
+				mf_put_le64(pg->hdr + 6, 0);
 				break;
 			}
 		}

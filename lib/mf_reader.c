@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mf_banned.h"
@@ -20,6 +21,21 @@ int mf_reader_fail(struct mf_reader *r, int err, const char *fmt, ...)
 		va_end(ap);
 	}
 	return err;
+}
+
+int mf_reader_init(struct mf_reader *r)
+{
+	struct stat st;
+
+	if (r->why && r->whylen)
+		r->why[0] = '\0';
+	if (fstat(r->fd, &st) < 0)
+		return mf_reader_fail(r, -errno, "cannot stat: %s",
+				      strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return mf_reader_fail(r, -EINVAL, "not a regular file");
+	r->size = (uint64_t)st.st_size;
+	return 0;
 }
 
 int mf_pread_full(int fd, void *buf, size_t len, uint64_t off)

@@ -19,6 +19,13 @@ struct mf_reader {
 };
 
 /*
+ * Start a probe of r->fd: clear r->why, fstat the file and set r->size.
+ * Returns 0; -EINVAL "not a regular file"; or the negative errno of
+ * fstat(2) with "cannot stat: ...".
+ */
+int mf_reader_init(struct mf_reader *r);
+
+/*
  * Format a short lowercase reason into r->why (when it has room; always
  * NUL-terminated then) and return @err unchanged, so a prober can write
  * `return mf_reader_fail(r, -EBADMSG, "...", ...)`.

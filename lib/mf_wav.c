@@ -24,6 +24,7 @@
 
 #include "mf_array.h"
 #include "mf_id3.h"
+#include "mf_bytes.h"
 #include "mf_log.h"
 #include "mf_reader.h"
 #include "mf_vocab.h"
@@ -47,25 +48,6 @@ enum {
 };
 
 /* ---- byte helpers ---- */
-
-static uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[1] << 8 | p[0];
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
 
 /* A chunk id is four printable ASCII characters (RIFF 1991, 2.1). */
 static bool id_valid(const uint8_t *id)
@@ -317,7 +299,7 @@ static int probe_header(struct probe *p)
 				  "big-endian RIFX wave files are not supported");
 	if (memcmp(h, "RIFF", 4) != 0 || memcmp(h + 8, "WAVE", 4) != 0)
 		return mf_reader_fail(&p->rd, -EINVAL, "not a RIFF WAVE file");
-	riff = get_le32(h + 4);
+	riff = mf_get_le32(h + 4);
 	if (riff < 4)
 		return mf_reader_fail(&p->rd, -EBADMSG, "riff size %u is too small",
 				  (unsigned)riff);
@@ -360,7 +342,7 @@ static int probe_walk(struct probe *p)
 			return ret;
 		memcpy(c->id, h, 4);
 		c->off = pos;
-		c->size = get_le32(h + 4);
+		c->size = mf_get_le32(h + 4);
 		chunk_name(name, sizeof(name), c);
 		if (!id_valid(c->id))
 			return mf_reader_fail(&p->rd, -EBADMSG, "bad chunk id at offset %llu",
@@ -462,15 +444,15 @@ static int probe_props(struct probe *p)
 	ret = mf_reader_read(&p->rd, b, len, fc->off + CHUNK_HDR, "'fmt ' chunk");
 	if (ret)
 		return ret;
-	f.tag = get_le16(b);
-	f.channels = get_le16(b + 2);
-	f.rate = get_le32(b + 4);
-	f.byte_rate = get_le32(b + 8);
-	f.block_align = get_le16(b + 12);
-	f.bits = get_le16(b + 14);
+	f.tag = mf_get_le16(b);
+	f.channels = mf_get_le16(b + 2);
+	f.rate = mf_get_le32(b + 4);
+	f.byte_rate = mf_get_le32(b + 8);
+	f.block_align = mf_get_le16(b + 12);
+	f.bits = mf_get_le16(b + 14);
 	/* WAVE_FORMAT_EXTENSIBLE: cbSize >= 22, the subformat GUID at 24 */
-	if (f.tag == WAVE_FORMAT_EXTENSIBLE && len >= 40 && get_le16(b + 16) >= 22)
-		f.tag = get_le16(b + 24);
+	if (f.tag == WAVE_FORMAT_EXTENSIBLE && len >= 40 && mf_get_le16(b + 16) >= 22)
+		f.tag = mf_get_le16(b + 24);
 	if (!f.channels || !f.rate)
 		return mf_reader_fail(&p->rd, -EBADMSG,
 				  "'fmt ' chunk has %u channels at %u Hz",
@@ -486,7 +468,7 @@ static int probe_props(struct probe *p)
 				 "'fact' chunk");
 		if (ret)
 			return ret;
-		samples = get_le32(b);
+		samples = mf_get_le32(b);
 	}
 	memset(&props, 0, sizeof(props));
 	props.sample_rate = f.rate;
@@ -585,7 +567,7 @@ static bool info_has(const uint8_t *body, size_t len, const char *id)
 	size_t pos = 0;
 
 	while (len - pos >= CHUNK_HDR) {
-		uint32_t n = get_le32(body + pos + 4);
+		uint32_t n = mf_get_le32(body + pos + 4);
 
 		if (memcmp(body + pos, id, 4) == 0)
 			return true;
@@ -621,7 +603,7 @@ static int probe_info(struct probe *p, const struct chunk *c)
 	has_itrk = info_has(body, len, "ITRK");
 	while (len - pos >= CHUNK_HDR) {
 		const uint8_t *id = body + pos;
-		uint32_t n = get_le32(body + pos + 4);
+		uint32_t n = mf_get_le32(body + pos + 4);
 		const char *k;
 		char *val = NULL;
 		size_t vlen = 0;
@@ -797,16 +779,11 @@ int mf_wav_probe(int fd, const struct mf_sink *sink, char *why,
 		.fact = SIZE_MAX,
 	};
 	const struct chunk *dc;
-	struct stat st;
 	int ret;
 
-	if (why && whylen)
-		why[0] = '\0';
-	if (fstat(fd, &st) < 0)
-		return mf_reader_fail(&p.rd, -errno, "cannot stat: %s", strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return mf_reader_fail(&p.rd, -EINVAL, "not a regular file");
-	p.rd.size = (uint64_t)st.st_size;
+	ret = mf_reader_init(&p.rd);
+	if (ret)
+		return ret;
 
 	if ((ret = probe_header(&p)) || (ret = probe_walk(&p)) ||
 	    (ret = probe_check_kept(&p)))
@@ -907,12 +884,12 @@ static int add_info(struct mf_layout *l, const struct mf_synth_input *in,
 		return -ENOMEM;
 	w = buf;
 	memcpy(w, "LIST", 4);
-	put_le32(w + 4, (uint32_t)body);
+	mf_put_le32(w + 4, (uint32_t)body);
 	memcpy(w + 8, "INFO", 4);
 	w += 12;
 	for (size_t i = 0; i < n; i++) {
 		memcpy(w, f[i].id, 4);
-		put_le32(w + 4, (uint32_t)f[i].len);
+		mf_put_le32(w + 4, (uint32_t)f[i].len);
 		w += CHUNK_HDR;
 		for (size_t k = f[i].first; k < f[i].first + f[i].count; k++) {
 			size_t vlen = strlen(in->tags[k].value);
@@ -939,7 +916,7 @@ static int add_chunk_hdr(struct mf_layout *l, const void *id, uint32_t size)
 	uint8_t h[CHUNK_HDR];
 
 	memcpy(h, id, 4);
-	put_le32(h + 4, size);
+	mf_put_le32(h + 4, size);
 	return mf_layout_add_inline(l, h, sizeof(h));
 }
 
@@ -1020,7 +997,7 @@ int mf_wav_synth(const struct mf_synth_input *in, struct mf_layout **out)
 		goto out;
 	}
 	memcpy(head, "RIFF", 4);
-	put_le32(head + 4, (uint32_t)riff);
+	mf_put_le32(head + 4, (uint32_t)riff);
 	memcpy(head + 8, "WAVE", 4);
 	ret = mf_layout_add_inline(l, head, sizeof(head));
 	for (size_t i = 0; i < in->nblocks && !ret; i++) {
