@@ -113,16 +113,6 @@ int mf_id3_build_size(const struct mf_synth_input *in, int version,
 		      uint64_t *len);
 
 /*
- * Image properties from the first bytes of an image (PNG IHDR, JPEG SOFn,
- * GIF logical screen descriptor, BMP info header): sets *@w, *@h (pixels),
- * *@depth (bits per pixel) and *@colors (palette entries for indexed
- * images, else 0). Returns 0, or -EINVAL when the format is not recognised
- * or the header is truncated (outputs are then 0). Pure, thread-safe.
- */
-int mf_id3_image_info(const uint8_t *data, size_t len, uint32_t *w,
-		      uint32_t *h, uint32_t *depth, uint32_t *colors);
-
-/*
  * The ID3v1 genre name for number @n (0..191, Winamp extensions
  * included), or NULL. Pure, thread-safe.
  */

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "mf_bytes.h"
+#include "mf_image.h"
 #include "mf_log.h"
 #include "mf_reader.h"
 #include "mf_vocab.h"
@@ -416,98 +417,11 @@ static int atom_from_key(const char *key, uint32_t *atom)
 
 /* ---- image headers ---- */
 
-/* Dimensions of a JPEG (ITU T.81 B.2.2 frame header), PNG, GIF or BMP. */
-static void image_dims(const uint8_t *d, size_t n, struct mf_picture *pic)
-{
-	if (n >= 24 && memcmp(d, "\x89PNG\r\n\x1a\n", 8) == 0 &&
-	    memcmp(d + 12, "IHDR", 4) == 0) {
-		static const uint8_t chans[7] = { 1, 0, 3, 1, 2, 0, 4 };
-		unsigned bd, ct;
-		size_t pos;
-
-		if (n < 26)
-			return;
-		pic->width = mf_get_be32(d + 16);
-		pic->height = mf_get_be32(d + 20);
-		bd = d[24];
-		ct = d[25];
-		pic->depth = ct < 7 ? bd * chans[ct] : 0;
-		if (ct != 3)
-			return;
-		/* indexed: the palette size from PLTE */
-		for (pos = 8; pos + 8 <= n;) {
-			uint32_t clen = mf_get_be32(d + pos);
-
-			if (memcmp(d + pos + 4, "PLTE", 4) == 0) {
-				pic->colors = clen / 3;
-				return;
-			}
-			if (memcmp(d + pos + 4, "IDAT", 4) == 0 ||
-			    clen > n - pos - 8 || n - pos - 8 - clen < 4)
-				return;
-			pos += 12 + (size_t)clen;
-		}
-		return;
-	}
-	if (n >= 4 && d[0] == 0xff && d[1] == 0xd8) {
-		size_t pos = 2;
-
-		while (pos + 4 <= n) {
-			unsigned m;
-			size_t len;
-
-			if (d[pos] != 0xff)
-				return;
-			m = d[pos + 1];
-			if (m == 0xff) {
-				pos++;
-				continue;
-			}
-			if (m == 0xd8 || m == 0x01 || (m >= 0xd0 && m <= 0xd7)) {
-				pos += 2;
-				continue;
-			}
-			len = mf_get_be16(d + pos + 2);
-			if (len < 2)
-				return;
-			if (m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 &&
-			    m != 0xcc) {
-				if (len < 8 || pos + 10 > n)
-					return;
-				pic->height = mf_get_be16(d + pos + 5);
-				pic->width = mf_get_be16(d + pos + 7);
-				pic->depth = (uint32_t)d[pos + 4] * d[pos + 9];
-				return;
-			}
-			if (m == 0xd9 || m == 0xda)
-				return;
-			pos += 2 + len;
-		}
-		return;
-	}
-	if (n >= 13 && memcmp(d, "GIF8", 4) == 0) {
-		pic->width = (uint32_t)d[7] << 8 | d[6];
-		pic->height = (uint32_t)d[9] << 8 | d[8];
-		if (d[10] & 0x80) {
-			pic->depth = (d[10] & 7u) + 1;
-			pic->colors = 1u << pic->depth;
-		}
-		return;
-	}
-	if (n >= 30 && d[0] == 'B' && d[1] == 'M') {
-		int32_t h = (int32_t)((uint32_t)d[25] << 24 | (uint32_t)d[24] << 16 |
-				      (uint32_t)d[23] << 8 | d[22]);
-
-		pic->width = (uint32_t)d[21] << 24 | (uint32_t)d[20] << 16 |
-			     (uint32_t)d[19] << 8 | d[18];
-		pic->height = h < 0 ? (uint32_t)(-(int64_t)h) : (uint32_t)h;
-		pic->depth = (uint32_t)d[29] << 8 | d[28];
-	}
-}
-
 /* MIME type of a covr image from its data type, else its magic. */
 static const char *image_mime(uint32_t dtype, const uint8_t *d, size_t n)
 {
+	const char *mime;
+
 	switch (dtype) {
 	case DT_JPEG:
 		return "image/jpeg";
@@ -520,15 +434,8 @@ static const char *image_mime(uint32_t dtype, const uint8_t *d, size_t n)
 	default:
 		break;
 	}
-	if (n >= 3 && d[0] == 0xff && d[1] == 0xd8 && d[2] == 0xff)
-		return "image/jpeg";
-	if (n >= 8 && memcmp(d, "\x89PNG\r\n\x1a\n", 8) == 0)
-		return "image/png";
-	if (n >= 4 && memcmp(d, "GIF8", 4) == 0)
-		return "image/gif";
-	if (n >= 2 && d[0] == 'B' && d[1] == 'M')
-		return "image/bmp";
-	return NULL;
+	mime = mf_image_mime(d, n);
+	return strcmp(mime, "image/") != 0 ? mime : NULL;
 }
 
 /* ---- probe ---- */
@@ -916,7 +823,8 @@ static int probe_covr(struct probe *p, const uint8_t *buf,
 		pic.desc = "";
 		pic.data = d.v;
 		pic.len = d.len;
-		image_dims(d.v, d.len, &pic);
+		mf_image_info(d.v, d.len, &pic.width, &pic.height, &pic.depth,
+			      &pic.colors);
 		if (p->sink->on_picture) {
 			ret = p->sink->on_picture(p->sink->ctx, &pic);
 			if (ret)

@@ -30,6 +30,7 @@
 #include <openssl/evp.h>
 
 #include "mf_bytes.h"
+#include "mf_image.h"
 #include "mf_log.h"
 #include "mf_reader.h"
 #include "mf_vocab.h"
@@ -147,92 +148,6 @@ uint32_t mf_ogg_crc_reseq(uint32_t crc, uint32_t old_seq, uint32_t new_seq,
 }
 
 /* ---- image headers and pictures ---- */
-
-struct img_info {
-	const char *mime;	/* static, NULL if unknown */
-	uint32_t width, height, depth, colors;
-};
-
-static void img_png(const uint8_t *d, size_t n, struct img_info *ii)
-{
-	static const unsigned chans[7] = { 1, 0, 3, 1, 2, 0, 4 };
-
-	ii->mime = "image/png";
-	if (n < 29 || memcmp(d + 12, "IHDR", 4) != 0)
-		return;
-	ii->width = mf_get_be32(d + 16);
-	ii->height = mf_get_be32(d + 20);
-	if (d[25] < 7 && chans[d[25]]) {
-		ii->depth = d[24] * chans[d[25]];
-		if (d[25] == 3) {
-			ii->depth = 24;	/* palette entries are RGB */
-			ii->colors = 1u << (d[24] > 8 ? 8 : d[24]);
-		}
-	}
-}
-
-static void img_jpeg(const uint8_t *d, size_t n, struct img_info *ii)
-{
-	size_t pos = 2;
-
-	ii->mime = "image/jpeg";
-	while (pos + 4 <= n) {
-		uint8_t m;
-		size_t seglen;
-
-		if (d[pos] != 0xff)
-			return;
-		m = d[pos + 1];
-		if (m == 0xff) {
-			pos++;
-			continue;
-		}
-		if (m == 0x01 || (m >= 0xd0 && m <= 0xd8)) {
-			pos += 2;
-			continue;
-		}
-		if (m == 0xd9 || m == 0xda)
-			return;
-		seglen = (size_t)d[pos + 2] << 8 | d[pos + 3];
-		if (m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 &&
-		    m != 0xcc) {
-			if (pos + 10 > n || seglen < 8)
-				return;
-			ii->height = (uint32_t)d[pos + 5] << 8 | d[pos + 6];
-			ii->width = (uint32_t)d[pos + 7] << 8 | d[pos + 8];
-			ii->depth = (uint32_t)d[pos + 4] * d[pos + 9];
-			return;
-		}
-		if (seglen < 2)
-			return;
-		pos += 2 + seglen;
-	}
-}
-
-static void img_gif(const uint8_t *d, size_t n, struct img_info *ii)
-{
-	ii->mime = "image/gif";
-	if (n < 11)
-		return;
-	ii->width = mf_get_le16(d + 6);
-	ii->height = mf_get_le16(d + 8);
-	ii->depth = 24;
-	if (d[10] & 0x80)
-		ii->colors = 1u << ((d[10] & 7) + 1);
-}
-
-/* What an image's own header says (PNG IHDR, JPEG SOFn, GIF screen). */
-static void img_probe(const uint8_t *d, size_t n, struct img_info *ii)
-{
-	memset(ii, 0, sizeof(*ii));
-	if (n >= 8 && memcmp(d, "\x89PNG\r\n\x1a\n", 8) == 0)
-		img_png(d, n, ii);
-	else if (n >= 3 && d[0] == 0xff && d[1] == 0xd8 && d[2] == 0xff)
-		img_jpeg(d, n, ii);
-	else if (n >= 6 && (memcmp(d, "GIF87a", 6) == 0 ||
-			    memcmp(d, "GIF89a", 6) == 0))
-		img_gif(d, n, ii);
-}
 
 static bool printable_ascii(const char *s, size_t n)
 {
@@ -398,19 +313,19 @@ static int emit_picture(struct probe *p, uint32_t type, const char *mime,
 			uint32_t colors, const uint8_t *data, size_t len)
 {
 	struct mf_picture pic;
-	struct img_info ii;
+	uint32_t iw, ih, idepth, icolors;	/* from the image header */
 
 	if (!p->sink->on_picture)
 		return 0;
-	img_probe(data, len, &ii);
+	mf_image_info(data, len, &iw, &ih, &idepth, &icolors);
 	memset(&pic, 0, sizeof(pic));
 	pic.type = type;
-	pic.mime = mime && *mime ? mime : ii.mime ? ii.mime : "image/";
+	pic.mime = mime && *mime ? mime : mf_image_mime(data, len);
 	pic.desc = desc;
-	pic.width = w ? w : ii.width;
-	pic.height = h ? h : ii.height;
-	pic.depth = depth ? depth : ii.depth;
-	pic.colors = colors ? colors : ii.colors;
+	pic.width = w ? w : iw;
+	pic.height = h ? h : ih;
+	pic.depth = depth ? depth : idepth;
+	pic.colors = colors ? colors : icolors;
 	pic.data = data;
 	pic.len = len;
 	return p->sink->on_picture(p->sink->ctx, &pic);

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "mf_id3.h"
+#include "mf_image.h"
 #include "mf_layout.h"
 #include "mf_log.h"
 #include "mf_sink.h"
@@ -512,17 +513,29 @@ static void test_image_info(void **state)
 			  0xff, 0xc0, 0, 11, 8, 0, 50, 0, 100, 3, 1, 1, 1 };
 	uint8_t gif[13] = { 'G', 'I', 'F', '8', '9', 'a', 10, 0, 20, 0,
 			    0x80 | 0x07, 0, 0 };
+	/* indexed PNG: 8-bit indices into a 2-entry PLTE (CRCs not checked) */
+	uint8_t png8[] = { 0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a,
+			   0, 0, 0, 13, 'I', 'H', 'D', 'R', 0, 0, 0, 2, 0, 0, 0, 2,
+			   8, 3, 0, 0, 0, 0, 0, 0, 0,
+			   0, 0, 0, 6, 'P', 'L', 'T', 'E', 0xff, 0, 0, 0, 0xff, 0,
+			   0, 0, 0, 0 };
 
 	(void)state;
-	assert_int_equal(mf_id3_image_info(png, sizeof(png), &w, &h, &d, &c), 0);
+	assert_int_equal(mf_image_info(png, sizeof(png), &w, &h, &d, &c), 0);
 	assert_true(w == 7 && h == 5 && d == 32 && c == 0);
-	assert_int_equal(mf_id3_image_info(jpg, sizeof(jpg), &w, &h, &d, &c), 0);
+	assert_int_equal(mf_image_info(jpg, sizeof(jpg), &w, &h, &d, &c), 0);
 	assert_true(w == 100 && h == 50 && d == 24 && c == 0);
-	assert_int_equal(mf_id3_image_info(gif, sizeof(gif), &w, &h, &d, &c), 0);
-	assert_true(w == 10 && h == 20 && c == 256);
-	assert_int_equal(mf_id3_image_info(jpg, 12, &w, &h, &d, &c), -EINVAL);
+	assert_int_equal(mf_image_info(gif, sizeof(gif), &w, &h, &d, &c), 0);
+	assert_true(w == 10 && h == 20 && d == 24 && c == 256);
+	/* indexed images as flac reports them: RGB palette entries */
+	assert_int_equal(mf_image_info(png8, sizeof(png8), &w, &h, &d, &c), 0);
+	assert_true(w == 2 && h == 2 && d == 24 && c == 2);
+	assert_string_equal(mf_image_mime(png8, sizeof(png8)), "image/png");
+	assert_string_equal(mf_image_mime(gif, sizeof(gif)), "image/gif");
+	assert_string_equal(mf_image_mime((const uint8_t *)"junk", 4), "image/");
+	assert_int_equal(mf_image_info(jpg, 12, &w, &h, &d, &c), -EINVAL);
 	assert_true(w == 0 && h == 0);
-	assert_int_equal(mf_id3_image_info((const uint8_t *)"junk", 4, &w, &h,
+	assert_int_equal(mf_image_info((const uint8_t *)"junk", 4, &w, &h,
 					   &d, &c), -EINVAL);
 	assert_string_equal(mf_id3_genre_name(0), "Blues");
 	assert_string_equal(mf_id3_genre_name(191), "Psybient");
