@@ -27,7 +27,7 @@ static const struct {
 	{ "oga", "oggflac", mf_ogg_probe },
 	{ "opus", "opus", mf_ogg_probe },
 	{ "m4a", "m4a", mf_mp4_probe },
-	{ "m4b", "m4a", mf_mp4_probe },
+	{ "m4b", "m4a", mf_mp4_probe_m4b },
 	{ "mp4", "m4a", mf_mp4_probe },
 	{ "mp3", "mp3", mf_mp3_probe },
 	{ "wav", "wav", mf_wav_probe },

@@ -457,6 +457,7 @@ struct probe {
 	size_t moov_len;
 	uint64_t audio_off;		/* first mdat payload byte */
 	uint64_t audio_end;		/* end of the last mdat box */
+	bool m4b_name;			/* the file is named *.m4b */
 };
 
 static void fourcc_str(uint32_t t, char out[5])
@@ -1278,20 +1279,6 @@ static int report_top(struct probe *p, const struct fbox *b, const char *kind,
 	return ret;
 }
 
-/* Does the file name behind @fd end in ".m4b"? */
-static bool fd_is_m4b(int fd)
-{
-	char link[64], path[4096];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, path, sizeof(path) - 1);
-	if (n < 5)
-		return false;
-	path[n] = '\0';
-	return strcasecmp(path + n - 4, ".m4b") == 0;
-}
-
 static int probe_file(struct probe *p)
 {
 	const struct fbox *ftyp, *moov = NULL, *mdat1 = NULL, *mdatn = NULL;
@@ -1391,7 +1378,7 @@ static int probe_file(struct probe *p)
 	ret = mf_reader_read(&p->rd, ftyp_head, sizeof(ftyp_head), 0, "ftyp box");
 	if (ret)
 		return ret;
-	if ((mf_get_be32(ftyp_head + 8) == T_M4B || fd_is_m4b(p->rd.fd)) &&
+	if ((mf_get_be32(ftyp_head + 8) == T_M4B || p->m4b_name) &&
 	    p->sink->on_structural) {
 		ret = p->sink->on_structural(p->sink->ctx, "mp4:ext", "m4b", 3);
 		if (ret)
@@ -1411,12 +1398,12 @@ static int probe_file(struct probe *p)
 	return report_moov(p, p->moov, &mbox);
 }
 
-int mf_mp4_probe(int fd, const struct mf_sink *sink, char *why,
-		 size_t whylen)
+static int probe_mp4(int fd, const struct mf_sink *sink, char *why,
+		     size_t whylen, bool m4b_name)
 {
 	static const struct mf_sink no_sink;
 	struct probe p = { .rd = { .fd = fd, .why = why, .whylen = whylen },
-			   .sink = sink ? sink : &no_sink };
+			   .sink = sink ? sink : &no_sink, .m4b_name = m4b_name };
 	int ret;
 
 	ret = mf_reader_init(&p.rd);
@@ -1426,6 +1413,18 @@ int mf_mp4_probe(int fd, const struct mf_sink *sink, char *why,
 	free(p.top);
 	free(p.moov);
 	return ret;
+}
+
+int mf_mp4_probe(int fd, const struct mf_sink *sink, char *why,
+		 size_t whylen)
+{
+	return probe_mp4(fd, sink, why, whylen, false);
+}
+
+int mf_mp4_probe_m4b(int fd, const struct mf_sink *sink, char *why,
+		     size_t whylen)
+{
+	return probe_mp4(fd, sink, why, whylen, true);
 }
 
 /* ---- synthesis ---- */

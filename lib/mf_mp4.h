@@ -22,7 +22,8 @@
  *                              dropped)
  *   format_blocks "mp4:post"   other top-level boxes after the last mdat
  *   format_blocks "mp4:ext"    "m4b" when the backing file is an
- *                              audiobook (.m4b name or "M4B " brand)
+ *                              audiobook (named .m4b, see
+ *                              mf_mp4_probe_m4b(), or "M4B " brand)
  *   audio range                from the first mdat payload byte to the
  *                              end of the last mdat box (boxes between
  *                              several mdat boxes are inside it)
@@ -78,6 +79,14 @@
  */
 int mf_mp4_probe(int fd, const struct mf_sink *sink, char *why,
 		 size_t whylen);
+
+/*
+ * The same for a file named *.m4b (the registry's prober for that
+ * extension): the file is recorded as an audiobook ("mp4:ext" = "m4b")
+ * even without the "M4B " brand, so it is served as .m4b.
+ */
+int mf_mp4_probe_m4b(int fd, const struct mf_sink *sink, char *why,
+		     size_t whylen);
 
 /*
  * The registry's synthesizer (mf_synth_fn) for format "m4a". Builds:

@@ -67,6 +67,7 @@ struct handle {
 
 /* A directory listing taken at opendir (readdir offsets index it). */
 struct dirsnap {
+	size_t base;		/* directory offset of v[0] */
 	size_t n;
 	struct dirent_copy {
 		uint64_t ino;
@@ -687,16 +688,43 @@ static void dirsnap_free(struct dirsnap *s)
 	}
 }
 
+/* Name, inode, generation and kind of entry @k of directory @d (0 ".",
+ * 1 "..", then the children in order). Under the tree lock. */
+static const char *dir_entry(struct mf_fs *fs, fuse_ino_t ino,
+			     const struct mf_node *d, size_t k,
+			     struct dirent_copy *e)
+{
+	const struct mf_node *n;
+
+	if (k == 0) {
+		*e = (struct dirent_copy){ ino, mf_node_gen(d), true, NULL };
+		return ".";
+	}
+	if (k == 1) {
+		*e = (struct dirent_copy){
+			mf_tree_ino(fs->tree, mf_tree_parent(fs->tree, d)), 0,
+			true, NULL };
+		return "..";
+	}
+	n = mf_tree_child(fs->tree, d, k - 2);
+	*e = (struct dirent_copy){ mf_tree_ino(fs->tree, n), mf_node_gen(n),
+				   mf_node_is_dir(n), NULL };
+	return mf_node_name(n);
+}
+
 /*
- * Copy the entries of directory @ino (".", "..", then the children in
- * order; offset i + 1 follows entry i) under the tree's read lock. Returns
- * 0 and *@out (free with dirsnap_free()), or a positive errno.
+ * Copy at most @max entries of directory @ino from entry @from on (".",
+ * "..", then the children in order; offset k + 1 follows entry k) under
+ * the tree's read lock, so that a readdir without a handle copies only
+ * what one reply can hold. Returns 0 and *@out (free with
+ * dirsnap_free()), or a positive errno.
  */
-static int dir_snapshot(struct mf_fs *fs, fuse_ino_t ino, struct dirsnap **out)
+static int dir_snapshot(struct mf_fs *fs, fuse_ino_t ino, size_t from,
+			size_t max, struct dirsnap **out)
 {
 	const struct mf_node *d;
 	struct dirsnap *s = calloc(1, sizeof(*s));
-	size_t names = 0, pos = 0;
+	size_t names = 0, pos = 0, total;
 	int err = 0;
 
 	*out = NULL;
@@ -708,30 +736,26 @@ static int dir_snapshot(struct mf_fs *fs, fuse_ino_t ino, struct dirsnap **out)
 		err = d ? ENOTDIR : ENOENT;
 		goto out_unlock;
 	}
-	/* entries 0 and 1 are "." and ".." */
-	s->n = mf_node_nchild(d) + 2;
-	for (size_t i = 0; i + 2 < s->n; i++)
-		names += strlen(mf_node_name(mf_tree_child(fs->tree, d, i))) + 1;
-	s->v = malloc(s->n * sizeof(*s->v));
-	s->names = malloc(names + 6);
+	total = mf_node_nchild(d) + 2;
+	s->base = from < total ? from : total;
+	s->n = total - s->base < max ? total - s->base : max;
+	for (size_t k = 0; k < s->n; k++) {
+		struct dirent_copy e;
+
+		names += strlen(dir_entry(fs, ino, d, s->base + k, &e)) + 1;
+	}
+	s->v = malloc((s->n ? s->n : 1) * sizeof(*s->v));
+	s->names = malloc(names ? names : 1);
 	if (!s->v || !s->names) {
 		err = ENOMEM;
 		goto out_unlock;
 	}
-	memcpy(s->names, ".\0..\0", 5);
-	pos = 5;
-	s->v[0] = (struct dirent_copy){ ino, mf_node_gen(d), true, s->names };
-	s->v[1] = (struct dirent_copy){
-		mf_tree_ino(fs->tree, mf_tree_parent(fs->tree, d)), 0, true,
-		s->names + 2 };
-	for (size_t i = 0; i + 2 < s->n; i++) {
-		const struct mf_node *n = mf_tree_child(fs->tree, d, i);
-		size_t l = strlen(mf_node_name(n)) + 1;
+	for (size_t k = 0; k < s->n; k++) {
+		const char *name = dir_entry(fs, ino, d, s->base + k, &s->v[k]);
+		size_t l = strlen(name) + 1;
 
-		memcpy(s->names + pos, mf_node_name(n), l);
-		s->v[i + 2] = (struct dirent_copy){
-			mf_tree_ino(fs->tree, n), mf_node_gen(n),
-			mf_node_is_dir(n), s->names + pos };
+		memcpy(s->names + pos, name, l);
+		s->v[k].name = s->names + pos;
 		pos += l;
 	}
 out_unlock:
@@ -761,7 +785,7 @@ static void mf_fs_opendir(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, ENOSYS);
 		return;
 	}
-	err = dir_snapshot(fs, ino, &s);
+	err = dir_snapshot(fs, ino, 0, SIZE_MAX, &s);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -811,16 +835,18 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	char *buf;
 	int err;
 
+	if (size > MF_MAX_READ)
+		size = MF_MAX_READ;
 	if (!s) {
-		err = dir_snapshot(fs, ino, &own);
+		/* a reply holds at most size / 24 entries (struct fuse_dirent) */
+		err = dir_snapshot(fs, ino, off < 0 ? 0 : (size_t)off,
+				   size / 24 + 1, &own);
 		if (err) {
 			fuse_reply_err(req, err);
 			return;
 		}
 		s = own;
 	}
-	if (size > MF_MAX_READ)
-		size = MF_MAX_READ;
 	buf = malloc(size ? size : 1);
 	if (!buf) {
 		dirsnap_free(own);
@@ -829,8 +855,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	}
 	if (plus)
 		pthread_rwlock_rdlock(&fs->tree_lock);
-	for (size_t i = off < 0 ? 0 : (size_t)off; i < s->n; i++) {
-		const struct dirent_copy *d = &s->v[i];
+	for (size_t i = off < 0 ? 0 : (size_t)off; i < s->base + s->n; i++) {
+		const struct dirent_copy *d = &s->v[i - s->base];
 		size_t need;
 
 		if (plus) {

@@ -169,4 +169,34 @@ static inline void rec_free(struct rec *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/*
+ * Read @len bytes at @off of the recorded bytes a synthesized layout's
+ * blob reference names (art rowid N = pics[N], tag rowid N = bins[N]), as
+ * the store would serve them. Returns 0 or -EIO (unknown row, out of
+ * range).
+ */
+static inline int rec_read_blob(const struct rec *r,
+				const struct mf_blob_ref *ref, uint64_t off,
+				void *buf, size_t len)
+{
+	const uint8_t *data;
+	size_t n;
+
+	if (ref->kind == MF_BLOB_ART && ref->rowid >= 0 &&
+	    (size_t)ref->rowid < r->npics) {
+		data = r->pics[ref->rowid].data;
+		n = r->pics[ref->rowid].len;
+	} else if (ref->kind == MF_BLOB_TAG && ref->rowid >= 0 &&
+		   (size_t)ref->rowid < r->nbins) {
+		data = r->bins[ref->rowid].data;
+		n = r->bins[ref->rowid].len;
+	} else {
+		return -EIO;
+	}
+	if (off > n || len > n - off)
+		return -EIO;
+	memcpy(buf, data + off, len);
+	return 0;
+}
+
 #endif /* REC_SINK_H */

@@ -280,20 +280,8 @@ static int io_blob(void *ctx, const struct mf_blob_ref *ref, uint64_t off,
 		   void *buf, size_t len)
 {
 	const struct io_ctx *c = ctx;
-	const uint8_t *src;
-	size_t n;
 
-	if (ref->kind == MF_BLOB_ART) {
-		src = c->r->pics[ref->rowid].data;
-		n = c->r->pics[ref->rowid].len;
-	} else {
-		src = c->r->bins[ref->rowid].data;
-		n = c->r->bins[ref->rowid].len;
-	}
-	if (off > n || len > n - off)
-		return -EIO;
-	memcpy(buf, src + off, len);
-	return 0;
+	return rec_read_blob(c->r, ref, off, buf, len);
 }
 
 static int io_backing(void *ctx, uint64_t off, void *buf, size_t len)

@@ -399,23 +399,14 @@ static int io_blob(void *ctx, const struct mf_blob_ref *ref, uint64_t off,
 		   void *buf, size_t len)
 {
 	const struct io_ctx *c = ctx;
-	const uint8_t *d;
-	size_t n;
 
 	if (ref->kind == MF_BLOB_ART && ref->rowid == 1000) {
-		d = c->extra;
-		n = c->extra_len;
-	} else if (ref->kind == MF_BLOB_ART) {
-		d = c->r->pics[ref->rowid].data;
-		n = c->r->pics[ref->rowid].len;
-	} else {
-		d = c->r->bins[ref->rowid].data;
-		n = c->r->bins[ref->rowid].len;
+		if (off > c->extra_len || len > c->extra_len - off)
+			return -EIO;
+		memcpy(buf, c->extra + off, len);
+		return 0;
 	}
-	if (off > n || len > n - off)
-		return -EIO;
-	memcpy(buf, d + off, len);
-	return 0;
+	return rec_read_blob(c->r, ref, off, buf, len);
 }
 
 static int io_backing(void *ctx, uint64_t off, void *buf, size_t len)

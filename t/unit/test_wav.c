@@ -489,24 +489,8 @@ static int rt_read_blob(void *ctx, const struct mf_blob_ref *ref, uint64_t off,
 			void *buf, size_t len)
 {
 	const struct rt_io *io = ctx;
-	const uint8_t *data;
-	size_t dlen;
 
-	if (ref->kind == MF_BLOB_ART && ref->rowid >= 0 &&
-	    (size_t)ref->rowid < io->r->npics) {
-		data = io->r->pics[ref->rowid].data;
-		dlen = io->r->pics[ref->rowid].len;
-	} else if (ref->kind == MF_BLOB_TAG && ref->rowid >= 0 &&
-		   (size_t)ref->rowid < io->r->nbins) {
-		data = io->r->bins[ref->rowid].data;
-		dlen = io->r->bins[ref->rowid].len;
-	} else {
-		return -EIO;
-	}
-	if (off > dlen || len > dlen - off)
-		return -EIO;
-	memcpy(buf, data + off, len);
-	return 0;
+	return rec_read_blob(io->r, ref, off, buf, len);
 }
 
 static int rt_read_backing(void *ctx, uint64_t off, void *buf, size_t len)
