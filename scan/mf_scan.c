@@ -712,8 +712,10 @@ static int load_state(struct scan *sc)
 {
 	const struct mf_scan_opts *o = sc->opts;
 	const char *delay = getenv("MUSEFS_SCAN_DELAY_MS");
+	const char *checks = getenv("MUSEFS_SCAN_CHECKS");
 	int ret;
 
+	sc->sqlite_checks = checks && strcmp(checks, "sqlite") == 0;
 	for (size_t i = 0; i < o->nexcludes; i++) {
 		ret = mf_ignore_add(&sc->excludes, o->excludes[i],
 				    strlen(o->excludes[i]));

@@ -140,6 +140,26 @@ struct item_batch {
 /* Free @b and every item in it; NULL is a no-op. */
 void item_batch_free(struct item_batch *b);
 
+/*---- the store's CHECK constraints in C (mf_scan_check.c) -------------*/
+
+/*
+ * True when the store would accept the row the scanner writes for: a tag
+ * (@value of @len bytes, text or @binary) under @key (NUL-terminated) and
+ * @ordinal; picture @p as the @ordinal'th track_art row of its track (art,
+ * art_props and track_art rows); a structural block of @kind with @len
+ * bytes of data, to structural_blocks (@core) or format_blocks; a tracks
+ * row. Exactly the CHECK constraints of schema/ (t/unit/test_scan_check.c
+ * compares them with SQLite), assuming an ASCII-only lower(). Pure,
+ * thread-safe.
+ */
+bool check_tag_row(const char *key, int ordinal, const void *value,
+		   size_t len, bool binary);
+bool check_pic_row(const struct probe_pic *p, size_t ordinal);
+bool check_block_row(const char *kind, size_t len, bool core);
+bool check_track_row(const char *path, const char *format,
+		     uint64_t audio_offset, uint64_t audio_length,
+		     uint64_t size);
+
 /*---- the scan -------------------------------------------------------*/
 
 struct ignore_frame {
@@ -183,6 +203,9 @@ struct scan {
 	bool *root_covered;		/* per root: inside (or equal to) another
 					 * root, so not walked on its own */
 	unsigned test_delay_ms;		/* MUSEFS_SCAN_DELAY_MS: per-probe sleep */
+	bool sqlite_checks;		/* MUSEFS_SCAN_CHECKS=sqlite: rows are
+					 * held to the CHECKs by SQLite only;
+					 * set before the pipeline starts */
 
 	/* walker only */
 	char path[PATH_MAX];

@@ -416,6 +416,67 @@ static void taglib_props(struct scan *sc, struct item *it)
 	pthread_mutex_unlock(&sc->taglib_lock);
 }
 
+/*
+ * Hold the probe to the store's CHECK constraints (mf_scan_check.c), so
+ * the writer need not: drop the tags and pictures the store would refuse,
+ * with a warning, as the writer did when SQLite refused them; a block or
+ * a tracks row it would refuse makes the file a failure. Returns 0 or
+ * -EBADMSG with it->why set.
+ */
+static int hold_to_checks(struct item *it, uint64_t size)
+{
+	struct probe *p = &it->p;
+	size_t k = 0;
+
+	if (!check_track_row(it->path, p->format, p->audio_offset,
+			     p->audio_length, size)) {
+		snprintf(it->why, sizeof(it->why), "cannot store: path or "
+			 "audio range out of the store's bounds");
+		return -EBADMSG;
+	}
+	for (size_t i = 0; i < p->nblocks; i++) {
+		const char *kind = p->blocks[i].kind;
+		bool core = strcmp(kind, "streaminfo") == 0 ||
+			    strcmp(kind, "seektable") == 0;
+
+		if (!check_block_row(kind, p->blocks[i].len, core)) {
+			snprintf(it->why, sizeof(it->why), "cannot store: "
+				 "malformed %.64s block", kind);
+			return -EBADMSG;
+		}
+	}
+	for (size_t i = 0; i < p->ntags; i++) {
+		struct probe_tag *t = &p->tags[i];
+
+		if (check_tag_row(t->key, t->ordinal, t->value, t->len,
+				  t->binary)) {
+			p->tags[k++] = *t;
+			continue;
+		}
+		mf_warn("scan", "'%s': tag '%s' not stored (too large or "
+			"malformed)", it->path, t->key);
+		free(t->key);
+		free(t->value);
+	}
+	p->ntags = k;
+	k = 0;
+	for (size_t i = 0; i < p->npics; i++) {
+		struct probe_pic *pic = &p->pics[i];
+
+		if (check_pic_row(pic, k)) {
+			p->pics[k++] = *pic;
+			continue;
+		}
+		mf_warn("scan", "'%s': picture %zu not stored (malformed)",
+			it->path, i);
+		free(pic->mime);
+		free(pic->desc);
+		free(pic->data);
+	}
+	p->npics = k;
+	return 0;
+}
+
 static void fail(struct item *it, int err, const char *fmt, const char *arg)
 {
 	it->err = err < 0 ? err : -EIO;
@@ -485,6 +546,12 @@ static void probe_item(struct scan *sc, struct item *it, uint8_t *buf)
 	    (strcmp(p->format, "flac") == 0 &&
 	     !probe_has_block(p, "streaminfo"))) {
 		fail(it, -EBADMSG, "%s", "no audio found");
+		goto out;
+	}
+	ret = sc->sqlite_checks ? 0 :
+	      hold_to_checks(it, (uint64_t)before.st_size);
+	if (ret < 0) {
+		it->err = ret;
 		goto out;
 	}
 	ret = fingerprint(fd, &w, p->audio_offset, p->audio_length, buf, it->fp,

@@ -13,6 +13,14 @@
  * savepoint, skipping the refused tags or pictures or recording the file
  * as failed. Changed and moved tracks are written one by one.
  *
+ * CHECK constraints: the probe workers hold every row to the schema's
+ * CHECKs (mf_scan_check.c), so the writer's connection runs with
+ * PRAGMA ignore_check_constraints while the writer runs, unless this
+ * SQLite's lower() is not the ASCII-only one those predicates assume (the
+ * workers' filtering only drops rows SQLite would refuse too), or
+ * MUSEFS_SCAN_CHECKS=sqlite asks for SQLite's evaluation alone (the
+ * workers do not filter either; for tests and for doubt).
+ *
  * Triggers: the writer's connection runs with triggers disabled
  * (SQLITE_DBCONFIG_ENABLE_TRIGGER, this connection only, for the life of
  * the writer thread) and does itself what the core triggers
@@ -196,11 +204,32 @@ static sqlite3_stmt *rows_stmt(struct scan *sc, int kind, unsigned shape)
 	return sc->rows[kind][shape];
 }
 
+/* May the writer leave the CHECK constraints to mf_scan_check.c? */
+static bool checks_in_c(struct scan *sc)
+{
+	sqlite3_stmt *st = NULL;
+	bool ascii = false;
+
+	if (sc->sqlite_checks)
+		return false;
+	if (sqlite3_prepare_v2(sc->db, "SELECT lower('\xc3\x80Z') = "
+			       "'\xc3\x80z'", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		ascii = sqlite3_column_int(st, 0) == 1;
+	sqlite3_finalize(st);
+	if (!ascii)
+		mf_debug("scan", "lower() is not ASCII-only: SQLite checks rows");
+	return ascii;
+}
+
 int writer_prepare(struct scan *sc)
 {
 	/* see the header comment; back on at the end of scan_writer() */
 	if (sqlite3_db_config(sc->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0,
 			      (int *)NULL) != SQLITE_OK)
+		return -EIO;
+	if (checks_in_c(sc) &&
+	    mf_store_exec(sc->store, "PRAGMA ignore_check_constraints = ON") < 0)
 		return -EIO;
 	/* Savepoint and statement journals in memory: on disk they spill to
 	 * /var/tmp at 64 KiB and then cost a pwrite per page per file. */
@@ -226,14 +255,16 @@ int writer_prepare(struct scan *sc)
 	return 0;
 }
 
-static void triggers_on(struct scan *sc)
+/* Undo what writer_prepare() set on the connection. */
+static void writer_restore(struct scan *sc)
 {
 	sqlite3_db_config(sc->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 1, (int *)NULL);
+	mf_store_exec(sc->store, "PRAGMA ignore_check_constraints = OFF");
 }
 
 void writer_finalize(struct scan *sc)
 {
-	triggers_on(sc);
+	writer_restore(sc);
 	for (int i = 0; i < SCAN_SQL_MAX; i++) {
 		sqlite3_finalize(sc->stmt[i]);
 		sc->stmt[i] = NULL;
@@ -1112,7 +1143,7 @@ void *scan_writer(void *arg)
 		ret = tx_commit(sc);
 	if (ret < 0)
 		tx_rollback(sc);
-	triggers_on(sc);	/* for pruning and whoever uses the store next */
+	writer_restore(sc);	/* for pruning and the run record */
 	sc->writer_ret = ret;
 	{
 		struct timespec cpu;
