@@ -23,12 +23,43 @@ int mf_reader_fail(struct mf_reader *r, int err, const char *fmt, ...)
 	return err;
 }
 
+/* The calling thread's read-ahead window (mf_reader_window_set()). */
+static _Thread_local struct {
+	int fd;
+	const uint8_t *buf;
+	size_t len;
+	uint64_t size;
+} window = { .fd = -1 };
+
+void mf_reader_window_set(int fd, const void *buf, size_t len, uint64_t size)
+{
+	window.fd = fd;
+	window.buf = buf;
+	window.len = len < size ? len : (size_t)size;
+	window.size = size;
+}
+
+void mf_reader_window_clear(void)
+{
+	window.fd = -1;
+	window.buf = NULL;
+	window.len = 0;
+}
+
 int mf_reader_init(struct mf_reader *r)
 {
 	struct stat st;
 
 	if (r->why && r->whylen)
 		r->why[0] = '\0';
+	r->win = NULL;
+	r->winlen = 0;
+	if (window.buf && window.fd == r->fd) {
+		r->win = window.buf;
+		r->winlen = window.len;
+		r->size = window.size;
+		return 0;
+	}
 	if (fstat(r->fd, &st) < 0)
 		return mf_reader_fail(r, -errno, "cannot stat: %s",
 				      strerror(errno));
@@ -67,6 +98,10 @@ int mf_reader_read(struct mf_reader *r, void *buf, size_t len, uint64_t off,
 	if (off > r->size || len > r->size - off)
 		return mf_reader_fail(r, -EBADMSG, "%s runs past end of file",
 				      what);
+	if (off < r->winlen && len <= r->winlen - off) {
+		memcpy(buf, r->win + off, len);
+		return 0;
+	}
 	ret = mf_pread_full(r->fd, buf, len, off);
 	if (ret == -EIO)
 		return mf_reader_fail(r, ret, "file shrank while reading %s",

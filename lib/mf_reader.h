@@ -16,14 +16,31 @@ struct mf_reader {
 	uint64_t size;		/* file size in bytes, from fstat */
 	char *why;		/* reason buffer of @whylen bytes, may be NULL */
 	size_t whylen;
+	const uint8_t *win;	/* set by mf_reader_init(): the thread's */
+	size_t winlen;		/* read-ahead window of fd, or NULL / 0 */
 };
 
 /*
  * Start a probe of r->fd: clear r->why, fstat the file and set r->size.
+ * When the calling thread has a read-ahead window on r->fd
+ * (mf_reader_window_set()), its size is used and no fstat is made.
  * Returns 0; -EINVAL "not a regular file"; or the negative errno of
  * fstat(2) with "cannot stat: ...".
  */
 int mf_reader_init(struct mf_reader *r);
+
+/*
+ * Read-ahead for a probe: until mf_reader_window_clear(), readers of @fd
+ * started on the calling thread read [0, @len) of the file from @buf
+ * instead of with pread(2) (reads outside it still go to the file), and
+ * take @size (bytes) as the file's size. The caller has fstat'ed @fd (a
+ * regular file of @size bytes) and read its first @len bytes into @buf,
+ * which it keeps alive and unchanged until the clear; it checks the stamp
+ * again after the probe, as without a window. One window per thread
+ * (thread-local state); a new set replaces the previous one.
+ */
+void mf_reader_window_set(int fd, const void *buf, size_t len, uint64_t size);
+void mf_reader_window_clear(void);
 
 /*
  * Format a short lowercase reason into r->why (when it has room; always

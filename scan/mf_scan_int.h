@@ -149,7 +149,19 @@ struct ignore_frame {
 
 #define SCAN_MAX_DEPTH 128
 #define SCAN_SQL_MAX 32
-#define TAG_CHUNK 8		/* tag rows per INSERT statement */
+/* Multi-row INSERTs have 1, 2, 4, ... 1 << (ROW_SHAPES - 1) rows. */
+#define ROW_SHAPES 7
+#define ROW_KINDS 6		/* tracks, tags, structural, format, props,
+				 * changelog */
+#define GROUP_MAX 32		/* new tracks written by one set of INSERTs */
+
+/* One row of a multi-row INSERT: a track and what of it (writer only). */
+struct row_ref {
+	int64_t id;		/* tracks.id the row belongs to */
+	const struct item *it;
+	size_t idx;		/* tags[idx] or blocks[idx] */
+	int ordinal;		/* format_blocks ordinal */
+};
 
 struct scan {
 	struct mf_store *store;
@@ -181,7 +193,11 @@ struct scan {
 
 	/* writer only */
 	sqlite3_stmt *stmt[SCAN_SQL_MAX];
-	sqlite3_stmt *tag_rows[TAG_CHUNK + 1];	/* n-row tag upserts, lazy */
+	sqlite3_stmt *rows[ROW_KINDS][ROW_SHAPES];	/* multi-row, lazy */
+	struct item *group[GROUP_MAX];	/* new tracks not yet written, owned */
+	size_t ngroup;
+	struct row_ref *refs;		/* scratch for write_rows() */
+	size_t cap_refs;
 	bool in_tx;
 	unsigned batch_count;
 	struct timespec batch_start;

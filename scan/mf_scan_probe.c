@@ -27,10 +27,24 @@
 #include "mf_format.h"
 #include "mf_log.h"
 #include "mf_queue.h"
+#include "mf_reader.h"
 #include "mf_scan_int.h"
 #include "mf_banned.h"
 
 #define FP_PIECE (64u * 1024)
+/*
+ * The first bytes of every probed file are read with one pread(2) into a
+ * window the prober and the fingerprint read from (mf_reader_window_set):
+ * the header region of most files and the first fingerprint piece, so a
+ * small file costs one read instead of one per metadata block and piece.
+ */
+#define PROBE_WINDOW (128u * 1024)
+
+/* What of the probed file is in memory: its first @len bytes. */
+struct window {
+	const uint8_t *buf;
+	size_t len;
+};
 
 #define PROBE_MAX_TAGS 65536
 #define PROBE_MAX_PICS 256
@@ -259,10 +273,17 @@ static int sha256_hex(const void *data, size_t len, char out[65])
 	return 0;
 }
 
-/* Feed @len bytes of @fd at @off into @ctx through @buf (FP_PIECE). */
-static int hash_range(EVP_MD_CTX *ctx, int fd, uint64_t off, uint64_t len,
-		      uint8_t *buf, uint64_t *bytes)
+/*
+ * Feed @len bytes of @fd at @off into @ctx: from the window @w when it
+ * holds them, else read through @buf (FP_PIECE bytes), adding what was
+ * read to *@bytes.
+ */
+static int hash_range(EVP_MD_CTX *ctx, int fd, const struct window *w,
+		      uint64_t off, uint64_t len, uint8_t *buf, uint64_t *bytes)
 {
+	if (off < w->len && len <= w->len - off)
+		return EVP_DigestUpdate(ctx, w->buf + off, (size_t)len) == 1 ?
+		       0 : -EIO;
 	while (len) {
 		size_t want = len < FP_PIECE ? (size_t)len : FP_PIECE;
 		ssize_t n = pread(fd, buf, want, (off_t)off);
@@ -280,8 +301,9 @@ static int hash_range(EVP_MD_CTX *ctx, int fd, uint64_t off, uint64_t len,
 	return 0;
 }
 
-static int fingerprint(int fd, uint64_t off, uint64_t len, uint8_t *buf,
-		       uint8_t out[32], uint64_t *bytes)
+static int fingerprint(int fd, const struct window *w, uint64_t off,
+		       uint64_t len, uint8_t *buf, uint8_t out[32],
+		       uint64_t *bytes)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char le[8];
@@ -296,14 +318,14 @@ static int fingerprint(int fd, uint64_t off, uint64_t len, uint8_t *buf,
 	    EVP_DigestUpdate(ctx, le, sizeof(le)) != 1)
 		goto out;
 	if (len <= 3 * (uint64_t)FP_PIECE) {
-		ret = hash_range(ctx, fd, off, len, buf, bytes);
+		ret = hash_range(ctx, fd, w, off, len, buf, bytes);
 	} else {
-		ret = hash_range(ctx, fd, off, FP_PIECE, buf, bytes);
+		ret = hash_range(ctx, fd, w, off, FP_PIECE, buf, bytes);
 		if (!ret)
-			ret = hash_range(ctx, fd, off + len / 2 - FP_PIECE / 2,
+			ret = hash_range(ctx, fd, w, off + len / 2 - FP_PIECE / 2,
 					 FP_PIECE, buf, bytes);
 		if (!ret)
-			ret = hash_range(ctx, fd, off + len - FP_PIECE,
+			ret = hash_range(ctx, fd, w, off + len - FP_PIECE,
 					 FP_PIECE, buf, bytes);
 	}
 	if (!ret && (EVP_DigestFinal_ex(ctx, out, &mdlen) != 1 || mdlen != 32))
@@ -313,8 +335,8 @@ out:
 	return ret;
 }
 
-static int whole_file_hash(int fd, uint64_t size, uint8_t *buf,
-			   char out[65], uint64_t *bytes)
+static int whole_file_hash(int fd, const struct window *w, uint64_t size,
+			   uint8_t *buf, char out[65], uint64_t *bytes)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -324,7 +346,7 @@ static int whole_file_hash(int fd, uint64_t size, uint8_t *buf,
 	if (!ctx)
 		return -ENOMEM;
 	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1)
-		ret = hash_range(ctx, fd, 0, size, buf, bytes);
+		ret = hash_range(ctx, fd, w, 0, size, buf, bytes);
 	if (!ret && (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32))
 		ret = -EIO;
 	if (!ret)
@@ -401,8 +423,11 @@ static void fail(struct item *it, int err, const char *fmt, const char *arg)
 		snprintf(it->why, sizeof(it->why), fmt, arg);
 }
 
+/* Probe @it; @buf holds FP_PIECE + PROBE_WINDOW bytes of scratch. */
 static void probe_item(struct scan *sc, struct item *it, uint8_t *buf)
 {
+	uint8_t *winbuf = buf + FP_PIECE;
+	struct window w = { .buf = winbuf };
 	const char *format = NULL;
 	mf_probe_fn probe = mf_format_prober(it->path, &format);
 	struct probe *p = &it->p;
@@ -431,7 +456,21 @@ static void probe_item(struct scan *sc, struct item *it, uint8_t *buf)
 		fail(it, -errno, "cannot stat: %s", strerror(errno));
 		goto out;
 	}
+	if (S_ISREG(before.st_mode)) {
+		size_t want = (uint64_t)before.st_size < PROBE_WINDOW ?
+			      (size_t)before.st_size : PROBE_WINDOW;
+
+		/* a short read (the file shrank): no window, and the stamp
+		 * check below drops the result */
+		if (mf_pread_full(fd, winbuf, want, 0) == 0) {
+			w.len = want;
+			hashed += want;
+			mf_reader_window_set(fd, winbuf, want,
+					     (uint64_t)before.st_size);
+		}
+	}
 	ret = probe ? probe(fd, &sink, it->why, sizeof(it->why)) : -EINVAL;
+	mf_reader_window_clear();
 	if (ret < 0) {
 		if (!it->why[0])
 			snprintf(it->why, sizeof(it->why), "%s", strerror(-ret));
@@ -448,7 +487,7 @@ static void probe_item(struct scan *sc, struct item *it, uint8_t *buf)
 		fail(it, -EBADMSG, "%s", "no audio found");
 		goto out;
 	}
-	ret = fingerprint(fd, p->audio_offset, p->audio_length, buf, it->fp,
+	ret = fingerprint(fd, &w, p->audio_offset, p->audio_length, buf, it->fp,
 			  &hashed);
 	if (ret < 0) {
 		fail(it, ret, "cannot read the audio: %s", strerror(-ret));
@@ -456,7 +495,7 @@ static void probe_item(struct scan *sc, struct item *it, uint8_t *buf)
 	}
 	it->has_fp = true;
 	if (sc->opts->checksum_full) {
-		ret = whole_file_hash(fd, (uint64_t)before.st_size, buf,
+		ret = whole_file_hash(fd, &w, (uint64_t)before.st_size, buf,
 				      it->content_hash, &hashed);
 		if (ret < 0) {
 			fail(it, ret, "cannot read: %s", strerror(-ret));
@@ -488,7 +527,7 @@ out:
 void *scan_worker(void *arg)
 {
 	struct scan *sc = arg;
-	uint8_t *buf = malloc(FP_PIECE);
+	uint8_t *buf = malloc(FP_PIECE + PROBE_WINDOW);
 	void *v;
 
 	if (!buf) {

@@ -203,6 +203,30 @@ f.save()
 	test -z "$(scan_tag $id lyrics)"
 '
 
+mf_test 'a refused tag in a group of new files: the group is written file by file' '
+	for i in 1 2 3 4 5; do
+		scan_make group/ok$i.flac $((960 + i)) "Ok $i" --set-tag=GENRE=Pop || return 1
+	done &&
+	cp big/big.flac group/big.flac &&
+	MUSEFS_LOG=debug musefs-scan group >out 2>err &&
+	scan_expect out new=6 failed=0 &&
+	grep "group of 6 new files was refused" err &&
+	grep "tag .lyrics. not stored" err &&
+	id=$(scan_track_id group/big.flac) &&
+	test "$(scan_tag $id mood)" = calm &&
+	test -z "$(scan_tag $id lyrics)" &&
+	for i in 1 2 3 4 5; do
+		id=$(scan_track_id group/ok$i.flac) &&
+		test "$(scan_tag $id title)" = "Ok $i" &&
+		test "$(scan_tag $id genre)" = Pop &&
+		test "$(scan_sql "SELECT count(*) FROM track_changes WHERE track_id = $id")" = 1 &&
+		test "$(scan_sql "SELECT content_version FROM tracks WHERE id = $id")" = 1 &&
+		test "$(scan_sql "SELECT count(*) FROM structural_blocks WHERE track_id = $id")" -ge 1 &&
+		test "$(scan_sql "SELECT count(*) FROM track_props WHERE track_id = $id")" = 1 || return 1
+	done &&
+	test "$(scan_sql "PRAGMA foreign_key_check")" = ""
+'
+
 mf_test 'scan_runs records every run with its counts' '
 	test "$(scan_sql "SELECT count(*) FROM scan_runs WHERE outcome IN (\"ok\", \"partial\") AND ended_at IS NOT NULL")" = "$(scan_sql "SELECT count(*) FROM scan_runs")" &&
 	test "$(scan_sql "SELECT new || \" \" || seen FROM scan_runs ORDER BY id LIMIT 1")" = "12 15" &&

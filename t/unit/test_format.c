@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for mf_format: prober dispatch by extension, synthesizer
- * lookup by store format, and content sniffing for error messages. */
+ * lookup by store format, and content sniffing for error messages; and
+ * mf_reader's read-ahead window, which every prober reads through. */
+#include <errno.h>
 #include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +16,7 @@
 
 #include "mf_flac.h"
 #include "mf_format.h"
+#include "mf_reader.h"
 
 #include "mf_banned.h"
 
@@ -61,12 +67,58 @@ static void test_sniff(void **state)
 	assert_null(mf_format_sniff(NULL, 0));
 }
 
+/*
+ * Reads inside the window come from the window (here deliberately not
+ * the file's bytes, to tell them apart), reads past it from the file;
+ * bounds use the window's size; another fd, or a cleared window, reads
+ * the file only.
+ */
+static void test_reader_window(void **state)
+{
+	char path[] = "/tmp/mf-reader-XXXXXX";
+	uint8_t file[64], win[16], got[8];
+	char why[128];
+	struct mf_reader r = { .why = why, .whylen = sizeof(why) };
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	unlink(path);
+	for (size_t i = 0; i < sizeof(file); i++)
+		file[i] = (uint8_t)i;
+	memset(win, 0xee, sizeof(win));
+	assert_int_equal(write(fd, file, sizeof(file)), (ssize_t)sizeof(file));
+
+	mf_reader_window_set(fd, win, sizeof(win), sizeof(file));
+	r.fd = fd;
+	assert_int_equal(mf_reader_init(&r), 0);
+	assert_int_equal(r.size, sizeof(file));
+	assert_int_equal(mf_reader_read(&r, got, 8, 8, "x"), 0);
+	assert_int_equal(got[0], 0xee);		/* from the window */
+	assert_int_equal(mf_reader_read(&r, got, 8, 12, "x"), 0);
+	assert_int_equal(got[0], 12);		/* straddles: from the file */
+	assert_int_equal(mf_reader_read(&r, got, 8, 56, "x"), 0);
+	assert_int_equal(got[7], 63);
+	assert_int_equal(mf_reader_read(&r, got, 8, 57, "tail"), -EBADMSG);
+	assert_non_null(strstr(why, "tail runs past end of file"));
+
+	r.fd = fd + 1000;			/* not the window's fd */
+	assert_int_not_equal(mf_reader_init(&r), 0);
+	mf_reader_window_clear();
+	r.fd = fd;
+	assert_int_equal(mf_reader_init(&r), 0);
+	assert_int_equal(mf_reader_read(&r, got, 8, 0, "x"), 0);
+	assert_int_equal(got[0], 0);		/* window gone: the file */
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_prober),
 		cmocka_unit_test(test_get),
 		cmocka_unit_test(test_sniff),
+		cmocka_unit_test(test_reader_window),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
