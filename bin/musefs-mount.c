@@ -8,6 +8,7 @@
  * -o options go to FUSE, which refuses unknown ones by name.
  */
 #include "../mount/mf_fs.h"
+#include "../mount/mf_loop.h"
 #include "../mount/mf_metricsfs.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -33,6 +35,7 @@
 #define DEFAULT_TEMPLATE "$albumartist/$album/$title"
 #define MAX_FALLBACKS 64
 #define MAX_ROOTS 64
+#define MAX_WORKERS 16	/* FUSE worker threads at most */
 
 /* Exit statuses (docs/musefs-mount.1, EXIT STATUS). */
 enum {
@@ -58,6 +61,7 @@ struct mount_opts {
 	bool expose_metrics;
 	bool foreground;
 	bool single;
+	bool batch;		/* --scheduler batch */
 	bool dry_run;
 	bool allow_other;
 	bool casefold;
@@ -107,6 +111,8 @@ static void usage(FILE *f)
 		"  --dry-run               check the template, print sample paths,\n"
 		"                          counts and collisions, and exit\n"
 		"  -f                      stay in the foreground\n"
+		"  --scheduler batch|normal  CPU scheduling of the FUSE workers\n"
+		"                          (batch: no wake-up preemption; default)\n"
 		"  -s                      single-threaded (debugging)\n"
 		"  -d                      FUSE debug output (implies -f)\n"
 		"  -o OPT[,OPT...]         the options above as name=value, or FUSE\n"
@@ -227,7 +233,8 @@ static int set_opt(struct mount_opts *o, const char *raw, char *v)
 	    strcmp(name, "group") != 0 && strcmp(name, "file-mode") != 0 &&
 	    strcmp(name, "dir-mode") != 0 && strcmp(name, "attr-ttl-ms") != 0 &&
 	    strcmp(name, "cache-mib") != 0 && strcmp(name, "id3v2-version") != 0 &&
-	    strcmp(name, "heartbeat-s") != 0 && strcmp(name, "root") != 0)
+	    strcmp(name, "heartbeat-s") != 0 && strcmp(name, "root") != 0 &&
+	    strcmp(name, "scheduler") != 0)
 		return 1;	/* not ours */
 	if (!is_flag(name) && !v) {
 		mf_err(NULL, "option '%s' needs a value", name);
@@ -308,6 +315,16 @@ static int set_opt(struct mount_opts *o, const char *raw, char *v)
 	} else if (strcmp(name, "poll-interval-ms") == 0) {
 		return parse_uint("poll-interval-ms", v, 10, 3600000,
 				  &o->poll_ms);
+	} else if (strcmp(name, "scheduler") == 0) {
+		if (v && strcmp(v, "batch") == 0) {
+			o->batch = true;
+		} else if (v && strcmp(v, "normal") == 0) {
+			o->batch = false;
+		} else {
+			mf_err(NULL, "invalid value for 'scheduler': '%s' "
+			       "(expected batch or normal)", v ? v : "");
+			return -EINVAL;
+		}
 	}
 	return 0;
 }
@@ -397,6 +414,7 @@ static int parse_args(int argc, char **argv, struct mount_opts *o)
 		{ "heartbeat-s", required_argument, NULL, 256 },
 		{ "expose-metrics", no_argument, NULL, 256 },
 		{ "root", required_argument, NULL, 256 },
+		{ "scheduler", required_argument, NULL, 256 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -517,6 +535,7 @@ int main(int argc, char **argv)
 		.attr_ttl_ms = 60000, .cache_mib = 64, .id3v2 = 4,
 		.file_mode = 0444, .dir_mode = 0555,
 		.uid = getuid(), .gid = getgid(), .heartbeat_s = 10,
+		.batch = true,
 	};
 	struct mf_heartbeat_config hbc;
 	struct mf_heartbeat *hb = NULL;
@@ -527,7 +546,8 @@ int main(int argc, char **argv)
 	struct mf_template *tmpl = NULL;
 	struct mf_fs *fs = NULL;
 	struct fuse_session *se = NULL;
-	struct fuse_loop_config *lc = NULL;
+	struct mf_loop_config lc = { .max_threads = MAX_WORKERS };
+	sigset_t term, oldmask;
 	struct stat sb;
 	char dbpath[PATH_MAX], abs_db[PATH_MAX], err[PATH_MAX + 256];
 	size_t nfiles = 0, ndirs = 0;
@@ -657,8 +677,20 @@ int main(int argc, char **argv)
 		mf_err(NULL, "cannot daemonize");
 		goto out_unmount;
 	}
+	/*
+	 * The refresh and heartbeat threads block the signals that end the
+	 * mount, so that they reach the thread that serves (-s) or waits for
+	 * them (mf_loop_run()).
+	 */
+	sigemptyset(&term);
+	sigaddset(&term, SIGINT);
+	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGHUP);
+	sigaddset(&term, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &term, &oldmask);
 	ret = mf_fs_start(fs, se);
 	if (ret < 0) {
+		pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 		mf_err(NULL, "cannot start the refresh thread: %s",
 		       strerror(-ret));
 		goto out_unmount;
@@ -678,22 +710,19 @@ int main(int argc, char **argv)
 			mf_warn(NULL, "cannot start the heartbeat: %s",
 				strerror(-ret));
 	}
+	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 	notify_ready(nfiles, ndirs);
 	if (o.single) {
+		if (o.batch && (ret = mf_loop_batch_self()) < 0)
+			mf_debug(NULL, "cannot use SCHED_BATCH: %s",
+			       strerror(-ret));
 		ret = fuse_session_loop(se);
 	} else {
-		lc = fuse_loop_cfg_create();
-		if (!lc) {
-			mf_err(NULL, "out of memory");
-			goto out_stop;
-		}
-		fuse_loop_cfg_set_clone_fd(lc, 1);
-		fuse_loop_cfg_set_max_threads(lc, 16);
-		ret = fuse_session_loop_mt(se, lc);
+		lc.batch = o.batch;
+		ret = mf_loop_run(se, &lc);
 	}
 	/* a signal (SIGINT, SIGTERM) ending the loop is a clean exit */
 	status = ret < 0 ? EXIT_FAIL : 0;
-out_stop:
 	mf_heartbeat_stop(hb);
 	mf_fs_stop(fs);
 out_unmount:
@@ -705,8 +734,6 @@ out_destroy:
 out:
 	for (size_t i = 0; i < cfg.nroots; i++)
 		free(roots[i]);
-	if (lc)
-		fuse_loop_cfg_destroy(lc);
 	fuse_opt_free_args(&args);
 	mf_fs_free(fs);
 	mf_template_free(tmpl);
