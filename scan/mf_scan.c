@@ -232,13 +232,19 @@ static void flush_pending(struct scan *sc)
 /*
  * One audio file at sc->path with stat @sb: unchanged files end here,
  * the rest are queued for the probe workers. @via_link: the path goes
- * through a followed symlink, so the stored path is its realpath.
+ * through a followed symlink, so the stored path is its realpath. A NULL
+ * @sb (a regular file by its directory entry) is stat'ed, as @name in
+ * @dfd, only when the store knows the path: a new file's first stat is
+ * the probe worker's fstat, which saves the walk a stat per file of a
+ * cold import.
  */
-static int candidate(struct scan *sc, const struct stat *sb, bool via_link)
+static int candidate(struct scan *sc, const struct stat *sb, bool via_link,
+		     int dfd, const char *name)
 {
 	char *real = NULL;
 	const char *path = sc->path;
 	struct stamp *old, *bad;
+	struct stat lsb;
 	struct item *it;
 
 	if (via_link) {
@@ -251,6 +257,17 @@ static int candidate(struct scan *sc, const struct stat *sb, bool via_link)
 		path = real;
 	}
 	old = stamp_map_get(&sc->tracks, path);
+	bad = stamp_map_get(&sc->failures, path);
+	if (!sb && (old || bad)) {
+		if (fstatat(dfd, name, &lsb, AT_SYMLINK_NOFOLLOW) < 0) {
+			mf_warn("scan", "cannot stat '%s': %s", sc->path,
+				strerror(errno));
+			return 0;
+		}
+		if (!S_ISREG(lsb.st_mode))
+			return 0;	/* replaced since the directory read */
+		sb = &lsb;
+	}
 	if (old) {
 		__atomic_store_n(&old->seen, 1, __ATOMIC_RELAXED);
 		if (same_stamp(old, sb)) {
@@ -259,7 +276,6 @@ static int candidate(struct scan *sc, const struct stat *sb, bool via_link)
 			return 0;
 		}
 	}
-	bad = stamp_map_get(&sc->failures, path);
 	if (bad) {
 		__atomic_store_n(&bad->seen, 1, __ATOMIC_RELAXED);
 		if (same_stamp(bad, sb)) {
@@ -280,7 +296,8 @@ static int candidate(struct scan *sc, const struct stat *sb, bool via_link)
 		free(it);
 		return -ENOMEM;
 	}
-	it->sb = *sb;
+	if (sb)
+		it->sb = *sb;	/* else zero: the worker fills it in */
 	it->old_id = old ? old->id : 0;
 	it->was_failure = bad != NULL;
 	if (!sc->pending) {
@@ -317,6 +334,9 @@ static int walk_dir(struct scan *sc, int dfd, size_t len, int depth,
 		const char *name = de->d_name;
 		size_t nlen = strlen(name);
 		bool link = false;
+		/* a regular file by its entry, with no symlink to follow:
+		 * no stat unless the store knows it (see candidate()) */
+		bool lazy = !follow && de->d_type == DT_REG;
 		struct stat sb;
 
 		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
@@ -329,7 +349,10 @@ static int walk_dir(struct scan *sc, int dfd, size_t len, int depth,
 		}
 		sc->path[len] = '/';
 		memcpy(sc->path + len + 1, name, nlen + 1);
-		if (fstatat(dirfd(dir), name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (lazy)
+			sb.st_mode = S_IFREG;
+		else if (fstatat(dirfd(dir), name, &sb,
+				 AT_SYMLINK_NOFOLLOW) < 0) {
 			mf_warn("scan", "cannot stat '%s': %s", sc->path,
 				strerror(errno));
 			continue;
@@ -420,7 +443,8 @@ static int walk_dir(struct scan *sc, int dfd, size_t len, int depth,
 			count_skip(sc->st, name, NULL);
 			continue;
 		}
-		ret = candidate(sc, &sb, via_link || link);
+		ret = candidate(sc, lazy ? NULL : &sb, via_link || link,
+				dirfd(dir), name);
 		if (ret < 0)
 			break;
 	}
@@ -464,7 +488,7 @@ static int scan_root(struct scan *sc, size_t i)
 			count_skip(sc->st, base, NULL);
 			return 0;
 		}
-		return candidate(sc, &sb, false);
+		return candidate(sc, &sb, false, AT_FDCWD, sc->path);
 	}
 	if (!S_ISDIR(sb.st_mode)) {
 		mf_err(NULL, "cannot scan '%s': not a directory or file", root);

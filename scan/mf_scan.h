@@ -40,7 +40,7 @@
 struct mf_scan_opts {
 	const char *const *roots;	/* directories or files; borrowed */
 	size_t nroots;
-	unsigned batch_files;		/* files per transaction; 0 = 256 */
+	unsigned batch_files;		/* files per transaction; 0 = 512 */
 	unsigned batch_ms;		/* ms per transaction; 0 = 250 */
 	unsigned jobs;			/* probe workers; 0 = online CPUs */
 	bool reimport_tags;		/* changed files: replace tags and art */

@@ -219,6 +219,8 @@ struct scan {
 	sqlite3_stmt *rows[ROW_KINDS][ROW_SHAPES];	/* multi-row, lazy */
 	struct item *group[GROUP_MAX];	/* new tracks not yet written, owned */
 	size_t ngroup;
+	bool fp_index_deferred;		/* tracks_fingerprint dropped for a
+					 * cold import, rebuilt at the end */
 	struct row_ref *refs;		/* scratch for write_rows() */
 	size_t cap_refs;
 	bool in_tx;

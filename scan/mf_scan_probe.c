@@ -517,6 +517,8 @@ static void probe_item(struct scan *sc, struct item *it, uint8_t *buf)
 		fail(it, -errno, "cannot stat: %s", strerror(errno));
 		goto out;
 	}
+	if (!it->sb.st_mode)
+		it->sb = before;	/* the walker did not stat it */
 	if (S_ISREG(before.st_mode)) {
 		size_t want = (uint64_t)before.st_size < PROBE_WINDOW ?
 			      (size_t)before.st_size : PROBE_WINDOW;

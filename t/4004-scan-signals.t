@@ -30,6 +30,13 @@ fresh_store () {
 	rm -f "$SCAN_DB" "$SCAN_DB-wal" "$SCAN_DB-shm"
 }
 
+fp_index () {
+	scan_sql "SELECT sql FROM sqlite_schema WHERE name = \"tracks_fingerprint\""
+}
+
+# the index exactly as schema/0001-core.sql creates it
+want_index="CREATE INDEX tracks_fingerprint ON tracks(fingerprint) WHERE fingerprint IS NOT NULL"
+
 mf_test "set up $N files" '
 	i=0 &&
 	while test $i -lt $N
@@ -67,7 +74,8 @@ mf_test 'SIGTERM mid-scan: exit 143, the batch is committed, the run is recorded
 mf_test 'a rerun after SIGTERM picks up where it stopped' '
 	musefs-scan lib >out &&
 	scan_expect out unchanged=$done_n new=$((N - done_n)) &&
-	test "$(scan_sql "SELECT count(*) FROM tracks")" = $N
+	test "$(scan_sql "SELECT count(*) FROM tracks")" = $N &&
+	test "$(fp_index)" = "$want_index"
 '
 
 mf_test 'SIGKILL mid-scan leaves a store that passes integrity_check; a rerun completes' '
@@ -80,7 +88,10 @@ mf_test 'SIGKILL mid-scan leaves a store that passes integrity_check; a rerun co
 	test "$(scan_sql "PRAGMA foreign_key_check")" = "" &&
 	done_n=$(scan_sql "SELECT count(*) FROM tracks") &&
 	test "$done_n" -lt $N &&
-	musefs-scan lib >out &&
+	test -z "$(fp_index)" &&
+	musefs-scan -v lib >out 2>err &&
+	grep "building the fingerprint index" err &&
+	test "$(fp_index)" = "$want_index" &&
 	scan_expect out unchanged=$done_n new=$((N - done_n)) failed=0 &&
 	test "$(scan_sql "SELECT count(*) FROM tracks")" = $N &&
 	test "$(scan_sql "SELECT count(*) FROM scan_runs WHERE outcome = \"running\"")" = 0 &&
@@ -96,6 +107,7 @@ mf_test 'on a terminal a progress line is drawn on stderr; otherwise stderr stay
 	fresh_store &&
 	MUSEFS_SCAN_DELAY_MS=20 musefs-scan -j 1 lib >out 2>err &&
 	test ! -s err &&
+	test "$(fp_index)" = "$want_index" &&
 	musefs-scan -q lib >out 2>err &&
 	test ! -s out &&
 	test ! -s err
