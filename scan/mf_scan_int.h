@@ -93,7 +93,10 @@ struct probe_block {
 	size_t len;
 };
 
+struct probe_chunk;
+
 struct probe {
+	struct probe_chunk *chunks;	/* the strings and bytes below */
 	const char *format;	/* store format; static string */
 	bool have_range;
 	uint64_t audio_offset, audio_length;
@@ -170,10 +173,10 @@ struct ignore_frame {
 #define SCAN_MAX_DEPTH 128
 #define SCAN_SQL_MAX 32
 /* Multi-row INSERTs have 1, 2, 4, ... 1 << (ROW_SHAPES - 1) rows. */
-#define ROW_SHAPES 7
+#define ROW_SHAPES 9
 #define ROW_KINDS 6		/* tracks, tags, structural, format, props,
 				 * changelog */
-#define GROUP_MAX 32		/* new tracks written by one set of INSERTs */
+#define GROUP_MAX 128		/* new tracks written by one set of INSERTs */
 
 /* One row of a multi-row INSERT: a track and what of it (writer only). */
 struct row_ref {
