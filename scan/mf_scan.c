@@ -298,6 +298,7 @@ static int candidate(struct scan *sc, const struct stat *sb, bool via_link,
 		free(it);
 		return -ENOMEM;
 	}
+	it->pathlen = strlen(it->path);
 	if (sb)
 		it->sb = *sb;	/* else zero: the worker fills it in */
 	it->old_id = old ? old->id : 0;

@@ -72,6 +72,7 @@ struct stamp *stamp_map_fp_next(const struct stamp_map *m,
 
 struct probe_tag {
 	char *key;
+	size_t keylen;		/* strlen(key) */
 	char *value;		/* text, NUL-terminated; or binary data */
 	size_t len;
 	bool binary;
@@ -89,6 +90,7 @@ struct probe_pic {
 
 struct probe_block {
 	char *kind;
+	size_t kindlen;		/* strlen(kind) */
 	uint8_t *data;
 	size_t len;
 };
@@ -115,6 +117,7 @@ struct probe {
  * thread at a time (handed over through the queues). */
 struct item {
 	char *path;		/* owned; canonical */
+	size_t pathlen;		/* strlen(path) */
 	struct stat sb;		/* the walker's stat */
 	int64_t old_id;		/* the stored track at this path, or 0 */
 	bool was_failure;	/* the path is in scan_failures */
@@ -126,6 +129,7 @@ struct item {
 	struct probe p;
 	bool has_fp;
 	uint8_t fp[32];		/* fingerprint of the audio range */
+	char fp_hex[65];	/* the same in lowercase hex, as stored */
 	char content_hash[65];	/* whole-file SHA-256 hex, or "" */
 };
 

@@ -174,7 +174,8 @@ static int add_tag(struct probe *p, const char *key, const void *val,
 		return -ENOMEM;
 	p->tags = t;
 	t = &p->tags[p->ntags];
-	t->key = probe_dup(p, key, strlen(key));
+	t->keylen = strlen(key);
+	t->key = probe_dup(p, key, t->keylen);
 	t->value = probe_dup(p, val, len);
 	if (!t->key || !t->value)
 		return -ENOMEM;
@@ -245,7 +246,8 @@ static int sink_structural(void *ctx, const char *kind, const void *data,
 		return -ENOMEM;
 	p->blocks = b;
 	b = &p->blocks[p->nblocks];
-	b->kind = probe_dup(p, kind, strlen(kind));
+	b->kindlen = strlen(kind);
+	b->kind = probe_dup(p, kind, b->kindlen);
 	b->data = probe_dup(p, data, len);
 	if (!b->kind || !b->data)
 		return -ENOMEM;
@@ -587,6 +589,7 @@ static void probe_item(struct scan *sc, struct item *it, uint8_t *buf,
 		goto out;
 	}
 	it->has_fp = true;
+	hex32(it->fp, it->fp_hex);
 	if (sc->opts->checksum_full) {
 		ret = whole_file_hash(h, fd, &w, (uint64_t)before.st_size, buf,
 				      it->content_hash, &hashed);

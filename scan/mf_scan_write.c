@@ -436,17 +436,6 @@ static void bind_stamp(sqlite3_stmt *st, const struct stat *sb, int first)
 	sqlite3_bind_int64(st, first + 2, mf_store_ns(&sb->st_ctim));
 }
 
-static void hex_fp(const uint8_t fp[32], char out[65])
-{
-	static const char hex[] = "0123456789abcdef";
-
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hex[fp[i] >> 4];
-		out[2 * i + 1] = hex[fp[i] & 15];
-	}
-	out[64] = '\0';
-}
-
 static int find_or_insert_art(struct scan *sc, const struct probe_pic *pic,
 			      int64_t *art_id)
 {
@@ -626,7 +615,7 @@ static void bind_tag(sqlite3_stmt *st, int first, int64_t id,
 		     const struct probe_tag *t)
 {
 	sqlite3_bind_int64(st, first, id);
-	sqlite3_bind_text(st, first + 1, t->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, first + 1, t->key, (int)t->keylen, SQLITE_STATIC);
 	sqlite3_bind_int(st, first + 2, t->ordinal);
 	if (t->binary) {
 		sqlite3_bind_text(st, first + 3, "", 0, SQLITE_STATIC);
@@ -647,16 +636,13 @@ static void bind_tag(sqlite3_stmt *st, int first, int64_t id,
 static void bind_track(sqlite3_stmt *st, int first, int64_t id,
 		       const struct item *it, const char *path)
 {
-	char fp[65];
-
 	sqlite3_bind_int64(st, first, id);
 	sqlite3_bind_text(st, first + 1, it->p.format, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, first + 2, (int64_t)it->p.audio_offset);
 	sqlite3_bind_int64(st, first + 3, (int64_t)it->p.audio_length);
 	bind_stamp(st, &it->after, first + 4);
 	if (it->has_fp) {
-		hex_fp(it->fp, fp);
-		sqlite3_bind_text(st, first + 7, fp, 64, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, first + 7, it->fp_hex, 64, SQLITE_STATIC);
 	} else {
 		sqlite3_bind_null(st, first + 7);
 	}
@@ -666,7 +652,8 @@ static void bind_track(sqlite3_stmt *st, int first, int64_t id,
 	else
 		sqlite3_bind_null(st, first + 8);
 	if (path)
-		sqlite3_bind_text(st, first + 9, path, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, first + 9, path, path == it->path ?
+				  (int)it->pathlen : -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, first + 9);
 }
@@ -711,7 +698,8 @@ static void bind_row(sqlite3_stmt *st, int kind, int first,
 	default:
 		b = &p->blocks[r->idx];
 		sqlite3_bind_int64(st, first, r->id);
-		sqlite3_bind_text(st, first + 1, b->kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, first + 1, b->kind, (int)b->kindlen,
+				  SQLITE_STATIC);
 		sqlite3_bind_blob64(st, first + (kind == R_FBLOCK ? 3 : 2),
 				    b->data, b->len, SQLITE_STATIC);
 		return;
