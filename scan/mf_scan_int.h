@@ -130,6 +130,8 @@ struct item {
 	bool has_fp;
 	uint8_t fp[32];		/* fingerprint of the audio range */
 	char fp_hex[65];	/* the same in lowercase hex, as stored */
+	bool has_fp_legacy;	/* Ogg: also the fingerprint of builds that */
+	uint8_t fp_legacy[32];	/* did not zero page numbers and CRCs */
 	char content_hash[65];	/* whole-file SHA-256 hex, or "" */
 };
 

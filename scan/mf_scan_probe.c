@@ -39,6 +39,14 @@
  * small file costs one read instead of one per metadata block and piece.
  */
 #define PROBE_WINDOW (128u * 1024)
+/*
+ * Bytes read before a fingerprint piece of an Ogg stream: enough to hold
+ * the start of a page header whose sequence number or CRC (bytes 18-25 of
+ * the 27-byte header, RFC 3533 6) lies in the piece.
+ */
+#define OGG_BEHIND 26u
+/* The worker's scratch: FP_PIECE + OGG_BEHIND bytes, then the window. */
+#define SCRATCH (FP_PIECE + OGG_BEHIND)
 
 /* What of the probed file is in memory: its first @len bytes. */
 struct window {
@@ -337,9 +345,65 @@ static int hash_range(EVP_MD_CTX *ctx, int fd, const struct window *w,
 	return 0;
 }
 
+/*
+ * Feed [@off, @off + @len) of an Ogg audio range starting at @lo into
+ * h->ctx with every page's page_sequence_number and CRC_checksum (RFC
+ * 3533 6: header bytes 18-25) zeroed. A retag that changes the number of
+ * header pages renumbers every audio page, and so rewrites those bytes;
+ * the fingerprint must not see it. Page headers are found by their
+ * capture pattern "OggS" and stream_structure_version 0, also in the
+ * OGG_BEHIND bytes before the piece; a false match inside a packet is
+ * zeroed alike in every copy of the stream, so it changes nothing.
+ */
+static int hash_range_ogg(struct hasher *h, int fd, const struct window *w,
+			  uint64_t lo, uint64_t off, uint64_t len, uint8_t *buf,
+			  uint64_t *bytes)
+{
+	while (len) {
+		size_t want = len < FP_PIECE ? (size_t)len : FP_PIECE;
+		uint64_t from = off - lo < OGG_BEHIND ? lo : off - OGG_BEHIND;
+		size_t pre = (size_t)(off - from), n = pre + want;
+
+		if (from < w->len && n <= w->len - from) {
+			memcpy(buf, w->buf + from, n);
+		} else {
+			if (mf_pread_full(fd, buf, n, from) < 0)
+				return -EIO;	/* error, or the file shrank */
+			*bytes += n;
+		}
+		for (size_t i = 0; i + 5 <= n; i++) {
+			if (memcmp(buf + i, "OggS", 4) != 0 || buf[i + 4] != 0)
+				continue;
+			for (size_t k = i + 18; k < i + 26 && k < n; k++)
+				buf[k] = 0;
+		}
+		if (EVP_DigestUpdate(h->ctx, buf + pre, want) != 1)
+			return -EIO;
+		off += want;
+		len -= want;
+	}
+	return 0;
+}
+
+/* One fingerprint piece: [@off, @off + @len) of the audio range at @lo. */
+static int hash_piece(struct hasher *h, int fd, const struct window *w,
+		      bool ogg, uint64_t lo, uint64_t off, uint64_t len,
+		      uint8_t *buf, uint64_t *bytes)
+{
+	if (ogg)
+		return hash_range_ogg(h, fd, w, lo, off, len, buf, bytes);
+	return hash_range(h->ctx, fd, w, off, len, buf, bytes);
+}
+
+/*
+ * The fingerprint of the audio range [@off, @off + @len) (docs/store.md):
+ * its length, then the whole range up to 3 * FP_PIECE bytes, else its
+ * first, middle and last FP_PIECE; with @ogg, page numbers and CRCs
+ * zeroed (hash_range_ogg()). @buf: SCRATCH bytes.
+ */
 static int fingerprint(struct hasher *h, int fd, const struct window *w,
-		       uint64_t off, uint64_t len, uint8_t *buf, uint8_t out[32],
-		       uint64_t *bytes)
+		       bool ogg, uint64_t off, uint64_t len, uint8_t *buf,
+		       uint8_t out[32], uint64_t *bytes)
 {
 	EVP_MD_CTX *ctx = h->ctx;
 	unsigned char le[8];
@@ -352,14 +416,15 @@ static int fingerprint(struct hasher *h, int fd, const struct window *w,
 	    EVP_DigestUpdate(ctx, le, sizeof(le)) != 1)
 		return -EIO;
 	if (len <= 3 * (uint64_t)FP_PIECE) {
-		ret = hash_range(ctx, fd, w, off, len, buf, bytes);
+		ret = hash_piece(h, fd, w, ogg, off, off, len, buf, bytes);
 	} else {
-		ret = hash_range(ctx, fd, w, off, FP_PIECE, buf, bytes);
+		ret = hash_piece(h, fd, w, ogg, off, off, FP_PIECE, buf, bytes);
 		if (!ret)
-			ret = hash_range(ctx, fd, w, off + len / 2 - FP_PIECE / 2,
-					 FP_PIECE, buf, bytes);
+			ret = hash_piece(h, fd, w, ogg, off,
+					 off + len / 2 - FP_PIECE / 2, FP_PIECE,
+					 buf, bytes);
 		if (!ret)
-			ret = hash_range(ctx, fd, w, off + len - FP_PIECE,
+			ret = hash_piece(h, fd, w, ogg, off, off + len - FP_PIECE,
 					 FP_PIECE, buf, bytes);
 	}
 	if (!ret && (EVP_DigestFinal_ex(ctx, out, &mdlen) != 1 || mdlen != 32))
@@ -509,11 +574,12 @@ static void fail(struct item *it, int err, const char *fmt, const char *arg)
 		snprintf(it->why, sizeof(it->why), fmt, arg);
 }
 
-/* Probe @it; @buf holds FP_PIECE + PROBE_WINDOW bytes of scratch. */
+/* Probe @it; @buf holds SCRATCH + PROBE_WINDOW bytes. */
 static void probe_item(struct scan *sc, struct item *it, uint8_t *buf,
 		       struct hasher *h)
 {
-	uint8_t *winbuf = buf + FP_PIECE;
+	uint8_t *winbuf = buf + SCRATCH;
+	bool ogg;
 	struct window w = { .buf = winbuf };
 	const char *format = NULL;
 	mf_probe_fn probe = mf_format_prober(it->path, &format);
@@ -582,8 +648,16 @@ static void probe_item(struct scan *sc, struct item *it, uint8_t *buf,
 		it->err = ret;
 		goto out;
 	}
-	ret = fingerprint(h, fd, &w, p->audio_offset, p->audio_length, buf, it->fp,
-			  &hashed);
+	ogg = strcmp(p->format, "vorbis") == 0 || strcmp(p->format, "opus") == 0 ||
+	      strcmp(p->format, "oggflac") == 0;
+	ret = fingerprint(h, fd, &w, ogg, p->audio_offset, p->audio_length,
+			  buf, it->fp, &hashed);
+	/* rows stored by earlier builds hold the fingerprint without the
+	 * zeroing: moves of those are still found through it */
+	if (!ret && ogg)
+		ret = fingerprint(h, fd, &w, false, p->audio_offset,
+				  p->audio_length, buf, it->fp_legacy, &hashed);
+	it->has_fp_legacy = !ret && ogg;
 	if (ret < 0) {
 		fail(it, ret, "cannot read the audio: %s", strerror(-ret));
 		goto out;
@@ -623,7 +697,7 @@ out:
 void *scan_worker(void *arg)
 {
 	struct scan *sc = arg;
-	uint8_t *buf = malloc(FP_PIECE + PROBE_WINDOW);
+	uint8_t *buf = malloc(SCRATCH + PROBE_WINDOW);
 	struct hasher h = { EVP_MD_fetch(NULL, "SHA256", NULL),
 			    EVP_MD_CTX_new() };
 	void *v;

@@ -966,29 +966,48 @@ static int write_changed(struct scan *sc, int64_t id, const struct item *it,
 }
 
 /*
- * The stored row @it moved from: exactly one row with the same
- * fingerprint whose file the walk has not reached and that is gone from
- * disk, not already claimed by another move. NULL when none or several.
+ * The stored rows with fingerprint @fp whose file the walk has not
+ * reached and that are gone from disk, not already claimed by another
+ * move: sets *@found to the one such row and returns 1, returns 0 when
+ * there is none, 2 when there are several.
  */
-static struct stamp *find_move(struct scan *sc, const struct item *it)
+static int vanished_with(struct scan *sc, const uint8_t fp[32],
+			 struct stamp **found)
 {
-	struct stamp *e, *found = NULL;
+	struct stamp *e;
 	struct stat sb;
 
-	if (!it->has_fp)
-		return NULL;
-	for (e = stamp_map_fp_first(&sc->tracks, it->fp); e;
+	*found = NULL;
+	for (e = stamp_map_fp_first(&sc->tracks, fp); e;
 	     e = stamp_map_fp_next(&sc->tracks, e)) {
 		if (e->claimed || __atomic_load_n(&e->seen, __ATOMIC_RELAXED))
 			continue;
 		if (lstat(e->path, &sb) == 0 ||
 		    (errno != ENOENT && errno != ENOTDIR))
 			continue;	/* still there (or unknowable) */
-		if (found)
-			return NULL;	/* ambiguous: import as new */
-		found = e;
+		if (*found)
+			return 2;
+		*found = e;
 	}
-	return found;
+	return *found ? 1 : 0;
+}
+
+/*
+ * The stored row @it moved from: exactly one vanished row with the same
+ * fingerprint (or, for a row an earlier build fingerprinted, the same
+ * legacy Ogg fingerprint). NULL when none or several: import as new.
+ */
+static struct stamp *find_move(struct scan *sc, const struct item *it)
+{
+	struct stamp *found;
+	int n;
+
+	if (!it->has_fp)
+		return NULL;
+	n = vanished_with(sc, it->fp, &found);
+	if (n == 0 && it->has_fp_legacy)
+		n = vanished_with(sc, it->fp_legacy, &found);
+	return n == 1 ? found : NULL;
 }
 
 /* Record @it in scan_failures (no commit: the caller counts the file). */
