@@ -654,10 +654,10 @@ static void probe_item(struct scan *sc, struct item *it, uint8_t *buf,
 			  buf, it->fp, &hashed);
 	/* rows stored by earlier builds hold the fingerprint without the
 	 * zeroing: moves of those are still found through it */
-	if (!ret && ogg)
+	if (!ret && ogg && sc->ogg_legacy_fp)
 		ret = fingerprint(h, fd, &w, false, p->audio_offset,
 				  p->audio_length, buf, it->fp_legacy, &hashed);
-	it->has_fp_legacy = !ret && ogg;
+	it->has_fp_legacy = !ret && ogg && sc->ogg_legacy_fp;
 	if (ret < 0) {
 		fail(it, ret, "cannot read the audio: %s", strerror(-ret));
 		goto out;

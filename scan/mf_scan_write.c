@@ -247,6 +247,13 @@ static int index_fingerprints(struct scan *sc, bool before)
 	if (ret < 0)
 		return ret;
 	if (before && empty) {
+		/* nothing fingerprinted by an earlier build can be here, now
+		 * or later: Ogg files need only the current fingerprint */
+		ret = mf_store_exec(sc->store, "INSERT OR REPLACE INTO "
+				    "musefs_meta VALUES ('ogg_fingerprint', "
+				    "'zeroed')");
+		if (ret < 0)
+			return ret;
 		sc->fp_index_deferred = true;
 		return have ? mf_store_exec(sc->store, "DROP INDEX "
 					    "tracks_fingerprint") : 0;
@@ -285,6 +292,10 @@ int writer_prepare(struct scan *sc)
 	    mf_store_exec(sc->store, "PRAGMA ignore_check_constraints = ON") < 0)
 		return -EIO;
 	if (index_fingerprints(sc, true) < 0)
+		return -EIO;
+	if (query_bool(sc, "SELECT NOT EXISTS (SELECT 1 FROM musefs_meta WHERE "
+		       "key = 'ogg_fingerprint' AND value = 'zeroed')",
+		       &sc->ogg_legacy_fp) < 0)
 		return -EIO;
 	/* Savepoint and statement journals in memory: on disk they spill to
 	 * /var/tmp at 64 KiB and then cost a pwrite per page per file. */

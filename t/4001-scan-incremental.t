@@ -196,7 +196,9 @@ with open(sys.argv[1], \"rb\") as f:
     f.seek(off)
     print(hashlib.sha256(struct.pack(\"<Q\", n) + f.read(n)).hexdigest())
 " ogg/sub/b.ogg $1 $2) &&
+	test "$(scan_sql "SELECT value FROM musefs_meta WHERE key = \"ogg_fingerprint\"")" = zeroed &&
 	scan_sql "UPDATE tracks SET fingerprint = \"$legacy\" WHERE id = $id" &&
+	scan_sql "DELETE FROM musefs_meta WHERE key = \"ogg_fingerprint\"" &&
 	mv ogg/sub/b.ogg ogg/c.ogg &&
 	musefs-scan ogg >out &&
 	scan_expect out moved=1 new=0 &&
