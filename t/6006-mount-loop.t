@@ -107,11 +107,12 @@ mf_test 'a storm of 32 parallel clients: every read succeeds, threads stay bound
 		{ sh storm.sh list 10 >storm.$i 2>&1 & } &&
 		pids="$pids $!" && i=$((i + 1)) || return 1
 	done &&
-	peak=0 &&
+	peak=0 && deadline=$(($(date +%s) + 120)) &&
 	while kill -0 $pids 2>/dev/null; do
 		t=$(tasks $PID) &&
 		if test "$t" -gt "$peak"; then peak=$t; fi &&
-		sleep 0.05 || return 1
+		test "$(date +%s)" -le "$deadline" &&
+		sleep 0.05 || { echo "# clients still running after 120 s" >&2; return 1; }
 	done &&
 	for p in $pids; do wait "$p" || return 1; done &&
 	i=0 && while test $i -lt 32; do

@@ -435,7 +435,11 @@ mf_cleanup_all () {
 		done
 		if mf_pid_alive "$mf_p"; then
 			kill "$mf_p" 2>/dev/null
-			sleep 0.5
+			mf_n=0
+			while mf_pid_alive "$mf_p" && test "$mf_n" -lt 20; do
+				sleep 0.1
+				mf_n=$((mf_n + 1))
+			done
 			mf_pid_alive "$mf_p" && kill -9 "$mf_p" 2>/dev/null
 		fi
 	done <<EOF
