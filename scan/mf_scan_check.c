@@ -75,17 +75,19 @@ static size_t text_chars(const char *s)
 	return n;
 }
 
-bool check_block_row(const char *kind, size_t len, bool core)
+bool scan_core_block(const char *kind)
+{
+	return strcmp(kind, "streaminfo") == 0 || strcmp(kind, "seektable") == 0;
+}
+
+bool check_block_row(const char *kind, size_t len)
 {
 	const char *colon;
 
-	if (core) {
-		if (strcmp(kind, "streaminfo") == 0)
-			return len == 34;
-		if (strcmp(kind, "seektable") == 0)
-			return len % 18 == 0 && len <= 16777215;
-		return false;
-	}
+	if (strcmp(kind, "streaminfo") == 0)
+		return len == 34;
+	if (strcmp(kind, "seektable") == 0)
+		return len % 18 == 0 && len <= 16777215;
 	/* length(kind) BETWEEN 3 AND 64 AND instr(kind, ':') > 1 */
 	colon = strchr(kind, ':');
 	return text_chars(kind) >= 3 && text_chars(kind) <= 64 && colon &&

@@ -156,7 +156,7 @@ void item_batch_free(struct item_batch *b);
  * (@value of @len bytes, text or @binary) under @key (NUL-terminated) and
  * @ordinal; picture @p as the @ordinal'th track_art row of its track (art,
  * art_props and track_art rows); a structural block of @kind with @len
- * bytes of data, to structural_blocks (@core) or format_blocks; a tracks
+ * bytes of data, to the table scan_core_block() names; a tracks
  * row. Exactly the CHECK constraints of schema/ (t/unit/test_scan_check.c
  * compares them with SQLite), assuming an ASCII-only lower(). Pure,
  * thread-safe.
@@ -164,7 +164,11 @@ void item_batch_free(struct item_batch *b);
 bool check_tag_row(const char *key, int ordinal, const void *value,
 		   size_t len, bool binary);
 bool check_pic_row(const struct probe_pic *p, size_t ordinal);
-bool check_block_row(const char *kind, size_t len, bool core);
+bool check_block_row(const char *kind, size_t len);
+
+/* Does a block of @kind go to the core structural_blocks table (FLAC
+ * STREAMINFO, SEEKTABLE) rather than format_blocks? Pure, thread-safe. */
+bool scan_core_block(const char *kind);
 bool check_track_row(const char *path, const char *format,
 		     uint64_t audio_offset, uint64_t audio_length,
 		     uint64_t size);

@@ -62,6 +62,8 @@ struct window {
 struct hasher {
 	EVP_MD *md;
 	EVP_MD_CTX *ctx;
+	EVP_MD_CTX *legacy;	/* Ogg: the fingerprint without zeroing */
+	bool use_legacy;	/* per fingerprint(): feed legacy too */
 };
 
 #define PROBE_MAX_TAGS 65536
@@ -318,50 +320,28 @@ static int sha256_hex(struct hasher *h, const void *data, size_t len,
 }
 
 /*
- * Feed @len bytes of @fd at @off into @ctx: from the window @w when it
- * holds them, else read through @buf (FP_PIECE bytes), adding what was
- * read to *@bytes.
- */
-static int hash_range(EVP_MD_CTX *ctx, int fd, const struct window *w,
-		      uint64_t off, uint64_t len, uint8_t *buf, uint64_t *bytes)
-{
-	if (off < w->len && len <= w->len - off)
-		return EVP_DigestUpdate(ctx, w->buf + off, (size_t)len) == 1 ?
-		       0 : -EIO;
-	while (len) {
-		size_t want = len < FP_PIECE ? (size_t)len : FP_PIECE;
-		ssize_t n = pread(fd, buf, want, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -EIO;	/* error, or the file shrank */
-		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
-			return -EIO;
-		off += (uint64_t)n;
-		len -= (uint64_t)n;
-		*bytes += (uint64_t)n;
-	}
-	return 0;
-}
-
-/*
- * Feed [@off, @off + @len) of an Ogg audio range starting at @lo into
- * h->ctx with every page's page_sequence_number and CRC_checksum (RFC
- * 3533 6: header bytes 18-25) zeroed. A retag that changes the number of
+ * Feed [@off, @off + @len) of @fd into h->ctx: from the window @w where
+ * it holds a piece, else read through @buf (SCRATCH bytes), adding what
+ * was read to *@bytes. With @ogg (an Ogg audio range starting at @lo),
+ * every page's page_sequence_number and CRC_checksum (RFC 3533 6: header
+ * bytes 18-25) are zeroed first: a retag that changes the number of
  * header pages renumbers every audio page, and so rewrites those bytes;
  * the fingerprint must not see it. Page headers are found by their
  * capture pattern "OggS" and stream_structure_version 0, also in the
- * OGG_BEHIND bytes before the piece; a false match inside a packet is
+ * OGG_BEHIND bytes before each piece; a false match inside a packet is
  * zeroed alike in every copy of the stream, so it changes nothing.
  */
-static int hash_range_ogg(struct hasher *h, int fd, const struct window *w,
-			  uint64_t lo, uint64_t off, uint64_t len, uint8_t *buf,
-			  uint64_t *bytes)
+static int hash_range(struct hasher *h, int fd, const struct window *w,
+		      bool ogg, uint64_t lo, uint64_t off, uint64_t len,
+		      uint8_t *buf, uint64_t *bytes)
 {
+	if (!ogg && off < w->len && len <= w->len - off)
+		return EVP_DigestUpdate(h->ctx, w->buf + off, (size_t)len) == 1 ?
+		       0 : -EIO;
 	while (len) {
 		size_t want = len < FP_PIECE ? (size_t)len : FP_PIECE;
-		uint64_t from = off - lo < OGG_BEHIND ? lo : off - OGG_BEHIND;
+		uint64_t from = !ogg ? off : off - lo < OGG_BEHIND ? lo :
+				off - OGG_BEHIND;
 		size_t pre = (size_t)(off - from), n = pre + want;
 
 		if (from < w->len && n <= w->len - from) {
@@ -371,7 +351,11 @@ static int hash_range_ogg(struct hasher *h, int fd, const struct window *w,
 				return -EIO;	/* error, or the file shrank */
 			*bytes += n;
 		}
-		for (size_t i = 0; i + 5 <= n; i++) {
+		/* the same bytes before the zeroing, for the old definition */
+		if (ogg && h->use_legacy &&
+		    EVP_DigestUpdate(h->legacy, buf + pre, want) != 1)
+			return -EIO;
+		for (size_t i = 0; ogg && i + 5 <= n; i++) {
 			if (memcmp(buf + i, "OggS", 4) != 0 || buf[i + 4] != 0)
 				continue;
 			for (size_t k = i + 18; k < i + 26 && k < n; k++)
@@ -385,25 +369,17 @@ static int hash_range_ogg(struct hasher *h, int fd, const struct window *w,
 	return 0;
 }
 
-/* One fingerprint piece: [@off, @off + @len) of the audio range at @lo. */
-static int hash_piece(struct hasher *h, int fd, const struct window *w,
-		      bool ogg, uint64_t lo, uint64_t off, uint64_t len,
-		      uint8_t *buf, uint64_t *bytes)
-{
-	if (ogg)
-		return hash_range_ogg(h, fd, w, lo, off, len, buf, bytes);
-	return hash_range(h->ctx, fd, w, off, len, buf, bytes);
-}
-
 /*
  * The fingerprint of the audio range [@off, @off + @len) (docs/store.md):
  * its length, then the whole range up to 3 * FP_PIECE bytes, else its
  * first, middle and last FP_PIECE; with @ogg, page numbers and CRCs
- * zeroed (hash_range_ogg()). @buf: SCRATCH bytes.
+ * zeroed (hash_range()), and then, with @legacy non-NULL, also the
+ * fingerprint without the zeroing into @legacy, from the same reads.
+ * @buf: SCRATCH bytes.
  */
 static int fingerprint(struct hasher *h, int fd, const struct window *w,
 		       bool ogg, uint64_t off, uint64_t len, uint8_t *buf,
-		       uint8_t out[32], uint64_t *bytes)
+		       uint8_t out[32], uint8_t legacy[32], uint64_t *bytes)
 {
 	EVP_MD_CTX *ctx = h->ctx;
 	unsigned char le[8];
@@ -412,22 +388,30 @@ static int fingerprint(struct hasher *h, int fd, const struct window *w,
 
 	for (int i = 0; i < 8; i++)
 		le[i] = (unsigned char)(len >> (8 * i));
+	h->use_legacy = ogg && legacy;
 	if (EVP_DigestInit_ex(ctx, h->md, NULL) != 1 ||
 	    EVP_DigestUpdate(ctx, le, sizeof(le)) != 1)
 		return -EIO;
+	if (h->use_legacy &&
+	    (EVP_DigestInit_ex(h->legacy, h->md, NULL) != 1 ||
+	     EVP_DigestUpdate(h->legacy, le, sizeof(le)) != 1))
+		return -EIO;
 	if (len <= 3 * (uint64_t)FP_PIECE) {
-		ret = hash_piece(h, fd, w, ogg, off, off, len, buf, bytes);
+		ret = hash_range(h, fd, w, ogg, off, off, len, buf, bytes);
 	} else {
-		ret = hash_piece(h, fd, w, ogg, off, off, FP_PIECE, buf, bytes);
+		ret = hash_range(h, fd, w, ogg, off, off, FP_PIECE, buf, bytes);
 		if (!ret)
-			ret = hash_piece(h, fd, w, ogg, off,
+			ret = hash_range(h, fd, w, ogg, off,
 					 off + len / 2 - FP_PIECE / 2, FP_PIECE,
 					 buf, bytes);
 		if (!ret)
-			ret = hash_piece(h, fd, w, ogg, off, off + len - FP_PIECE,
+			ret = hash_range(h, fd, w, ogg, off, off + len - FP_PIECE,
 					 FP_PIECE, buf, bytes);
 	}
 	if (!ret && (EVP_DigestFinal_ex(ctx, out, &mdlen) != 1 || mdlen != 32))
+		ret = -EIO;
+	if (!ret && h->use_legacy &&
+	    (EVP_DigestFinal_ex(h->legacy, legacy, &mdlen) != 1 || mdlen != 32))
 		ret = -EIO;
 	return ret;
 }
@@ -441,7 +425,7 @@ static int whole_file_hash(struct hasher *h, int fd, const struct window *w,
 	int ret = -EIO;
 
 	if (EVP_DigestInit_ex(h->ctx, h->md, NULL) == 1)
-		ret = hash_range(h->ctx, fd, w, 0, size, buf, bytes);
+		ret = hash_range(h, fd, w, false, 0, 0, size, buf, bytes);
 	if (!ret && (EVP_DigestFinal_ex(h->ctx, md, &mdlen) != 1 ||
 		     mdlen != 32))
 		ret = -EIO;
@@ -531,10 +515,8 @@ static int hold_to_checks(struct item *it, uint64_t size)
 	}
 	for (size_t i = 0; i < p->nblocks; i++) {
 		const char *kind = p->blocks[i].kind;
-		bool core = strcmp(kind, "streaminfo") == 0 ||
-			    strcmp(kind, "seektable") == 0;
 
-		if (!check_block_row(kind, p->blocks[i].len, core)) {
+		if (!check_block_row(kind, p->blocks[i].len)) {
 			snprintf(it->why, sizeof(it->why), "cannot store: "
 				 "malformed %.64s block", kind);
 			return -EBADMSG;
@@ -650,14 +632,14 @@ static void probe_item(struct scan *sc, struct item *it, uint8_t *buf,
 	}
 	ogg = strcmp(p->format, "vorbis") == 0 || strcmp(p->format, "opus") == 0 ||
 	      strcmp(p->format, "oggflac") == 0;
+	/* rows stored by earlier builds hold the Ogg fingerprint without
+	 * the zeroing: moves of those are still found through it */
+	it->has_fp_legacy = ogg && sc->ogg_legacy_fp;
 	ret = fingerprint(h, fd, &w, ogg, p->audio_offset, p->audio_length,
-			  buf, it->fp, &hashed);
-	/* rows stored by earlier builds hold the fingerprint without the
-	 * zeroing: moves of those are still found through it */
-	if (!ret && ogg && sc->ogg_legacy_fp)
-		ret = fingerprint(h, fd, &w, false, p->audio_offset,
-				  p->audio_length, buf, it->fp_legacy, &hashed);
-	it->has_fp_legacy = !ret && ogg && sc->ogg_legacy_fp;
+			  buf, it->fp, it->has_fp_legacy ? it->fp_legacy : NULL,
+			  &hashed);
+	if (ret < 0)
+		it->has_fp_legacy = false;
 	if (ret < 0) {
 		fail(it, ret, "cannot read the audio: %s", strerror(-ret));
 		goto out;
@@ -699,11 +681,11 @@ void *scan_worker(void *arg)
 	struct scan *sc = arg;
 	uint8_t *buf = malloc(SCRATCH + PROBE_WINDOW);
 	struct hasher h = { EVP_MD_fetch(NULL, "SHA256", NULL),
-			    EVP_MD_CTX_new() };
+			    EVP_MD_CTX_new(), EVP_MD_CTX_new(), false };
 	void *v;
 
 	scan_lower_priority();
-	if (!h.md || !h.ctx) {
+	if (!h.md || !h.ctx || !h.legacy) {
 		free(buf);
 		buf = NULL;
 	}
@@ -737,6 +719,7 @@ void *scan_worker(void *arg)
 	}
 	free(buf);
 	EVP_MD_CTX_free(h.ctx);
+	EVP_MD_CTX_free(h.legacy);
 	EVP_MD_free(h.md);
 	mf_queue_close(sc->results);
 	return NULL;

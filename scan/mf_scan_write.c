@@ -267,17 +267,12 @@ static int index_fingerprints(struct scan *sc, bool before)
 /* May the writer leave the CHECK constraints to mf_scan_check.c? */
 static bool checks_in_c(struct scan *sc)
 {
-	sqlite3_stmt *st = NULL;
 	bool ascii = false;
 
 	if (sc->sqlite_checks)
 		return false;
-	if (sqlite3_prepare_v2(sc->db, "SELECT lower('\xc3\x80Z') = "
-			       "'\xc3\x80z'", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		ascii = sqlite3_column_int(st, 0) == 1;
-	sqlite3_finalize(st);
-	if (!ascii)
+	if (query_bool(sc, "SELECT lower('\xc3\x80Z') = '\xc3\x80z'",
+		       &ascii) < 0 || !ascii)
 		mf_debug("scan", "lower() is not ASCII-only: SQLite checks rows");
 	return ascii;
 }
@@ -750,11 +745,6 @@ static int write_rows(struct scan *sc, int kind, const struct row_ref *refs,
 	return 0;
 }
 
-static bool is_core_struct(const char *kind)
-{
-	return strcmp(kind, "streaminfo") == 0 || strcmp(kind, "seektable") == 0;
-}
-
 /* The ordinal of block @i among the blocks of its kind. */
 static int block_ordinal(const struct probe *p, size_t i)
 {
@@ -769,7 +759,7 @@ static int block_ordinal(const struct probe *p, size_t i)
 /* Does block @i of @p go to the table of kind @kind (R_STRUCT/R_FBLOCK)? */
 static bool block_is(const struct probe *p, size_t i, int kind)
 {
-	return is_core_struct(p->blocks[i].kind) == (kind == R_STRUCT);
+	return scan_core_block(p->blocks[i].kind) == (kind == R_STRUCT);
 }
 
 /*
