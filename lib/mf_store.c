@@ -96,6 +96,11 @@ static int query_int(sqlite3 *db, const char *sql, int64_t *out)
 	return rc;
 }
 
+int mf_store_query_int(struct mf_store *s, const char *sql, int64_t *out)
+{
+	return query_int(s->db, sql, out) == SQLITE_OK ? 0 : -EIO;
+}
+
 int mf_store_data_version(struct mf_store *s, int64_t *out)
 {
 	int rc = query_int(s->db, "PRAGMA data_version", out);

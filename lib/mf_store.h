@@ -94,6 +94,13 @@ int mf_store_blob_read(struct mf_store *s, const struct mf_blob_ref *ref,
 int mf_store_data_version(struct mf_store *s, int64_t *out);
 
 /*
+ * The first column of the first row of @sql (one statement) as an
+ * integer into *@out; 0 when it returns no row. Returns 0 or -EIO.
+ * Same thread rules as the connection.
+ */
+int mf_store_query_int(struct mf_store *s, const char *sql, int64_t *out);
+
+/*
  * Run one SQL statement without results (BEGIN, COMMIT, PRAGMA ...).
  * Returns 0 or -EIO (logged with the SQLite message).
  */

@@ -220,13 +220,11 @@ static const char fp_index_sql[] =
 
 static int query_bool(struct scan *sc, const char *sql, bool *out)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(sc->db, sql, -1, &st, NULL);
+	int64_t v = 0;
+	int ret = mf_store_query_int(sc->store, sql, &v);
 
-	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		*out = sqlite3_column_int(st, 0) != 0;
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : -EIO;
+	*out = v != 0;
+	return ret;
 }
 
 /*
@@ -236,7 +234,7 @@ static int query_bool(struct scan *sc, const char *sql, bool *out)
  */
 static int index_fingerprints(struct scan *sc, bool before)
 {
-	bool have, empty;
+	bool have = false, empty = false;
 	int ret;
 
 	ret = query_bool(sc, "SELECT count(*) FROM sqlite_schema WHERE "
