@@ -27,7 +27,7 @@ TEST_PKGS := cmocka
 DEB_BUILD := build-essential pkg-config libsqlite3-dev libfuse3-dev \
 	libflac-dev libogg-dev libtagc0-dev libssl-dev libcmocka-dev
 DEB_TEST := fuse3 sqlite3 flac sox ffmpeg python3-mutagen perl file lame \
-	vorbis-tools opus-tools prometheus beets
+	vorbis-tools opus-tools prometheus beets python3-requests
 DEB_ALL := $(DEB_BUILD) $(DEB_TEST)
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
