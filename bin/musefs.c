@@ -37,6 +37,7 @@
 #define EXIT_USAGE 2
 #define EXIT_NOEXEC 127
 #define MAX_JOBS 256		/* musefs-scan's --jobs bound */
+#define MAX_VERBOSE 3		/* -v beyond debug adds nothing */
 
 enum kind {
 	K_FLAG,		/* --x (1.x: a bool set by its presence) */
@@ -206,8 +207,18 @@ static void usage(FILE *f)
 struct given {
 	int state;		/* -1 not given, 0 false, 1 true / has value */
 	const char *val;	/* K_VALUE: the value */
-	const char *from;	/* "--name" or the variable, for messages */
+	const char *env;	/* the variable it came from, or NULL */
 };
+
+/* Where @x came from, for messages: "--name" or the variable. */
+static const char *origin(const struct flag *f, const struct given *x,
+			  char *buf, size_t len)
+{
+	if (x->env)
+		return x->env;
+	snprintf(buf, len, "--%s", f->name);
+	return buf;
+}
 
 /* 1.x's boolish values (clap BoolishValueParser). */
 static int parse_bool(const char *s)
@@ -273,35 +284,36 @@ static int take(const struct sub *sc, const struct flag *f, const char *val,
 		struct words *multi)
 {
 	struct given *x = &g[f - sc->flags];
-	int b;
+	char who[64];
+	int b = 1;
 
-	x->from = f->name;
+	x->env = NULL;
+	origin(f, x, who, sizeof(who));
 	switch (f->kind) {
 	case K_FLAG:
 		if (val && (b = parse_bool(val)) < 0)
-			return bad_bool(f->name, val);
+			return bad_bool(who, val);
 		x->state = val ? b : 1;
 		return 0;
 	case K_BOOL_OPT:
 		if (!val && *i + 1 < argc && parse_bool(argv[*i + 1]) >= 0)
 			val = argv[++*i];
 		if (val && (b = parse_bool(val)) < 0)
-			return bad_bool(f->name, val);
+			return bad_bool(who, val);
 		x->state = val ? b : 1;
 		return 0;
 	case K_BOOL_ARG:
 	case K_VALUE:
 		if (!val) {
 			if (*i + 1 >= argc) {
-				mf_err(NULL, "option '--%s' needs a value",
-				       f->name);
+				mf_err(NULL, "option '%s' needs a value", who);
 				return -EINVAL;
 			}
 			val = argv[++*i];
 		}
 		if (f->kind == K_BOOL_ARG) {
 			if ((b = parse_bool(val)) < 0)
-				return bad_bool(f->name, val);
+				return bad_bool(who, val);
 			x->state = b;
 			return 0;
 		}
@@ -325,7 +337,7 @@ static int from_env(const struct sub *sc, struct given *g)
 
 		if (g[i].state >= 0 || !v || !*v)
 			continue;
-		g[i].from = f->env;
+		g[i].env = f->env;
 		if (f->kind == K_VALUE) {
 			g[i].state = 1;
 			g[i].val = v;
@@ -357,7 +369,7 @@ static bool is_on(const struct sub *sc, const struct given *g,
 static int refuse(const struct sub *sc, const struct flag *f,
 		  const struct given *x)
 {
-	bool env = f->env && strcmp(x->from, f->env) == 0;
+	bool env = x->env != NULL;
 	const char *v = f->kind == K_VALUE ? x->val :
 			x->state ? "true" : "false";
 
@@ -371,9 +383,10 @@ static int refuse(const struct sub *sc, const struct flag *f,
 }
 
 /* --jobs N of 1.x (0 = all CPUs) as our -j. */
-static int map_jobs(const struct given *x, struct words *out)
+static int map_jobs(const struct flag *f, const struct given *x,
+		    struct words *out)
 {
-	char *end;
+	char who[64], *end;
 	unsigned long n;
 
 	errno = 0;
@@ -381,7 +394,7 @@ static int map_jobs(const struct given *x, struct words *out)
 	if (errno || end == x->val || *end || x->val[0] == '-' ||
 	    n > MAX_JOBS) {
 		mf_err(NULL, "invalid value '%s' for '%s' (expected 0..%d)",
-		       x->val, x->from, MAX_JOBS);
+		       x->val, origin(f, x, who, sizeof(who)), MAX_JOBS);
 		return -EINVAL;
 	}
 	if (n) {
@@ -392,8 +405,11 @@ static int map_jobs(const struct given *x, struct words *out)
 }
 
 /* --checksum of 1.x: we always keep the fingerprint (move detection). */
-static int map_checksum(const struct given *x, struct words *out)
+static int map_checksum(const struct flag *f, const struct given *x,
+			struct words *out)
 {
+	char who[64];
+
 	if (strcmp(x->val, "full") == 0) {
 		push(out, "--checksum=full");
 		return 0;
@@ -401,7 +417,7 @@ static int map_checksum(const struct given *x, struct words *out)
 	if (strcmp(x->val, "fingerprint") == 0 || strcmp(x->val, "none") == 0)
 		return 0;
 	mf_err(NULL, "invalid value '%s' for '%s' (expected none, fingerprint "
-	       "or full)", x->val, x->from);
+	       "or full)", x->val, origin(f, x, who, sizeof(who)));
 	return -EINVAL;
 }
 
@@ -421,9 +437,9 @@ static int translate(const struct sub *sc, const struct given *g,
 		if (f->why) {
 			ret = refuse(sc, f, x);
 		} else if (strcmp(f->name, "jobs") == 0) {
-			ret = map_jobs(x, out);
+			ret = map_jobs(f, x, out);
 		} else if (strcmp(f->name, "checksum") == 0) {
-			ret = map_checksum(x, out);
+			ret = map_checksum(f, x, out);
 		} else if (strcmp(f->name, "case-insensitive") == 0) {
 			if (x->state)
 				push(out, "--case-insensitive");
@@ -575,7 +591,9 @@ static int vacuum_db(const struct given *db, char *buf, size_t len)
 
 static int dispatch(const struct sub *sc, int argc, char **argv, int verbose)
 {
-	size_t cap = (size_t)argc * 2 + 16;
+	/* every word: argv's, two per flag from the environment, a few
+	 * fixed ones and -v at most MAX_VERBOSE times */
+	size_t cap = ((size_t)argc + sc->nflags) * 2 + MAX_VERBOSE + 16;
 	const char **outv = calloc(cap, sizeof(*outv));
 	const char **posv = calloc(cap, sizeof(*posv));
 	const char **mulv = calloc(cap, sizeof(*mulv));
@@ -650,7 +668,7 @@ static int dispatch(const struct sub *sc, int argc, char **argv, int verbose)
 		goto out;
 	for (size_t i = 0; i < multi.n; i++)
 		push(&out, multi.v[i]);
-	for (int i = 0; i < verbose; i++)
+	for (int i = 0; i < verbose && i < MAX_VERBOSE; i++)
 		push(&out, "-v");
 	if (strcmp(sc->name, "vacuum") == 0 &&
 	    flag_of(sc, g, "db")->state < 0) {
