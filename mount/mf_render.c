@@ -412,11 +412,17 @@ int mf_render_unknown_fields(struct mf_store *s, const struct mf_template *tmpl,
 	size_t n = mf_template_nfields(tmpl);
 	int unknown = 0, rc = SQLITE_OK;
 
-	if (n && sqlite3_prepare_v2(mf_store_db(s), "SELECT 1 FROM tags WHERE "
-				    "lower(key) = ?1 LIMIT 1", -1, &st, NULL) !=
-		 SQLITE_OK)
+	int64_t ntracks = 0;
+
+	/* an empty store has no fields to judge the template by */
+	if (mf_store_query_int(s, "SELECT EXISTS (SELECT 1 FROM tracks)",
+			       &ntracks) < 0)
 		return -EIO;
-	for (size_t i = 0; i < n; i++) {
+	if (n && ntracks && sqlite3_prepare_v2(mf_store_db(s), "SELECT 1 FROM "
+				"tags WHERE lower(key) = ?1 LIMIT 1", -1, &st,
+				NULL) != SQLITE_OK)
+		return -EIO;
+	for (size_t i = 0; i < n && ntracks; i++) {
 		const char *f = mf_template_field(tmpl, i);
 
 		if (mf_render_is_property(f))

@@ -54,8 +54,8 @@ bool mf_render_is_property(const char *field);
 /*
  * The fields of @tmpl that are neither an audio property nor a tag key of
  * any track in @s (keys compared in lower case): @fn(@ctx, field) for each
- * (@fn may be NULL; @field borrowed from @tmpl). Returns their count, or
- * -EIO when the store cannot be read. Use from the thread that owns @s.
+ * (@fn may be NULL; @field borrowed from @tmpl). A store without tracks
+ * has none. Returns their count, or -EIO when the store cannot be read. Use from the thread that owns @s.
  */
 int mf_render_unknown_fields(struct mf_store *s, const struct mf_template *tmpl,
 			     void (*fn)(void *ctx, const char *field),
