@@ -3,9 +3,14 @@
  * musefs-mount - mount the store as a read-only, tag-driven tree.
  *
  * Options may be given as --name VALUE, --name=VALUE or -o name=VALUE (so
- * the mount works from /etc/fstab); fstab words (auto, noauto, user,
- * users, _netdev, nofail, defaults, rw/ro) are accepted and ignored; other
- * -o options go to FUSE, which refuses unknown ones by name.
+ * the mount works from /etc/fstab), all from one table (optdefs); fstab
+ * words (auto, noauto, user, users, _netdev, nofail, defaults, rw/ro, ...)
+ * are accepted and ignored, a few FUSE options go to FUSE, and any other
+ * -o word is refused by name.
+ *
+ * Without -f the process forks before it opens any store connection or
+ * starts any thread (daemon_fork()); the parent exits with the daemon's
+ * status once it serves or fails.
  */
 #include "../mount/mf_fs.h"
 #include "../mount/mf_loop.h"

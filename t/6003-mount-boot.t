@@ -33,7 +33,7 @@ mf_test '-o with fstab words, x-systemd options, escaped commas and FUSE options
 	mf_umount m1
 '
 
-mf_test 'FUSE refuses an unknown -o option by name (status 2)' '
+mf_test 'an unknown -o option is refused by name (status 2)' '
 	mkdir -p m2 &&
 	test_expect_code 2 musefs-mount -f --db "$DB" -o no_such_fuse_option m2 2>err &&
 	grep no_such_fuse_option err &&
