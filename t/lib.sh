@@ -335,8 +335,10 @@ mf_daemon_of () {
 	mf_exe=$(readlink -f "$(command -v musefs-mount)")
 	for mf_d in /proc/[0-9]*; do
 		test "$(readlink "$mf_d/exe" 2>/dev/null)" = "$mf_exe" || continue
-		tr '\0' '\n' <"$mf_d/cmdline" 2>/dev/null | tail -n 1 |
-			grep -qxF "$1" && echo "${mf_d#/proc/}"
+		if tr '\0' '\n' <"$mf_d/cmdline" 2>/dev/null | tail -n 1 |
+			grep -qxF "$1"; then
+			echo "${mf_d#/proc/}"
+		fi
 	done
 }
 
