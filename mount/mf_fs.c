@@ -2016,7 +2016,7 @@ static int dry_file(void *ctx, const struct mf_node *n)
 }
 
 int mf_fs_dry_run(const struct mf_fs_config *cfg, FILE *out, size_t samples,
-		  char *err, size_t errlen)
+		  struct mf_fs_dry_stats *st, char *err, size_t errlen)
 {
 	struct mf_store *s = NULL;
 	struct mf_render *r = NULL;
@@ -2029,8 +2029,11 @@ int mf_fs_dry_run(const struct mf_fs_config *cfg, FILE *out, size_t samples,
 	if (!ret) {
 		d.t = t;
 		ret = mf_tree_each_file(t, dry_file, &d);
+		st->files = mf_tree_nfiles(t);
+		st->dirs = mf_tree_ndirs(t) - 1;
+		st->collisions = d.collisions;
 		fprintf(out, "files: %zu\ndirectories: %zu\ncollisions: %zu\n",
-			mf_tree_nfiles(t), mf_tree_ndirs(t) - 1, d.collisions);
+			st->files, st->dirs, st->collisions);
 		if (ret < 0)
 			snprintf(err, errlen, "out of memory");
 	}

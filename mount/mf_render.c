@@ -395,3 +395,50 @@ out:
 		sqlite3_reset(r->one_g);
 	return ret;
 }
+
+bool mf_render_is_property(const char *field)
+{
+	for (size_t i = 0; i < V_COUNT; i++)
+		if (strcmp(vnames[i], field) == 0)
+			return true;
+	return false;
+}
+
+int mf_render_unknown_fields(struct mf_store *s, const struct mf_template *tmpl,
+			     void (*fn)(void *ctx, const char *field),
+			     void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	size_t n = mf_template_nfields(tmpl);
+	int unknown = 0, rc = SQLITE_OK;
+
+	int64_t ntracks = 0;
+
+	/* an empty store has no fields to judge the template by */
+	if (mf_store_query_int(s, "SELECT EXISTS (SELECT 1 FROM tracks)",
+			       &ntracks) < 0)
+		return -EIO;
+	if (n && ntracks && sqlite3_prepare_v2(mf_store_db(s), "SELECT 1 FROM "
+				"tags WHERE lower(key) = ?1 LIMIT 1", -1, &st,
+				NULL) != SQLITE_OK)
+		return -EIO;
+	for (size_t i = 0; i < n && ntracks; i++) {
+		const char *f = mf_template_field(tmpl, i);
+
+		if (mf_render_is_property(f))
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, f, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			continue;
+		if (rc != SQLITE_DONE)
+			break;
+		unknown++;
+		if (fn)
+			fn(ctx, f);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW || rc == SQLITE_OK ?
+	       unknown : -EIO;
+}
