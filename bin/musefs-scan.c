@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * musefs-scan - walk library roots and bring the store up to date.
- * Exit status: 0 all went well, 2 some files failed, 1 fatal error (or
+ * Exit status: 0 all went well, 2 some files failed (with -q: only new or
+ * changed failures count), 1 fatal error (or
  * --prune refused), 75 another scan holds the store (EX_TEMPFAIL),
  * 128 + signal number when SIGINT/SIGTERM stopped it.
  */
@@ -72,12 +73,15 @@ static void usage(FILE *f)
 		"  --vacuum           checkpoint the WAL and VACUUM (after a scan)\n"
 		"  --json             print the summary as JSON\n"
 		"  -v, --verbose      more messages (repeat for debug)\n"
-		"  -q, --quiet        no summary line, errors only\n"
+		"  -q, --quiet        no summary line; known failures (unchanged\n"
+		"                     since they failed) are not reported again\n"
+		"                     and do not make the exit status 2\n"
 		"  -h, --help         this text\n"
 		"  -V, --version      print the version\n"
 		"\n"
-		"Exit status: 0 all well, 2 some files failed, 1 fatal error or\n"
-		"prune refused, 75 another scan runs, 130/143 interrupted.\n");
+		"Exit status: 0 all well, 2 some files failed (with -q: new or\n"
+		"changed failures), 1 fatal error or prune refused, 75 another\n"
+		"scan runs, 130/143 interrupted.\n");
 }
 
 /* @s as a JSON string (bytes >= 0x80 pass through; controls escaped). */
