@@ -185,6 +185,12 @@ mf_test 'musefs-scan rescans it: extension tables added, 1.x triggers and rows k
 		test "$(sql "SELECT count(*) FROM sqlite_schema WHERE name = \"$t\"")" = 1 || return 1
 	done &&
 	test "$(sql "SELECT count(DISTINCT track_id) FROM format_blocks")" = 3 &&
+	# the writer (triggers off) logged and bumped by itself: the new
+	# track has its changelog entry, the re-probed ones a new version
+	six=$(sql "SELECT id FROM tracks WHERE backing_path LIKE \"%/six.flac\"") &&
+	test "$(sql "SELECT count(*) FROM track_changes WHERE track_id = $six")" -ge 1 &&
+	test "$(sql "SELECT count(*) FROM tracks WHERE format <> \"flac\" AND format <> \"mp3\" AND content_version = 0")" = 0 &&
+	test "$(sql "SELECT count(*) FROM tracks WHERE format = \"mp3\" AND backing_ctime_ns > 0")" = 1 &&
 	sql "SELECT name FROM sqlite_schema WHERE type = \"trigger\" AND name NOT LIKE \"format_blocks_%\" ORDER BY 1" >triggers.after &&
 	test_cmp triggers.before triggers.after &&
 	sql "SELECT track_id, key, value FROM tags WHERE track_id IN (SELECT track_id FROM tags WHERE key = \"LABEL\") ORDER BY 1, 2, 3" >tags.after &&
