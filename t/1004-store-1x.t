@@ -139,10 +139,22 @@ mf_test 'musefs-mount serves the 1.x store without writing to it' '
 	test_cmp schema.before schema.during
 '
 
+mf_test 'on a read-only filesystem it is served too (heartbeats off)' '
+	mkdir -p rosrc ro &&
+	cp "$DB" rosrc/1x.db &&
+	mount --bind rosrc ro &&
+	test_when_finished "umount ro" &&
+	mount -o remount,ro,bind ro &&
+	! touch ro/probe 2>/dev/null &&
+	mf_mount romnt --db "$MF_TRASH/ro/1x.db" --template "$TEMPLATE" &&
+	test_when_finished "mf_umount romnt" &&
+	check_served romnt
+'
+
 mf_test 'a track id reused by delete and insert is served as the new track' '
 	mf_mount mnt --db "$DB" --template "$TEMPLATE" --heartbeat-s 0 --poll-interval-ms 100 &&
 	test_when_finished "mf_umount mnt" &&
-	test -e mnt/three.ogg &&
+	cat mnt/three.ogg >/dev/null &&	# its layout is now cached
 	id=$(sql "SELECT id FROM tracks WHERE backing_path LIKE \"%/three.ogg\"") &&
 	six=$(sqlite3 "$SCRATCH" "SELECT id FROM tracks WHERE backing_path LIKE \"%/six.flac\"") &&
 	sql "PRAGMA foreign_keys = ON; ATTACH \"$SCRATCH\" AS s; BEGIN;
