@@ -216,4 +216,13 @@ mf_test 'musefs-scan rescans it: extension tables added, 1.x triggers and rows k
 	check_served mnt
 '
 
+mf_test 'a rescan that reimports tags replaces the scanner-case key, whatever its case' '
+	id=$(sql "SELECT id FROM tracks WHERE backing_path LIKE \"%/one.flac\"") &&
+	test "$(sql "SELECT key FROM tags WHERE track_id = $id AND lower(key) = \"label\"")" = LABEL &&
+	touch lib/one.flac &&
+	musefs-scan --db "$DB" --reimport-tags lib >out &&
+	grep "changed=1" out &&
+	test "$(sql "SELECT key || \"=\" || value FROM tags WHERE track_id = $id AND lower(key) = \"label\"")" = label=Indie
+'
+
 test_done
