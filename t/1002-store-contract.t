@@ -194,6 +194,8 @@ mf_test 'delete_tracks cascades; prune_missing drops a vanished file' '
 '
 
 mf_test 'the mount serves the writer tags and art' '
+	id1=$(mf_track_id "$DB" "$P1") && id2=$(mf_track_id "$DB" "$P2") &&
+	sql "INSERT INTO tags (track_id, key, value) VALUES ($id1, '"'my=key'"', '"'v'"'), ($id2, '"'my=key'"', '"'v'"')" &&
 	mf_mount mnt --db "$DB" --template "\$ARTIST/\$album/\$Title" &&
 	test_when_finished "mf_umount mnt" &&
 	f1=$(served One2) && f2=$(served Two2) && f3=$(served Three) &&
@@ -208,6 +210,7 @@ mf_test 'the mount serves the writer tags and art' '
 	grep -x "TIT2=Two2" d2 && grep -x "TPE1=B" d2 && grep -x "TPE1=C" d2 &&
 	grep "^picture=3|image/jpeg|cover|" d2 &&
 	grep -x "TCON=Writer" d2 && ! grep -x "TCON=Scanned" d2 &&
+	! grep "my=key" d1 && grep -x "TXXX:my=key=v" d2 &&
 	grep -x "TMOO=Loud" d2 && ! grep "TMOO=Calm" d2 &&
 	mf_dump_mutagen "$f3" >d3 &&
 	grep -x "label=Writer" d3 && test "$(grep -c "^label=" d3)" = 1 &&
