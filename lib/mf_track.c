@@ -231,20 +231,24 @@ static int art_header(struct mf_store *s, struct mf_synth_pic *p)
 {
 	size_t sizes[2] = { ART_HEAD_SMALL, ART_HEAD_LARGE };
 	uint32_t w = 0, h = 0, depth = 0, colors = 0;
+	bool jpeg = false;
 	int ret = -EINVAL;
 
 	for (int i = 0; i < 2 && ret == -EINVAL; i++) {
 		size_t n = p->len < sizes[i] ? (size_t)p->len : sizes[i];
 		uint8_t *buf;
 
-		if (i && n <= sizes[0])
+		/* only a JPEG's header (SOFn) can lie past the first read */
+		if (i && (n <= sizes[0] || !jpeg))
 			break;
 		buf = malloc(n);
 		if (!buf)
 			return -ENOMEM;
 		ret = mf_store_blob_read(s, &p->ref, 0, buf, n);
-		if (!ret)
+		if (!ret) {
+			jpeg = n >= 2 && buf[0] == 0xff && buf[1] == 0xd8;
 			ret = mf_image_info(buf, n, &w, &h, &depth, &colors);
+		}
 		free(buf);
 		if (ret < 0 && ret != -EINVAL)
 			return ret;

@@ -156,6 +156,14 @@ mf_test 'set up: FLAC, MP3 and Ogg Vorbis files, scanned' '
 	lame --quiet --tt Four --ta A --tl Al tone.wav lib/four.mp3 &&
 	cp lib/three.ogg lib/five.ogg &&
 	mf_make_jpeg cover.jpg 40x30 red &&
+	# the same image behind 120 KB of comment segments: its SOF0 lies past
+	# the first 64 KiB the mount reads for a size
+	"$MF_PY" -c "
+d = open(\"cover.jpg\", \"rb\").read()
+com = b\"\\xff\\xfe\" + (60002).to_bytes(2, \"big\") + b\"c\" * 60000
+open(\"big.jpg\", \"wb\").write(d[:2] + com + com + d[2:])
+" &&
+	test "$(stat -c %s big.jpg)" -gt 120000 &&
 	musefs-scan --db "$DB" lib >out &&
 	test "$(sql "SELECT count(*) FROM tracks")" = 5
 '
@@ -167,10 +175,10 @@ P4=$(mf_abs lib)/four.mp3
 P5=$(mf_abs lib)/five.ogg
 
 mf_test 'upsert_art with NULL dimensions is stored and linked' '
-	writer art "$P1" cover.jpg &&
+	writer art "$P1" big.jpg &&
 	writer art "$P2" cover.jpg &&
 	writer art "$P3" cover.jpg &&
-	test "$(sql "SELECT count(*) FROM art WHERE width IS NULL AND height IS NULL")" = 1 &&
+	test "$(sql "SELECT count(*) FROM art WHERE width IS NULL AND height IS NULL")" = 2 &&
 	test "$(sql "SELECT count(*) FROM track_art ta JOIN art a ON a.id = ta.art_id WHERE a.width IS NULL")" = 3
 '
 
@@ -204,7 +212,7 @@ mf_test 'the mount serves the writer tags and art' '
 	mf_dump_mutagen "$f1" >d1 &&
 	grep -x "title=One2" d1 && grep -x "label=Writer" d1 &&
 	test "$(grep -c "^label=" d1)" = 1 && ! grep "^comment=" d1 &&
-	grep -x "picture=3|image/jpeg|cover|$(sha256sum cover.jpg | cut -d" " -f1)" d1 &&
+	grep -x "picture=3|image/jpeg|cover|$(sha256sum big.jpg | cut -d" " -f1)" d1 &&
 	test "$(pic_size "$f1")" = "40x30 depth=24 type=3 desc=cover" &&
 	mf_dump_mutagen "$f2" >d2 &&
 	grep -x "TIT2=Two2" d2 && grep -x "TPE1=B" d2 && grep -x "TPE1=C" d2 &&
