@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "mf_log.h"
+#include "mf_migrate.h"
 #include "mf_schema.h"
 #include "mf_banned.h"
 
@@ -203,6 +204,7 @@ out_fail:
 
 static int migrate(struct mf_store *s, char *err, size_t errlen)
 {
+	char msg[512];
 	int64_t uv = 0, ev = 0;
 	size_t i;
 	int rc;
@@ -216,14 +218,19 @@ static int migrate(struct mf_store *s, char *err, size_t errlen)
 			       sqlite3_errmsg(s->db));
 			return -EIO;
 		}
-		if ((m->kind == MF_MIG_CORE && uv >= m->version) ||
+		if (m->kind == MF_MIG_CONV ||
+		    (m->kind == MF_MIG_CORE && uv >= m->version) ||
 		    (m->kind == MF_MIG_EXT && ev >= m->version))
 			continue;
 		rc = apply(s, m, err, errlen);
 		if (rc < 0)
 			return rc;
 	}
-	return 0;
+	/* a store of an earlier build of ours: to the 1.x shape */
+	rc = mf_migrate_1x(s->db, s->path, msg, sizeof(msg));
+	if (rc < 0)
+		seterr(err, errlen, "%s", msg);
+	return rc;
 }
 
 static int check_version(struct mf_store *s, unsigned flags, char *err,

@@ -914,7 +914,8 @@ static bool stamp_matches(const struct stat *sb, const struct mf_track_info *in)
 {
 	return S_ISREG(sb->st_mode) && (uint64_t)sb->st_size == in->backing_size &&
 	       mf_store_ns(&sb->st_mtim) == in->backing_mtime_ns &&
-	       mf_store_ns(&sb->st_ctim) == in->backing_ctime_ns;
+	       (in->backing_ctime_ns == 0 ||	/* a 1.x row without one */
+		mf_store_ns(&sb->st_ctim) == in->backing_ctime_ns);
 }
 
 /* The handle's backing file still has the stamp of the scan; logs if not. */

@@ -775,8 +775,14 @@ static int load_state(struct scan *sc)
 	ret = find_covered_roots(sc);
 	if (ret < 0)
 		return ret;
+	/* a stamp of -1 ctime never matches: a track whose format keeps
+	 * format_blocks but has none (written by musefs 1.x) is probed
+	 * again, which fills them in */
 	ret = stamp_map_load(sc->db, "SELECT backing_path, id, backing_size, "
-			     "backing_mtime_ns, backing_ctime_ns, NULL, "
+			     "backing_mtime_ns, CASE WHEN format NOT IN "
+			     "('flac', 'mp3') AND NOT EXISTS (SELECT 1 FROM "
+			     "format_blocks f WHERE f.track_id = tracks.id) "
+			     "THEN -1 ELSE backing_ctime_ns END, NULL, "
 			     "fingerprint FROM tracks", &sc->tracks);
 	if (ret < 0)
 		return ret;
