@@ -156,6 +156,7 @@ install: all
 
 uninstall:
 	rm -f $(addprefix '$(DESTDIR)$(bindir)'/,musefs-scan musefs-mount musefs-stat musefs)
+	rm -f $(addprefix '$(DESTDIR)$(mandir)/man1'/,$(notdir $(wildcard docs/*.1)))
 
 # The main job: deps, build, scan LIBRARY into the default store, mount it
 # in the foreground at MOUNTPOINT (Ctrl-C unmounts).
@@ -164,6 +165,9 @@ run: deps
 		{ echo 'usage: make run LIBRARY=DIR MOUNTPOINT=DIR' >&2; exit 1; }
 	@$(MAKE) --no-print-directory all
 	$(B)/bin/musefs-scan '$(LIBRARY)'; test $$? -le 2
+	@mkdir -p '$(MOUNTPOINT)'
+	@echo "run: mounting the tree at '$(MOUNTPOINT)' in the foreground; stop it" \
+		"with Ctrl-C or: fusermount3 -u '$(MOUNTPOINT)'"
 	$(B)/bin/musefs-mount -f $(if $(TEMPLATE),--template '$(TEMPLATE)') '$(MOUNTPOINT)'
 
 clean:

@@ -3,15 +3,23 @@
  * musefs-mount - mount the store as a read-only, tag-driven tree.
  *
  * Options may be given as --name VALUE, --name=VALUE or -o name=VALUE (so
- * the mount works from /etc/fstab); fstab words (auto, noauto, user,
- * users, _netdev, nofail, defaults, rw/ro) are accepted and ignored; other
- * -o options go to FUSE, which refuses unknown ones by name.
+ * the mount works from /etc/fstab), all from one table (optdefs); fstab
+ * words (auto, noauto, user, users, _netdev, nofail, defaults, rw/ro, ...)
+ * are accepted and ignored, a few FUSE options go to FUSE, and any other
+ * -o word is refused by name.
+ *
+ * Without -f the process forks before it opens any store connection or
+ * starts any thread (daemon_fork()); the parent exits with the daemon's
+ * status once it serves or fails.
  */
 #include "../mount/mf_fs.h"
 #include "../mount/mf_loop.h"
 #include "../mount/mf_metricsfs.h"
+#include "../mount/mf_render.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
@@ -24,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "mf_heartbeat.h"
 #include "mf_log.h"
@@ -36,6 +45,8 @@
 #define MAX_FALLBACKS 64
 #define MAX_ROOTS 64
 #define MAX_WORKERS 16	/* FUSE worker threads at most */
+#define DEFAULT_MAX_COLLISIONS 10	/* --dry-run: % of files */
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof(*(a)))
 
 /* Exit statuses (docs/musefs-mount.1, EXIT STATUS). */
 enum {
@@ -44,6 +55,9 @@ enum {
 	EXIT_NOSTORE = 3,	/* the store is missing or unreadable */
 	EXIT_NOMOUNTPOINT = 4,	/* the mountpoint is missing or no dir */
 	EXIT_MOUNT = 5,		/* the kernel refused the mount */
+	EXIT_BUSY = 6,		/* the mountpoint is already a mount */
+	EXIT_DEAD = 7,		/* the mountpoint is a dead FUSE mount */
+	EXIT_DRYRUN = 8,	/* --dry-run: the template is unusable */
 };
 
 struct mount_opts {
@@ -57,6 +71,7 @@ struct mount_opts {
 	bool skip_on_missing;
 	enum mf_serve_mode mode;
 	unsigned poll_ms;
+	unsigned max_collisions;	/* --dry-run limit, % of files */
 	unsigned heartbeat_s;	/* 0: no heartbeat */
 	bool expose_metrics;
 	bool foreground;
@@ -110,6 +125,8 @@ static void usage(FILE *f)
 		"                          never through a symlink (repeatable)\n"
 		"  --dry-run               check the template, print sample paths,\n"
 		"                          counts and collisions, and exit\n"
+		"  --max-collisions PCT    --dry-run fails when more than PCT %%\n"
+		"                          of the files collide (%d)\n"
 		"  -f                      stay in the foreground\n"
 		"  --scheduler batch|normal  CPU scheduling of the FUSE workers\n"
 		"                          (batch: no wake-up preemption; default)\n"
@@ -119,7 +136,7 @@ static void usage(FILE *f)
 		"                          mount options (allow_other, ...)\n"
 		"  -v, -q                  more or fewer messages\n"
 		"  -h, --help, -V, --version\n",
-		DEFAULT_TEMPLATE);
+		DEFAULT_TEMPLATE, DEFAULT_MAX_COLLISIONS);
 }
 
 static int add_fuse_opt(struct mount_opts *o, const char *opt)
@@ -169,50 +186,179 @@ static int parse_mode(const char *name, const char *v, unsigned *out)
 	return 0;
 }
 
-static int parse_owner(const char *v, uid_t *out)
-{
-	struct passwd *pw = getpwnam(v);
-	unsigned n;
+/*
+ * The one table of musefs-mount's named options: each is --name VALUE,
+ * --name=VALUE and -o name=VALUE ('_' and '-' alike); flags take no value.
+ */
+enum opt_id {
+	OPT_DB, OPT_TEMPLATE, OPT_FALLBACK, OPT_DEFAULT_FALLBACK,
+	OPT_SKIP_ON_MISSING, OPT_MODE, OPT_POLL_MS, OPT_OWNER, OPT_GROUP,
+	OPT_FILE_MODE, OPT_DIR_MODE, OPT_ALLOW_OTHER, OPT_ATTR_TTL_MS,
+	OPT_CASE_INSENSITIVE, OPT_CACHE_MIB, OPT_ID3V2_VERSION, OPT_DRY_RUN,
+	OPT_HEARTBEAT_S, OPT_EXPOSE_METRICS, OPT_ROOT, OPT_SCHEDULER,
+	OPT_MAX_COLLISIONS, OPT__COUNT
+};
 
-	if (pw) {
-		*out = pw->pw_uid;
-		return 0;
+static const struct {
+	const char *name;
+	bool value;		/* takes a value */
+} optdefs[OPT__COUNT] = {
+	[OPT_DB] = { "db", true },
+	[OPT_TEMPLATE] = { "template", true },
+	[OPT_FALLBACK] = { "fallback", true },
+	[OPT_DEFAULT_FALLBACK] = { "default-fallback", true },
+	[OPT_SKIP_ON_MISSING] = { "skip-on-missing", false },
+	[OPT_MODE] = { "mode", true },
+	[OPT_POLL_MS] = { "poll-interval-ms", true },
+	[OPT_OWNER] = { "owner", true },
+	[OPT_GROUP] = { "group", true },
+	[OPT_FILE_MODE] = { "file-mode", true },
+	[OPT_DIR_MODE] = { "dir-mode", true },
+	[OPT_ALLOW_OTHER] = { "allow-other", false },
+	[OPT_ATTR_TTL_MS] = { "attr-ttl-ms", true },
+	[OPT_CASE_INSENSITIVE] = { "case-insensitive", false },
+	[OPT_CACHE_MIB] = { "cache-mib", true },
+	[OPT_ID3V2_VERSION] = { "id3v2-version", true },
+	[OPT_DRY_RUN] = { "dry-run", false },
+	[OPT_HEARTBEAT_S] = { "heartbeat-s", true },
+	[OPT_EXPOSE_METRICS] = { "expose-metrics", false },
+	[OPT_ROOT] = { "root", true },
+	[OPT_SCHEDULER] = { "scheduler", true },
+	[OPT_MAX_COLLISIONS] = { "max-collisions", true },
+};
+
+/* @v as one of @n words of @words: its index, or -EINVAL with a message. */
+static int parse_word(const char *name, const char *v,
+		      const char *const *words, size_t n, const char *expect)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v, words[i]) == 0)
+			return (int)i;
+	mf_err(NULL, "invalid value for '%s': '%s' (expected %s)", name, v,
+	       expect);
+	return -EINVAL;
+}
+
+/* A user or group: a name (getpwnam/getgrnam) or a number. */
+static int parse_id(const char *name, const char *v, bool user, unsigned *out)
+{
+	size_t i;
+
+	for (i = 0; v[i] >= '0' && v[i] <= '9'; i++)
+		;
+	if (i && !v[i])
+		return parse_uint(name, v, 0, 0x7fffffff, out);
+	if (user) {
+		struct passwd *pw = getpwnam(v);
+
+		if (pw) {
+			*out = pw->pw_uid;
+			return 0;
+		}
+	} else {
+		struct group *gr = getgrnam(v);
+
+		if (gr) {
+			*out = gr->gr_gid;
+			return 0;
+		}
 	}
-	if (parse_uint("owner", v, 0, 0x7fffffff, &n) < 0)
+	mf_err(NULL, "option '%s': no such %s '%s'", name,
+	       user ? "user" : "group", v);
+	return -EINVAL;
+}
+
+static int set_fallback(struct mount_opts *o, char *v)
+{
+	char *eq = strchr(v, '=');
+
+	if (!eq || eq == v) {
+		mf_err(NULL, "invalid value for 'fallback': '%s' (expected "
+		       "KEY=VALUE)", v);
 		return -EINVAL;
-	*out = (uid_t)n;
+	}
+	if (o->nfallbacks == MAX_FALLBACKS) {
+		mf_err(NULL, "too many 'fallback' options (max %d)",
+		       MAX_FALLBACKS);
+		return -EINVAL;
+	}
+	*eq = '\0';
+	o->fallbacks[o->nfallbacks].field = v;
+	o->fallbacks[o->nfallbacks].value = eq + 1;
+	o->nfallbacks++;
 	return 0;
 }
 
-static int parse_group(const char *v, gid_t *out)
+/* Apply option @id of optdefs with value @v (NULL for flags). */
+static int apply_opt(struct mount_opts *o, enum opt_id id, char *v)
 {
-	struct group *gr = getgrnam(v);
+	static const char *const modes[] = { "synthesis", "structure-only" };
+	static const char *const scheds[] = { "normal", "batch" };
+	const char *name = optdefs[id].name;
 	unsigned n;
+	int ret = 0;
 
-	if (gr) {
-		*out = gr->gr_gid;
-		return 0;
+	switch (id) {
+	case OPT_DB: o->db = v; break;
+	case OPT_TEMPLATE: o->tmpl = v; break;
+	case OPT_FALLBACK: return set_fallback(o, v);
+	case OPT_DEFAULT_FALLBACK: o->default_fallback = v; break;
+	case OPT_SKIP_ON_MISSING: o->skip_on_missing = true; break;
+	case OPT_MODE:
+		ret = parse_word(name, v, modes, 2, "synthesis or "
+				 "structure-only");
+		if (ret >= 0)
+			o->mode = ret ? MF_SERVE_STRUCTURE_ONLY :
+					MF_SERVE_SYNTHESIS;
+		break;
+	case OPT_POLL_MS:
+		return parse_uint(name, v, 10, 3600000, &o->poll_ms);
+	case OPT_OWNER:
+		ret = parse_id(name, v, true, &n);
+		if (!ret)
+			o->uid = (uid_t)n;
+		break;
+	case OPT_GROUP:
+		ret = parse_id(name, v, false, &n);
+		if (!ret)
+			o->gid = (gid_t)n;
+		break;
+	case OPT_FILE_MODE: return parse_mode(name, v, &o->file_mode);
+	case OPT_DIR_MODE: return parse_mode(name, v, &o->dir_mode);
+	case OPT_ALLOW_OTHER: o->allow_other = true; break;
+	case OPT_ATTR_TTL_MS:
+		return parse_uint(name, v, 0, 86400000, &o->attr_ttl_ms);
+	case OPT_CASE_INSENSITIVE: o->casefold = true; break;
+	case OPT_CACHE_MIB: return parse_uint(name, v, 1, 65536, &o->cache_mib);
+	case OPT_ID3V2_VERSION: return parse_uint(name, v, 3, 4, &o->id3v2);
+	case OPT_DRY_RUN: o->dry_run = true; break;
+	case OPT_HEARTBEAT_S:
+		return parse_uint(name, v, 0, 86400, &o->heartbeat_s);
+	case OPT_EXPOSE_METRICS: o->expose_metrics = true; break;
+	case OPT_ROOT:
+		if (o->nroots == MAX_ROOTS) {
+			mf_err(NULL, "option 'root': at most %d roots",
+			       MAX_ROOTS);
+			return -EINVAL;
+		}
+		o->roots[o->nroots++] = v;
+		break;
+	case OPT_SCHEDULER:
+		ret = parse_word(name, v, scheds, 2, "batch or normal");
+		if (ret >= 0)
+			o->batch = ret == 1;
+		break;
+	case OPT_MAX_COLLISIONS:
+		return parse_uint(name, v, 0, 100, &o->max_collisions);
+	case OPT__COUNT: break;
 	}
-	if (parse_uint("group", v, 0, 0x7fffffff, &n) < 0)
-		return -EINVAL;
-	*out = (gid_t)n;
-	return 0;
-}
-
-/* Options that take no value. */
-static bool is_flag(const char *name)
-{
-	return strcmp(name, "skip-on-missing") == 0 ||
-	       strcmp(name, "expose-metrics") == 0 ||
-	       strcmp(name, "allow-other") == 0 ||
-	       strcmp(name, "case-insensitive") == 0 ||
-	       strcmp(name, "dry-run") == 0;
+	return ret < 0 ? ret : 0;
 }
 
 /*
- * One named option from the command line or -o; @v may be NULL for flags.
- * '_' and '-' are the same in names (fstab habits). Returns 0, 1 when the
- * name is not ours (a FUSE option), or -EINVAL.
+ * One named option from -o; @v is NULL for flags. '_' and '-' are the same
+ * in names (fstab habits). Returns 0, 1 when the name is not ours, or
+ * -EINVAL.
  */
 static int set_opt(struct mount_opts *o, const char *raw, char *v)
 {
@@ -222,127 +368,114 @@ static int set_opt(struct mount_opts *o, const char *raw, char *v)
 	for (i = 0; raw[i] && i + 1 < sizeof(name); i++)
 		name[i] = raw[i] == '_' ? '-' : raw[i];
 	name[i] = '\0';
-	if (is_flag(name) && v) {
+	if (raw[i])
+		return 1;
+	for (i = 0; i < OPT__COUNT; i++)
+		if (strcmp(name, optdefs[i].name) == 0)
+			break;
+	if (i == OPT__COUNT)
+		return 1;
+	if (!optdefs[i].value && v) {
 		mf_err(NULL, "option '%s' takes no value", name);
 		return -EINVAL;
 	}
-	if (!is_flag(name) && !v && strcmp(name, "db") != 0 &&
-	    strcmp(name, "template") != 0 && strcmp(name, "fallback") != 0 &&
-	    strcmp(name, "default-fallback") != 0 && strcmp(name, "mode") != 0 &&
-	    strcmp(name, "poll-interval-ms") != 0 && strcmp(name, "owner") != 0 &&
-	    strcmp(name, "group") != 0 && strcmp(name, "file-mode") != 0 &&
-	    strcmp(name, "dir-mode") != 0 && strcmp(name, "attr-ttl-ms") != 0 &&
-	    strcmp(name, "cache-mib") != 0 && strcmp(name, "id3v2-version") != 0 &&
-	    strcmp(name, "heartbeat-s") != 0 && strcmp(name, "root") != 0 &&
-	    strcmp(name, "scheduler") != 0)
-		return 1;	/* not ours */
-	if (!is_flag(name) && !v) {
+	if (optdefs[i].value && !v) {
 		mf_err(NULL, "option '%s' needs a value", name);
 		return -EINVAL;
 	}
-	if (strcmp(name, "expose-metrics") == 0) {
-		o->expose_metrics = true;
-		return 0;
-	} else if (strcmp(name, "heartbeat-s") == 0) {
-		return parse_uint(name, v, 0, 86400, &o->heartbeat_s);
-	} else if (strcmp(name, "allow-other") == 0) {
-		o->allow_other = true;
-		return 0;
-	} else if (strcmp(name, "case-insensitive") == 0) {
-		o->casefold = true;
-		return 0;
-	} else if (strcmp(name, "dry-run") == 0) {
-		o->dry_run = true;
-		return 0;
-	} else if (strcmp(name, "owner") == 0) {
-		return parse_owner(v, &o->uid);
-	} else if (strcmp(name, "group") == 0) {
-		return parse_group(v, &o->gid);
-	} else if (strcmp(name, "file-mode") == 0) {
-		return parse_mode(name, v, &o->file_mode);
-	} else if (strcmp(name, "dir-mode") == 0) {
-		return parse_mode(name, v, &o->dir_mode);
-	} else if (strcmp(name, "attr-ttl-ms") == 0) {
-		return parse_uint(name, v, 0, 86400000, &o->attr_ttl_ms);
-	} else if (strcmp(name, "cache-mib") == 0) {
-		return parse_uint(name, v, 1, 65536, &o->cache_mib);
-	} else if (strcmp(name, "id3v2-version") == 0) {
-		return parse_uint(name, v, 3, 4, &o->id3v2);
-	} else if (strcmp(name, "root") == 0) {
-		if (o->nroots == MAX_ROOTS) {
-			mf_err(NULL, "option 'root': at most %d roots",
-			       MAX_ROOTS);
-			return -EINVAL;
-		}
-		o->roots[o->nroots++] = v;
-		return 0;
-	}
-	if (strcmp(name, "db") == 0) {
-		o->db = v;
-	} else if (strcmp(name, "template") == 0) {
-		o->tmpl = v;
-	} else if (strcmp(name, "fallback") == 0) {
-		char *eq = v ? strchr(v, '=') : NULL;
-
-		if (!eq || eq == v) {
-			mf_err(NULL, "invalid value for 'fallback': '%s' "
-			       "(expected KEY=VALUE)", v ? v : "");
-			return -EINVAL;
-		}
-		if (o->nfallbacks == MAX_FALLBACKS) {
-			mf_err(NULL, "too many 'fallback' options (max %d)",
-			       MAX_FALLBACKS);
-			return -EINVAL;
-		}
-		*eq = '\0';
-		o->fallbacks[o->nfallbacks].field = v;
-		o->fallbacks[o->nfallbacks].value = eq + 1;
-		o->nfallbacks++;
-	} else if (strcmp(name, "default-fallback") == 0) {
-		o->default_fallback = v;
-	} else if (strcmp(name, "skip-on-missing") == 0) {
-		o->skip_on_missing = true;
-	} else if (strcmp(name, "mode") == 0) {
-		if (v && strcmp(v, "synthesis") == 0) {
-			o->mode = MF_SERVE_SYNTHESIS;
-		} else if (v && strcmp(v, "structure-only") == 0) {
-			o->mode = MF_SERVE_STRUCTURE_ONLY;
-		} else {
-			mf_err(NULL, "invalid value for 'mode': '%s' (expected "
-			       "synthesis or structure-only)", v ? v : "");
-			return -EINVAL;
-		}
-	} else if (strcmp(name, "poll-interval-ms") == 0) {
-		return parse_uint("poll-interval-ms", v, 10, 3600000,
-				  &o->poll_ms);
-	} else if (strcmp(name, "scheduler") == 0) {
-		if (v && strcmp(v, "batch") == 0) {
-			o->batch = true;
-		} else if (v && strcmp(v, "normal") == 0) {
-			o->batch = false;
-		} else {
-			mf_err(NULL, "invalid value for 'scheduler': '%s' "
-			       "(expected batch or normal)", v ? v : "");
-			return -EINVAL;
-		}
-	}
-	return 0;
+	return apply_opt(o, (enum opt_id)i, v);
 }
 
-/* Split one -o argument on unescaped commas and dispatch each item. */
-static int parse_o(struct mount_opts *o, char *arg)
+/* Is @item one of @n words, or prefixed by one that ends in '=', '.', '-'? */
+static bool word_in(const char *item, const char *const *words, size_t n)
 {
-	static const char *const ignored[] = {
-		"auto", "noauto", "user", "users", "nouser", "_netdev",
-		"nofail", "defaults", "ro", "rw", "exec", "noexec", "suid",
-		"nosuid", "dev", "nodev", "async", "atime", "noatime",
-		"nodiratime", "relatime", "strictatime", "lazytime", "sync",
-		"owner", "group", "nofail", "loop",
-	};
-	char *p = arg, *item = arg, *w = arg;
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(words[i]);
+
+		if (strchr("=.-", words[i][l - 1]) ?
+		    strncmp(item, words[i], l) == 0 : strcmp(item, words[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * -o words that are not musefs-mount's: fstab and mount(8) words (for
+ * mount(8), systemd and other programs; ignored), and the FUSE mount
+ * options musefs-mount passes to FUSE.
+ */
+static const char *const fstab_words[] = {
+	"auto", "noauto", "user", "users", "nouser", "owner", "group",
+	"_netdev", "nofail", "defaults", "ro", "rw", "exec", "noexec", "suid",
+	"nosuid", "dev", "nodev", "async", "sync", "dirsync", "atime",
+	"noatime", "diratime", "nodiratime", "relatime", "norelatime",
+	"strictatime", "nostrictatime", "lazytime", "nolazytime", "loop",
+	"nonempty", "x-", "comment=", "user=", "uhelper=", "helper=",
+};
+static const char *const fuse_words[] = {
+	"allow_root", "auto_unmount", "default_permissions", "blkdev",
+	"debug", "fsname=", "subtype=", "max_read=", "blksize=", "context=",
+	"fscontext=", "defcontext=", "rootcontext=",
+};
+
+/* Is @item (the bytes after a backslash) a \NNN octal escape of 1..255? */
+static int octal_escape(const char *p)
+{
+	int v = 0;
+
+	for (int i = 0; i < 3; i++) {
+		if (p[i] < '0' || p[i] > '7')
+			return -1;
+		v = v * 8 + (p[i] - '0');
+	}
+	return v >= 1 && v <= 255 ? v : -1;
+}
+
+/* One item of -o, unescaped: ours, fstab's, FUSE's, or refused. */
+static int parse_o_item(struct mount_opts *o, char *item)
+{
+	char *eq, *v = NULL;
 	int ret;
 
+	if (!*item || word_in(item, fstab_words, ARRAY_SIZE(fstab_words)))
+		return 0;
+	if (strcmp(item, "allow_other") == 0) {
+		o->allow_other = true;
+		return 0;
+	}
+	if (word_in(item, fuse_words, ARRAY_SIZE(fuse_words)))
+		return add_fuse_opt(o, item) < 0 ? -ENOMEM : 0;
+	eq = strchr(item, '=');
+	if (eq) {
+		*eq = '\0';
+		v = eq + 1;
+	}
+	ret = set_opt(o, item, v);
+	if (ret > 0) {
+		if (eq)
+			*eq = '=';
+		mf_err(NULL, "unknown -o option '%s'", item);
+		return -EINVAL;
+	}
+	return ret;
+}
+
+/*
+ * Split one -o argument on unescaped commas and dispatch each item. In
+ * items, \NNN (three octal digits, as fstab writes a space: \040) is that
+ * byte, and a backslash before any other character makes it literal (\,).
+ */
+static int parse_o(struct mount_opts *o, char *arg)
+{
+	char *p = arg, *item = arg, *w = arg;
+	int ret, c;
+
 	for (;; p++) {
+		if (*p == '\\' && (c = octal_escape(p + 1)) > 0) {
+			*w++ = (char)c;
+			p += 3;
+			continue;
+		}
 		if (*p == '\\' && p[1]) {
 			*w++ = *++p;
 			continue;
@@ -352,37 +485,11 @@ static int parse_o(struct mount_opts *o, char *arg)
 			continue;
 		}
 		bool end = *p == '\0';
-		char *eq, *v = NULL;
-		size_t i;
 
 		*w = '\0';
-		/* x-systemd.*, x-gvfs-*, comment=...: for other programs */
-		if (strncmp(item, "x-", 2) == 0 ||
-		    strncmp(item, "comment=", 8) == 0)
-			*item = '\0';
-		if (*item) {
-			for (i = 0; i < sizeof(ignored) / sizeof(*ignored); i++)
-				if (strcmp(item, ignored[i]) == 0)
-					break;
-			if (i == sizeof(ignored) / sizeof(*ignored)) {
-				eq = strchr(item, '=');
-				if (eq) {
-					*eq = '\0';
-					v = eq + 1;
-				}
-				ret = set_opt(o, item, v);
-				if (ret < 0)
-					return ret;
-				if (ret > 0 && strcmp(item, "allow_other") == 0) {
-					o->allow_other = true;
-				} else if (ret > 0) {
-					if (eq)
-						*eq = '=';
-					if (add_fuse_opt(o, item) < 0)
-						return -ENOMEM;
-				}
-			}
-		}
+		ret = parse_o_item(o, item);
+		if (ret < 0)
+			return ret;
 		if (end)
 			break;
 		item = w = p + 1;
@@ -392,42 +499,24 @@ static int parse_o(struct mount_opts *o, char *arg)
 
 static int parse_args(int argc, char **argv, struct mount_opts *o)
 {
-	/* every long option is set_opt(its name, its value) */
-	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 256 },
-		{ "template", required_argument, NULL, 256 },
-		{ "fallback", required_argument, NULL, 256 },
-		{ "default-fallback", required_argument, NULL, 256 },
-		{ "skip-on-missing", no_argument, NULL, 256 },
-		{ "mode", required_argument, NULL, 256 },
-		{ "poll-interval-ms", required_argument, NULL, 256 },
-		{ "owner", required_argument, NULL, 256 },
-		{ "group", required_argument, NULL, 256 },
-		{ "file-mode", required_argument, NULL, 256 },
-		{ "dir-mode", required_argument, NULL, 256 },
-		{ "allow-other", no_argument, NULL, 256 },
-		{ "attr-ttl-ms", required_argument, NULL, 256 },
-		{ "case-insensitive", no_argument, NULL, 256 },
-		{ "cache-mib", required_argument, NULL, 256 },
-		{ "id3v2-version", required_argument, NULL, 256 },
-		{ "dry-run", no_argument, NULL, 256 },
-		{ "heartbeat-s", required_argument, NULL, 256 },
-		{ "expose-metrics", no_argument, NULL, 256 },
-		{ "root", required_argument, NULL, 256 },
-		{ "scheduler", required_argument, NULL, 256 },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	/* every long option of optdefs, then -v -q -h -V */
+	struct option longopts[OPT__COUNT + 5] = {
+		[OPT__COUNT] = { "verbose", no_argument, NULL, 'v' },
+		[OPT__COUNT + 1] = { "quiet", no_argument, NULL, 'q' },
+		[OPT__COUNT + 2] = { "help", no_argument, NULL, 'h' },
+		[OPT__COUNT + 3] = { "version", no_argument, NULL, 'V' },
 	};
 	int c, idx, ret = 0;
 
+	for (size_t i = 0; i < OPT__COUNT; i++)
+		longopts[i] = (struct option){ optdefs[i].name,
+			optdefs[i].value ? required_argument : no_argument,
+			NULL, 256 };
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "fsdo:vqhV", longopts, &idx)) != -1) {
 		switch (c) {
 		case 256:
-			ret = set_opt(o, longopts[idx].name, optarg);
+			ret = apply_opt(o, (enum opt_id)idx, optarg);
 			break;
 		case 'f': o->foreground = true; break;
 		case 's': o->single = true; break;
@@ -460,9 +549,12 @@ static int parse_args(int argc, char **argv, struct mount_opts *o)
 	}
 	if (o->dry_run && optind == argc)
 		return 0;	/* --dry-run needs no mountpoint */
+	if (optind >= argc) {
+		mf_err(NULL, "no MOUNTPOINT given");
+		return -ENOENT;		/* usage follows */
+	}
 	if (optind + 1 != argc) {
-		mf_err(NULL, optind >= argc ? "no MOUNTPOINT given" :
-		       "too many arguments");
+		mf_err(NULL, "too many arguments: '%s'", argv[optind + 1]);
 		return -EINVAL;
 	}
 	o->mountpoint = argv[optind];
@@ -528,6 +620,228 @@ static bool allow_other_permitted(void)
 	return ok;
 }
 
+
+/* Mount point @mp as /proc/self/mountinfo escapes it: \NNN octal bytes. */
+static void unescape_mountinfo(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		int c = *s == '\\' ? octal_escape(s + 1) : -1;
+
+		if (c > 0) {
+			*w++ = (char)c;
+			s += 3;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+/*
+ * The file system type of the topmost mount at canonical path @path, into
+ * @type of @len bytes; "" when nothing is mounted there.
+ */
+static void mounted_at(const char *path, char *type, size_t len)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL;
+	size_t cap = 0;
+
+	type[0] = '\0';
+	if (!f)
+		return;
+	while (getline(&line, &cap, f) > 0) {
+		char *fields[5], *p = line, *sep;
+		size_t n = 0;
+
+		while (n < 5 && (fields[n] = strsep(&p, " ")))
+			n++;
+		sep = p ? strstr(p, "- ") : NULL;
+		if (n < 5 || !sep)
+			continue;
+		unescape_mountinfo(fields[4]);
+		if (strcmp(fields[4], path) == 0)
+			snprintf(type, len, "%.*s", (int)strcspn(sep + 2, " "),
+				 sep + 2);
+	}
+	free(line);
+	fclose(f);
+}
+
+/*
+ * Check the mountpoint before anything is mounted: missing or no directory
+ * (EXIT_NOMOUNTPOINT), a dead FUSE mount (EXIT_DEAD), already a mount
+ * (EXIT_BUSY; an autofs trigger such as x-systemd.automount leaves there is
+ * not one). A non-empty directory gets a warning. Sets @abs (PATH_MAX
+ * bytes) to the canonical path. Returns 0 or an exit status.
+ */
+static int check_mountpoint(const char *mp, char *abs)
+{
+	char type[64];
+	struct stat sb;
+	struct dirent *de;
+	DIR *d;
+
+	if (stat(mp, &sb) < 0 && errno == ENOTCONN) {
+		mf_err(NULL, "cannot mount on '%s': a dead FUSE mount (%s); "
+		       "unmount it with 'fusermount3 -u %s'", mp,
+		       strerror(ENOTCONN), mp);
+		return EXIT_DEAD;
+	}
+	if (stat(mp, &sb) < 0 || !realpath(mp, abs)) {
+		mf_err(NULL, "cannot mount on '%s': %s", mp, strerror(errno));
+		return EXIT_NOMOUNTPOINT;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		mf_err(NULL, "cannot mount on '%s': not a directory", mp);
+		return EXIT_NOMOUNTPOINT;
+	}
+	mounted_at(abs, type, sizeof(type));
+	if (type[0] && strcmp(type, "autofs") != 0) {
+		mf_err(NULL, "cannot mount on '%s': already a mount point (%s)",
+		       mp, type);
+		return EXIT_BUSY;
+	}
+	d = opendir(mp);
+	while (d && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			break;
+	if (d && de)
+		mf_warn(NULL, "mountpoint '%s' is not empty; its contents are "
+			"hidden while mounted", mp);
+	if (d)
+		closedir(d);
+	return 0;
+}
+
+static void warn_unknown(void *ctx, const char *field)
+{
+	(void)ctx;
+	mf_warn(NULL, "template: field '%s' is not a tag of any track", field);
+}
+
+/*
+ * Validate the store with a connection that is closed again (the daemon
+ * opens its own after the fork): it must open read-only as a musefs store.
+ * Warns about each template field no track has; sets *@unknown to their
+ * count. Returns 0 or EXIT_NOSTORE with a message.
+ */
+static int validate_store(const char *db, const struct mf_template *tmpl,
+			  size_t *unknown)
+{
+	struct mf_store *s = NULL;
+	char err[PATH_MAX + 256];
+	int ret;
+
+	ret = mf_store_open(db, MF_STORE_READONLY, &s, err, sizeof(err));
+	if (ret < 0) {
+		mf_err(NULL, "%s", err);
+		return EXIT_NOSTORE;
+	}
+	ret = mf_render_unknown_fields(s, tmpl, warn_unknown, NULL);
+	mf_store_close(s);
+	if (ret < 0) {
+		mf_err(NULL, "cannot read the tags of '%s': %s", db,
+		       strerror(-ret));
+		return EXIT_NOSTORE;
+	}
+	*unknown = (size_t)ret;
+	return 0;
+}
+
+/*
+ * --dry-run: print the tree's samples, counts and collisions. EXIT_DRYRUN
+ * when the template references fields but none that any track has, or
+ * more than @max_pct % of the files collide.
+ */
+static int dry_run(const struct mf_fs_config *cfg, size_t unknown,
+		   unsigned max_pct)
+{
+	struct mf_fs_dry_stats st;
+	size_t nf = mf_template_nfields(cfg->tmpl);
+	char err[PATH_MAX + 256];
+	int status = 0;
+
+	if (mf_fs_dry_run(cfg, stdout, 10, &st, err, sizeof(err)) < 0) {
+		mf_err(NULL, "%s", err);
+		return EXIT_NOSTORE;
+	}
+	if (nf && unknown == nf) {
+		mf_err(NULL, "template: no field it references is a tag of "
+		       "any track");
+		status = EXIT_DRYRUN;
+	}
+	if (st.collisions * 100 > (size_t)max_pct * st.files) {
+		mf_err(NULL, "%zu of %zu files collide, more than "
+		       "--max-collisions %u%%", st.collisions, st.files,
+		       max_pct);
+		status = EXIT_DRYRUN;
+	}
+	return status;
+}
+
+/*
+ * Without -f: fork before any store connection or thread exists. POSIX
+ * locks, on which SQLite's WAL mode relies, are not inherited by a child,
+ * and neither are threads. The parent waits until the child serves (one
+ * byte on the pipe) or fails (the pipe closes; the child's exit status is
+ * the parent's), so a shell, mount(8) and fstab see the real outcome.
+ * Returns -1 in the child with *@ready_fd set, else the parent's status.
+ */
+static int daemon_fork(int *ready_fd)
+{
+	int p[2], st;
+	ssize_t n;
+	pid_t pid;
+	char b;
+
+	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		mf_err(NULL, "cannot daemonize: %s", strerror(errno));
+		return EXIT_FAIL;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		setsid();
+		*ready_fd = p[1];
+		return -1;
+	}
+	close(p[1]);
+	do
+		n = read(p[0], &b, 1);
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	if (n == 1)
+		return 0;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return EXIT_FAIL;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_FAIL;
+}
+
+/* The daemon serves: detach from the terminal and release the parent. */
+static void daemon_ready(int fd)
+{
+	int null;
+
+	if (fd < 0)
+		return;
+	if (chdir("/") < 0)
+		mf_warn(NULL, "cannot chdir to '/': %s", strerror(errno));
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+	if (write(fd, "", 1) != 1)
+		mf_warn(NULL, "cannot release the parent: %s", strerror(errno));
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	struct mount_opts o = {
@@ -535,7 +849,7 @@ int main(int argc, char **argv)
 		.attr_ttl_ms = 60000, .cache_mib = 64, .id3v2 = 4,
 		.file_mode = 0444, .dir_mode = 0555,
 		.uid = getuid(), .gid = getgid(), .heartbeat_s = 10,
-		.batch = true,
+		.batch = true, .max_collisions = DEFAULT_MAX_COLLISIONS,
 	};
 	struct mf_heartbeat_config hbc;
 	struct mf_heartbeat *hb = NULL;
@@ -548,17 +862,17 @@ int main(int argc, char **argv)
 	struct fuse_session *se = NULL;
 	struct mf_loop_config lc = { .max_threads = MAX_WORKERS };
 	sigset_t term, oldmask;
-	struct stat sb;
 	char dbpath[PATH_MAX], abs_db[PATH_MAX], err[PATH_MAX + 256];
-	size_t nfiles = 0, ndirs = 0;
-	int ret, status = EXIT_FAIL;
+	size_t nfiles = 0, ndirs = 0, unknown = 0;
+	int ret, status = EXIT_FAIL, ready_fd = -1;
 
 	mf_main_init("musefs-mount");
 	ret = parse_args(argc, argv, &o);
 	if (ret > 0)
 		return 0;
 	if (ret < 0) {
-		usage(stderr);
+		if (ret == -ENOENT)	/* a missing operand: show the usage */
+			usage(stderr);
 		status = EXIT_USAGE;
 		goto out;
 	}
@@ -579,7 +893,7 @@ int main(int argc, char **argv)
 	status = EXIT_NOSTORE;
 	if (mf_main_db_path(o.db, dbpath, sizeof(dbpath)) < 0)
 		goto out;
-	/* worker threads open the store after fuse_daemonize() did chdir("/") */
+	/* worker threads open the store after the daemon did chdir("/") */
 	if (!realpath(dbpath, abs_db)) {
 		mf_err(NULL, "cannot open store '%s': %s", dbpath, strerror(errno));
 		goto out;
@@ -613,26 +927,23 @@ int main(int argc, char **argv)
 		cfg.nroots = i + 1;
 	}
 	cfg.roots = (const char *const *)roots;
+	status = validate_store(abs_db, tmpl, &unknown);
+	if (status)
+		goto out;
 	if (o.dry_run) {
-		ret = mf_fs_dry_run(&cfg, stdout, 10, err, sizeof(err));
-		if (ret < 0)
-			mf_err(NULL, "%s", err);
-		status = ret < 0 ? EXIT_NOSTORE : 0;
+		status = dry_run(&cfg, unknown, o.max_collisions);
 		goto out;
 	}
-	if (!o.mountpoint || stat(o.mountpoint, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
-		mf_err(NULL, "cannot mount on '%s': %s", o.mountpoint,
-		       errno && !S_ISDIR(sb.st_mode) ? strerror(errno) :
-		       "not a directory");
-		status = EXIT_NOMOUNTPOINT;
+	status = check_mountpoint(o.mountpoint, abs_mp);
+	if (status)
 		goto out;
+	/* nothing below runs before the fork: no connection, no thread */
+	if (!o.foreground) {
+		status = daemon_fork(&ready_fd);
+		if (status >= 0)
+			goto out;
 	}
-	if (!realpath(o.mountpoint, abs_mp)) {
-		mf_err(NULL, "cannot mount on '%s': %s", o.mountpoint,
-		       strerror(errno));
-		status = EXIT_NOMOUNTPOINT;
-		goto out;
-	}
+	status = EXIT_NOSTORE;
 	mf_metrics_start();
 	ret = mf_fs_new(&cfg, &fs, err, sizeof(err));
 	if (ret < 0) {
@@ -668,14 +979,10 @@ int main(int argc, char **argv)
 		mf_err(NULL, "cannot set signal handlers");
 		goto out_destroy;
 	}
-	if (fuse_session_mount(se, o.mountpoint) != 0) {
+	if (fuse_session_mount(se, abs_mp) != 0) {
 		mf_err(NULL, "cannot mount on '%s'", o.mountpoint);
 		status = EXIT_MOUNT;
 		goto out_signals;
-	}
-	if (fuse_daemonize(o.foreground) != 0) {
-		mf_err(NULL, "cannot daemonize");
-		goto out_unmount;
 	}
 	/*
 	 * The refresh and heartbeat threads block the signals that end the
@@ -712,6 +1019,8 @@ int main(int argc, char **argv)
 	}
 	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 	notify_ready(nfiles, ndirs);
+	daemon_ready(ready_fd);
+	ready_fd = -1;
 	if (o.single) {
 		if (o.batch && (ret = mf_loop_batch_self()) < 0)
 			mf_debug(NULL, "cannot use SCHED_BATCH: %s",
@@ -732,6 +1041,8 @@ out_signals:
 out_destroy:
 	fuse_session_destroy(se);
 out:
+	if (ready_fd >= 0)
+		close(ready_fd);	/* the parent takes our exit status */
 	for (size_t i = 0; i < cfg.nroots; i++)
 		free(roots[i]);
 	fuse_opt_free_args(&args);

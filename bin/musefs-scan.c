@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * musefs-scan - walk library roots and bring the store up to date.
- * Exit status: 0 all went well, 2 some files failed, 1 fatal error (or
+ * Exit status: 0 all went well, 2 some files failed (with -q: only new or
+ * changed failures count), 1 fatal error (or
  * --prune refused), 75 another scan holds the store (EX_TEMPFAIL),
  * 128 + signal number when SIGINT/SIGTERM stopped it.
  */
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mf_log.h"
@@ -76,12 +78,15 @@ static void usage(FILE *f)
 		"  --vacuum           checkpoint the WAL and VACUUM (after a scan)\n"
 		"  --json             print the summary as JSON\n"
 		"  -v, --verbose      more messages (repeat for debug)\n"
-		"  -q, --quiet        no summary line, errors only\n"
+		"  -q, --quiet        no summary line; known failures (unchanged\n"
+		"                     since they failed) are not reported again\n"
+		"                     and do not make the exit status 2\n"
 		"  -h, --help         this text\n"
 		"  -V, --version      print the version\n"
 		"\n"
-		"Exit status: 0 all well, 2 some files failed, 1 fatal error or\n"
-		"prune refused, 75 another scan runs, 130/143 interrupted.\n");
+		"Exit status: 0 all well, 2 some files failed (with -q: new or\n"
+		"changed failures), 1 fatal error or prune refused, 75 another\n"
+		"scan runs, 130/143 interrupted.\n");
 }
 
 /* @s as a JSON string (bytes >= 0x80 pass through; controls escaped). */
@@ -124,12 +129,14 @@ static void print_summary(const struct mf_scan_stats *st, int json,
 	}
 	printf("{\"seen\":%llu,\"new\":%llu,\"changed\":%llu,\"moved\":%llu,"
 	       "\"unchanged\":%llu,\"skipped\":%llu,\"failed\":%llu,"
+	       "\"failed_known\":%llu,"
 	       "\"pruned\":%llu,\"probed\":%llu,\"bytes_read\":%llu,"
 	       "\"seconds\":%.3f,\"outcome\":",
 	       (unsigned long long)st->seen, (unsigned long long)st->new,
 	       (unsigned long long)st->changed, (unsigned long long)st->moved,
 	       (unsigned long long)st->unchanged,
 	       (unsigned long long)st->skipped, (unsigned long long)st->failed,
+	       (unsigned long long)st->failed_known,
 	       (unsigned long long)st->pruned, (unsigned long long)st->probed,
 	       (unsigned long long)st->bytes_read, st->seconds);
 	json_str(st->outcome ? st->outcome : "failed");
@@ -142,6 +149,58 @@ static void print_summary(const struct mf_scan_stats *st, int json,
 		printf(":%llu", (unsigned long long)st->skipped_ext[i].count);
 	}
 	printf("}}\n");
+}
+
+/*
+ * With --json, a fatal error as one JSON object on stdout:
+ * {"error":CODE,"message":TEXT,"store":PATH,"exit_status":N}.
+ */
+static void json_error(const char *code, const char *msg, const char *db,
+		       int status)
+{
+	printf("{\"error\":");
+	json_str(code);
+	printf(",\"message\":");
+	json_str(msg);
+	printf(",\"store\":");
+	json_str(db);
+	printf(",\"exit_status\":%d}\n", status);
+}
+
+/* Is the store the default one (no --db, no $MUSEFS_DB)? */
+static bool default_store(const char *opt_db)
+{
+	const char *env = getenv("MUSEFS_DB");
+
+	return !opt_db && !(env && *env);
+}
+
+/*
+ * Only the default store's directory is created: any other store whose
+ * directory is missing is an error (a typo must not grow a tree). Returns
+ * true, after logging, when @path's directory does not exist.
+ */
+static bool missing_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct stat sb;
+
+	if (!slash || slash == path || access(path, F_OK) == 0)
+		return false;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (stat(dir, &sb) < 0) {
+		if (errno != ENOENT)
+			return false;	/* let the open say what is wrong */
+		mf_err(NULL, "cannot create store '%s': directory '%s' does "
+		       "not exist", path, dir);
+		return true;
+	}
+	if (S_ISDIR(sb.st_mode))
+		return false;
+	mf_err(NULL, "cannot create store '%s': '%s' is not a directory",
+	       path, dir);
+	return true;
 }
 
 static int parse_uint(const char *s, unsigned max, unsigned *out)
@@ -292,6 +351,8 @@ int main(int argc, char **argv)
 	}
 	if (mf_main_db_path(opt_db, dbpath, sizeof(dbpath)) < 0)
 		return 1;
+	if (!default_store(opt_db) && missing_parent(dbpath))
+		return 1;
 	ret = mf_store_open(dbpath, MF_STORE_CREATE, &store, err, sizeof(err));
 	if (ret < 0) {
 		mf_err(NULL, "%s", err);
@@ -303,8 +364,12 @@ int main(int argc, char **argv)
 		mf_store_close(store);
 		mf_scan_unlock(lockfd);
 		if (ret == -EAGAIN) {
-			mf_err(NULL, "another musefs-scan is running on '%s'; "
-			       "try again later or use --wait", dbpath);
+			snprintf(err, sizeof(err), "another musefs-scan is "
+				 "running on '%s'; try again later or use --wait",
+				 dbpath);
+			mf_err(NULL, "%s", err);
+			if (json)
+				json_error("busy", err, dbpath, EXIT_TEMPFAIL);
 			return EXIT_TEMPFAIL;
 		}
 		if (ret == -EINTR && stop_signal)
@@ -320,6 +385,7 @@ int main(int argc, char **argv)
 		opts.excludes = excludes;
 		opts.stop = &stop_signal;
 		opts.progress = !quiet && !json && isatty(STDERR_FILENO);
+		opts.quiet_known_failures = quiet > 0;
 		ret = mf_scan_run(store, &opts, &st);
 		if (ret < 0 && ret != -EINTR && ret != -EPERM) {
 			status = 1;
@@ -332,8 +398,11 @@ int main(int argc, char **argv)
 				"(none)");
 		if (!quiet || json)
 			print_summary(&st, json, opts.prune);
+		/* with -q, files that failed before and are unchanged since
+		 * do not fail the run again (cron mails only news) */
 		status = ret == -EINTR ? 128 + (stop_signal ? stop_signal : SIGINT) :
-			 ret == -EPERM ? 1 : st.failed ? 2 : 0;
+			 ret == -EPERM ? 1 :
+			 st.failed > (quiet ? st.failed_known : 0) ? 2 : 0;
 	}
 	if (vacuum && status != 1 && !stop_signal) {
 		int64_t reclaimed = 0;

@@ -52,6 +52,7 @@ struct opts {
 	long count;		/* --count: redraws, 0 = until interrupted */
 	long limit;		/* scans listed */
 	struct threshold scan_age, mount_lag, min_tracks, max_failed;
+	const char *forget;	/* --forget-mount MOUNTPOINT */
 	bool color;
 };
 
@@ -63,7 +64,9 @@ struct facts {
 	int64_t scan_age, scan_failed;
 	char scan_outcome[16];
 	int64_t live, stale, stopped;
+	int64_t expired;	/* rows past MF_HEARTBEAT_EXPIRE_S: ignored */
 	int64_t max_lag_ms;	/* over live mounts */
+	bool immutable;		/* the store was read as immutable */
 };
 
 #define Q(x) #x
@@ -91,6 +94,9 @@ static void usage(FILE *f)
 		"    --max-mount-lag W[:C]   a live mount behind the store by more\n"
 		"    --min-tracks W[:C]      fewer tracks than W (C)\n"
 		"    --max-failed W[:C]      more failed files in the last scan\n"
+		"                            (default 0: any failed file warns)\n"
+		"  --forget-mount MOUNTPOINT delete this host's row of a mount\n"
+		"                        that is gone (refused while it runs)\n"
 		"  --watch SECONDS       redraw the table every SECONDS\n"
 		"  --count N             with --watch: stop after N tables\n"
 		"  --limit N             scans listed (default 10)\n"
@@ -266,6 +272,8 @@ static int add_library(sqlite3 *db, struct mf_doc *d, const char *path,
 	bool any = false;
 
 	if ((ret = mf_doc_str(d, "store.path", path)) < 0 ||
+	    (ret = mf_doc_str(d, "store.open_mode", f->immutable ?
+			      "immutable" : "shared")) < 0 ||
 	    (ret = mf_doc_metric(d, "store.size_bytes", &d_store_size, NULL,
 				 file_size(path, ""))) < 0 ||
 	    (ret = mf_doc_metric(d, "store.wal_bytes", &d_store_wal, NULL,
@@ -466,6 +474,10 @@ static int add_mount(struct mf_doc *d, sqlite3_stmt *st, long i,
 
 	s = mf_heartbeat_classify(col_text(st, 9), host, pid, updated,
 				  interval, f->now, this_host);
+	if (mf_heartbeat_expired(s, updated, f->now)) {
+		f->expired++;
+		return 1;	/* ignored: not listed, counted, or exported */
+	}
 	f->live += s == MF_MOUNT_LIVE;
 	f->stale += s == MF_MOUNT_STALE;
 	f->stopped += s == MF_MOUNT_STOPPED;
@@ -533,9 +545,11 @@ static int add_mounts(sqlite3 *db, struct mf_doc *d, struct facts *f)
 			return -EIO;
 		}
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			ret = add_mount(d, st, n++, host, f);
+			ret = add_mount(d, st, n, host, f);
 			if (ret < 0)
 				break;
+			n += ret == 0;
+			ret = 0;
 		}
 		if (!ret && rc != SQLITE_DONE)
 			ret = -EIO;
@@ -544,6 +558,8 @@ static int add_mounts(sqlite3 *db, struct mf_doc *d, struct facts *f)
 			return ret;
 	}
 	if (n == 0 && (ret = mf_doc_empty_array(d, "mounts.list")) < 0)
+		return ret;
+	if ((ret = mf_doc_int(d, "mounts.expired", f->expired)) < 0)
 		return ret;
 	{
 		const char *names[] = { "live", "stale", "stopped" };
@@ -585,6 +601,7 @@ static int collect(const char *path, const struct opts *o,
 		return ret;
 	}
 	db = mf_store_db(s);
+	f->immutable = mf_store_immutable(s);
 	d = mf_doc_new();
 	if (!d) {
 		ret = -ENOMEM;
@@ -732,12 +749,17 @@ static void table_summary(FILE *out, const struct mf_doc *d,
 		"flac", "mp3", "m4a", "opus", "vorbis", "oggflac", "wav",
 	};
 	bool first = true;
+	int64_t dur;
 
 	l.d = d;
 	human_bytes(ival(&l, "store.size_bytes"), b1, sizeof(b1));
 	human_bytes(ival(&l, "store.wal_bytes"), b2, sizeof(b2));
 	fprintf(out, "%-16s %s (%s, WAL %s, schema %s)\n", "store",
 		val(&l, "store.path"), b1, b2, val(&l, "store.user_version"));
+	if (f->immutable)
+		fprintf(out, "%-16s immutable: no usable -shm and a read-only "
+			"directory; this is the store as its main file has it, "
+			"without its -wal or later writes\n", "read as");
 	fprintf(out, "%-16s %" PRId64, "tracks", f->tracks);
 	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
 		const char *n = val(&l, "tracks.by_format.%s", formats[i]);
@@ -749,8 +771,13 @@ static void table_summary(FILE *out, const struct mf_doc *d,
 	}
 	fprintf(out, "%s\n", first ? "" : ")");
 	human_bytes(ival(&l, "tracks.backing_bytes"), b1, sizeof(b1));
-	fprintf(out, "%-16s %.1f h, %s backing\n", "audio",
-		(double)ival(&l, "tracks.duration_s") / 3600.0, b1);
+	dur = ival(&l, "tracks.duration_s");
+	if (dur < 3600)		/* small libraries: minutes and seconds */
+		snprintf(b2, sizeof(b2), "%" PRId64 ":%02" PRId64 " min",
+			 dur / 60, dur % 60);
+	else
+		snprintf(b2, sizeof(b2), "%.1f h", (double)dur / 3600.0);
+	fprintf(out, "%-16s %s, %s backing\n", "audio", b2, b1);
 	fprintf(out, "%-16s %s rows\n", "tags", val(&l, "tags.rows"));
 	human_bytes(ival(&l, "art.bytes"), b1, sizeof(b1));
 	fprintf(out, "%-16s %s images, %s\n", "art", val(&l, "art.count"), b1);
@@ -907,6 +934,7 @@ static enum verdict check(FILE *out, const struct facts *f,
 		"OK", "WARNING", "CRITICAL", "UNKNOWN",
 	};
 	struct check c = { .v = V_OK };
+	bool failed_set = o->max_failed.warn_set || o->max_failed.crit_set;
 	char age[16];
 
 	limit(&c, &o->min_tracks, f->tracks, true, "tracks", "");
@@ -916,9 +944,14 @@ static enum verdict check(FILE *out, const struct facts *f,
 	} else {
 		if (!strcmp(f->scan_outcome, "failed"))
 			problem(&c, V_CRITICAL, "last scan failed");
-		else if (!strcmp(f->scan_outcome, "partial") ||
-			 !strcmp(f->scan_outcome, "interrupted"))
-			problem(&c, V_WARNING, "last scan %s", f->scan_outcome);
+		else if (!strcmp(f->scan_outcome, "interrupted"))
+			problem(&c, V_WARNING, "last scan interrupted");
+		/* failed files: against --max-failed when given, else any
+		 * (a partial scan) warns */
+		else if (!failed_set && !strcmp(f->scan_outcome, "partial"))
+			problem(&c, V_WARNING, "last scan partial (%" PRId64
+				" failed file%s)", f->scan_failed,
+				f->scan_failed == 1 ? "" : "s");
 		limit(&c, &o->scan_age, f->scan_age, false, "last scan age", "s");
 		limit(&c, &o->max_failed, f->scan_failed, false,
 		      "failed files in last scan", "");
@@ -939,6 +972,9 @@ static enum verdict check(FILE *out, const struct facts *f,
 	}
 	fprintf(out, ", %" PRId64 " live mount%s", f->live,
 		f->live == 1 ? "" : "s");
+	if (f->immutable)
+		fprintf(out, ", store read immutable (no -shm, read-only "
+			"directory: later writes not seen)");
 	/* performance data, as monitoring plugins print it */
 	fprintf(out, " | tracks=%" PRId64 " live_mounts=%" PRId64
 		" stale_mounts=%" PRId64 " max_mount_lag=%" PRId64 "s",
@@ -948,6 +984,103 @@ static enum verdict check(FILE *out, const struct facts *f,
 			f->scan_age, f->scan_failed);
 	fputc('\n', out);
 	return c.v;
+}
+
+/* ---- --forget-mount ---- */
+
+/*
+ * The row of this host for @mp, tried as given, without trailing
+ * slashes, and resolved (realpath) when the directory still exists.
+ * Prepares *@st positioned on the row (SQLITE_ROW), or returns -ENOENT.
+ */
+static int find_mount_row(sqlite3 *db, const char *host, const char *mp,
+			  sqlite3_stmt **st)
+{
+	char cand[3][PATH_MAX];
+	size_t n;
+	int rc;
+
+	snprintf(cand[0], sizeof(cand[0]), "%s", mp);
+	snprintf(cand[1], sizeof(cand[1]), "%s", mp);
+	for (n = strlen(cand[1]); n > 1 && cand[1][n - 1] == '/'; n--)
+		cand[1][n - 1] = '\0';
+	if (!realpath(mp, cand[2]))
+		snprintf(cand[2], sizeof(cand[2]), "%s", cand[1]);
+	if (sqlite3_prepare_v2(db, "SELECT id, pid, state FROM "
+			       "mount_heartbeats WHERE hostname = ? AND "
+			       "mountpoint = ?", -1, st, NULL) != SQLITE_OK)
+		return -EIO;
+	for (int i = 0; i < 3; i++) {
+		sqlite3_reset(*st);
+		sqlite3_bind_text(*st, 1, host, -1, SQLITE_STATIC);
+		sqlite3_bind_text(*st, 2, cand[i], -1, SQLITE_TRANSIENT);
+		rc = sqlite3_step(*st);
+		if (rc == SQLITE_ROW)
+			return 0;
+		if (rc != SQLITE_DONE)
+			return -EIO;
+	}
+	return -ENOENT;
+}
+
+/*
+ * Delete this host's heartbeat row of mountpoint @mp: refused while the
+ * row says running and its pid exists. Also drops expired rows. Returns
+ * the exit status (0, or 1 after a message).
+ */
+static int forget_mount(const char *path, const char *mp)
+{
+	struct mf_store *s = NULL;
+	sqlite3_stmt *st = NULL;
+	char err[PATH_MAX + 256], host[256];
+	int64_t id, pid;
+	sqlite3 *db;
+	int ret, status = 1;
+
+	if (mf_heartbeat_hostname(host, sizeof(host)) < 0)
+		host[0] = '\0';
+	ret = mf_store_open(path, 0, &s, err, sizeof(err));
+	if (ret < 0) {
+		mf_err(NULL, "%s", err);
+		return 1;
+	}
+	db = mf_store_db(s);
+	ret = find_mount_row(db, host, mp, &st);
+	if (ret == -ENOENT) {
+		mf_err(NULL, "no mount of '%s' on host '%s' in '%s' (see "
+		       "musefs-stat mounts)", mp, host, path);
+		goto out;
+	}
+	if (ret < 0) {
+		mf_err(NULL, "cannot read store '%s': %s", path,
+		       sqlite3_errmsg(db));
+		goto out;
+	}
+	id = sqlite3_column_int64(st, 0);
+	pid = sqlite3_column_int64(st, 1);
+	if (!strcmp(col_text(st, 2), "running") && pid > 0 &&
+	    pid <= INT32_MAX && (kill((pid_t)pid, 0) == 0 || errno == EPERM)) {
+		mf_err(NULL, "the mount of '%s' is running (pid %" PRId64 "); "
+		       "unmount it first", mp, pid);
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(db, "DELETE FROM mount_heartbeats WHERE id = ?",
+			       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 1, id) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE) {
+		mf_err(NULL, "cannot forget the mount of '%s' in '%s': %s", mp,
+		       path, sqlite3_errmsg(db));
+		goto out;
+	}
+	mf_heartbeat_expire(db, (int64_t)time(NULL), NULL);
+	printf("forgot the mount of '%s' on host '%s'\n", mp, host);
+	status = 0;
+out:
+	sqlite3_finalize(st);
+	mf_store_close(s);
+	return status;
 }
 
 /* ---- main ---- */
@@ -1096,7 +1229,8 @@ static int set_output(struct opts *o, enum output out)
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_DB = 256, O_JSON, O_FLAT, O_PROM, O_GET, O_CHECK, O_WATCH,
-	       O_COUNT, O_LIMIT, O_SCAN_AGE, O_LAG, O_MIN_TRACKS, O_FAILED };
+	       O_COUNT, O_LIMIT, O_SCAN_AGE, O_LAG, O_MIN_TRACKS, O_FAILED,
+	       O_FORGET };
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, O_DB },
 		{ "json", no_argument, NULL, O_JSON },
@@ -1111,6 +1245,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "max-mount-lag", required_argument, NULL, O_LAG },
 		{ "min-tracks", required_argument, NULL, O_MIN_TRACKS },
 		{ "max-failed", required_argument, NULL, O_FAILED },
+		{ "forget-mount", required_argument, NULL, O_FORGET },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -1119,6 +1254,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	int c, ret = 0;
 	int64_t n;
 	char *end;
+	bool view_given = false;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":o:hV", longopts, NULL)) != -1) {
@@ -1172,6 +1308,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			ret = parse_threshold("max-failed", optarg, false,
 					      &o->max_failed);
 			break;
+		case O_FORGET: o->forget = optarg; break;
 		case 'o': o->out_file = optarg; break;
 		case 'h': usage(stdout); return 1;
 		case 'V': printf("musefs-stat %s\n", MF_VERSION); return 1;
@@ -1186,6 +1323,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			return ret;
 	}
 	if (optind < argc) {
+		view_given = true;
 		if (!strcmp(argv[optind], "summary")) {
 			o->view = VIEW_SUMMARY;
 		} else if (!strcmp(argv[optind], "scans")) {
@@ -1201,6 +1339,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (optind < argc) {
 		mf_err(NULL, "unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	if (o->forget && (o->out != OUT_TABLE || o->watch_s > 0 ||
+			  o->out_file || o->count || view_given)) {
+		mf_err(NULL, "--forget-mount takes only --db");
 		return -EINVAL;
 	}
 	if (o->watch_s > 0 && o->out != OUT_TABLE) {
@@ -1242,7 +1385,9 @@ int main(int argc, char **argv)
 		return o.out == OUT_CHECK ? V_UNKNOWN : 1;
 	o.color = o.out == OUT_TABLE && !o.out_file && isatty(STDOUT_FILENO) &&
 		  (!nocolor || !*nocolor) && term && strcmp(term, "dumb") != 0;
-	if (o.watch_s > 0)
+	if (o.forget)
+		status = forget_mount(dbpath, o.forget);
+	else if (o.watch_s > 0)
 		status = watch(dbpath, &o);
 	else if (o.out_file)
 		status = report_to_file(o.out_file, dbpath, &o);

@@ -23,6 +23,8 @@
 
 #define HB_BUSY_TIMEOUT_MS 2000
 #define HB_STALE_INTERVALS 3
+#define Q_(x) #x
+#define STR(x) Q_(x)
 
 struct mf_heartbeat {
 	/* immutable after mf_heartbeat_start */
@@ -95,6 +97,41 @@ enum mf_mount_state mf_heartbeat_classify(const char *state,
 	return MF_MOUNT_LIVE;
 }
 
+bool mf_heartbeat_expired(enum mf_mount_state s, int64_t updated_at,
+			  int64_t now)
+{
+	return s != MF_MOUNT_LIVE && now - updated_at > MF_HEARTBEAT_EXPIRE_S;
+}
+
+int mf_heartbeat_expire(sqlite3 *db, int64_t now, int64_t *deleted)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (deleted)
+		*deleted = 0;
+	/* stopped, or stale by age (3 intervals), and over the expiry; a
+	 * store without the table (older than ext-0005) has nothing to do */
+	rc = sqlite3_prepare_v2(db, "DELETE FROM mount_heartbeats WHERE "
+				"updated_at < ?1 - ?2 AND (state = 'stopped' OR "
+				"updated_at < ?1 - " STR(HB_STALE_INTERVALS)
+				" * interval_s)", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return strstr(sqlite3_errmsg(db), "no such table") ? 0 :
+			(mf_store_errno(rc) ? mf_store_errno(rc) : -EIO);
+	}
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, MF_HEARTBEAT_EXPIRE_S);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return mf_store_errno(rc) ? mf_store_errno(rc) : -EIO;
+	if (deleted)
+		*deleted = sqlite3_changes(db);
+	return 0;
+}
+
 /* The counters as flat text, malloc'd into *@out. */
 static int render_metrics(struct mf_heartbeat *hb, char **out)
 {
@@ -131,6 +168,8 @@ static int open_store(struct mf_heartbeat *hb)
 		return ret;
 	}
 	sqlite3_busy_timeout(mf_store_db(hb->store), HB_BUSY_TIMEOUT_MS);
+	/* this connection can write: drop rows of mounts long gone */
+	mf_heartbeat_expire(mf_store_db(hb->store), (int64_t)time(NULL), NULL);
 	return 0;
 }
 

@@ -16,8 +16,10 @@
 #ifndef MF_HEARTBEAT_H
 #define MF_HEARTBEAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sqlite3.h>
 
 struct mf_heartbeat_config {
 	const char *db_path;	/* store file; copied */
@@ -76,6 +78,31 @@ enum mf_mount_state mf_heartbeat_classify(const char *state,
 					  int64_t updated_at,
 					  int64_t interval_s, int64_t now,
 					  const char *this_host);
+
+/*
+ * Rows that are not live and whose last beat is older than this (7 days)
+ * are expired: musefs-stat ignores them (--check, Prometheus, tables) and
+ * the next writer that can write the store deletes them
+ * (mf_heartbeat_expire(): each mount's heartbeat thread once at start,
+ * each musefs-scan run, musefs-stat --forget-mount).
+ */
+#define MF_HEARTBEAT_EXPIRE_S (7 * 86400)
+
+/*
+ * Is a row in state @s whose last beat was at @updated_at (unix seconds)
+ * expired at @now? Live rows never are. Thread-safe.
+ */
+bool mf_heartbeat_expired(enum mf_mount_state s, int64_t updated_at,
+			  int64_t now);
+
+/*
+ * Delete the expired rows of mount_heartbeats on @db (a read-write
+ * connection; one statement, its own implicit transaction unless one is
+ * open) and set *@deleted (may be NULL) to their number. A store without
+ * the table is not an error. Returns 0 or a negative errno (-EBUSY,
+ * -EROFS, -EIO). Same thread rules as the connection.
+ */
+int mf_heartbeat_expire(sqlite3 *db, int64_t now, int64_t *deleted);
 
 /*
  * This machine's hostname into @buf of @len bytes (NUL-terminated,

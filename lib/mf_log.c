@@ -5,6 +5,8 @@
 #include "mf_log.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,11 @@
 
 static const char *log_progname = "musefs";	/* immutable after init */
 static _Atomic int log_level = MF_LOG_WARN;	/* atomic */
+
+#define STATUS_MAX 256
+static pthread_mutex_t status_lock = PTHREAD_MUTEX_INITIALIZER;
+static char status_line[STATUS_MAX];		/* guarded by status_lock */
+static const char clear_line[] = "\r\033[K";
 
 int mf_log_parse_level(const char *name, enum mf_log_level *out)
 {
@@ -50,6 +57,53 @@ enum mf_log_level mf_log_get_level(void)
 	return (enum mf_log_level)atomic_load(&log_level);
 }
 
+/*
+ * Write the message @msg (@n bytes) with one write(2). While a status line
+ * is shown, erase it first and draw it again after the message; @clearing
+ * erases it without a redraw (the line is being removed).
+ */
+static void log_write(const char *msg, size_t n, bool clearing)
+{
+	char out[sizeof(clear_line) + 4096 + STATUS_MAX + 8];
+	size_t len = 0;
+
+	if (n > 4096)
+		n = 4096;
+	pthread_mutex_lock(&status_lock);
+	if (clearing || (status_line[0] && n)) {
+		memcpy(out, clear_line, sizeof(clear_line) - 1);
+		len = sizeof(clear_line) - 1;
+	} else if (status_line[0]) {
+		out[len++] = '\r';	/* redraw in place */
+	}
+	memcpy(out + len, msg, n);
+	len += n;
+	if (status_line[0]) {
+		size_t sl = strlen(status_line);
+
+		memcpy(out + len, status_line, sl);
+		len += sl;
+		memcpy(out + len, "\033[K", 3);
+		len += 3;
+	}
+	/* best effort: nothing useful to do if stderr is gone */
+	if (len && write(STDERR_FILENO, out, len) < 0)
+		len = 0;
+	pthread_mutex_unlock(&status_lock);
+}
+
+void mf_log_status(const char *line)
+{
+	bool clearing = !line || !*line;
+
+	pthread_mutex_lock(&status_lock);
+	clearing = clearing && status_line[0];
+	snprintf(status_line, sizeof(status_line), "%s", line ? line : "");
+	status_line[strcspn(status_line, "\r\n")] = '\0';
+	pthread_mutex_unlock(&status_lock);
+	log_write("", 0, clearing);
+}
+
 void mf_vlog(enum mf_log_level level, const char *domain, const char *fmt,
 	     va_list ap)
 {
@@ -72,9 +126,7 @@ void mf_vlog(enum mf_log_level level, const char *domain, const char *fmt,
 		buf[n++] = '\n';
 	else
 		buf[sizeof(buf) - 2] = '\n', n = sizeof(buf) - 1;
-	/* best effort: nothing useful to do if stderr is gone */
-	if (write(STDERR_FILENO, buf, n) < 0)
-		return;
+	log_write(buf, n, false);
 }
 
 void mf_log(enum mf_log_level level, const char *domain, const char *fmt, ...)

@@ -44,6 +44,17 @@ void mf_log(enum mf_log_level level, const char *domain, const char *fmt, ...)
 void mf_vlog(enum mf_log_level level, const char *domain, const char *fmt,
 	     va_list ap) __attribute__((format(printf, 3, 0)));
 
+/*
+ * The status line: one line (a progress display) kept at the bottom of a
+ * terminal on stderr. mf_log_status(@line) draws or replaces it ("\r",
+ * @line, clear to end of line; @line without a newline, truncated at 255
+ * bytes); NULL or "" erases it. While one is shown, every message first
+ * clears it and redraws it after itself, in the same write(2), so a
+ * message never lands on the progress line. Only for a terminal stderr
+ * (the caller checks isatty). Thread-safe.
+ */
+void mf_log_status(const char *line);
+
 #define mf_err(dom, ...)   mf_log(MF_LOG_ERROR, dom, __VA_ARGS__)
 #define mf_warn(dom, ...)  mf_log(MF_LOG_WARN, dom, __VA_ARGS__)
 #define mf_info(dom, ...)  mf_log(MF_LOG_INFO, dom, __VA_ARGS__)

@@ -13,6 +13,7 @@
 enum mf_migration_kind {
 	MF_MIG_CORE = 0,	/* core contract; bumps user_version */
 	MF_MIG_EXT = 1,		/* extension tables; bumps ext_version */
+	MF_MIG_CONV = 2,	/* shape conversion run by mf_migrate.c only */
 };
 
 struct mf_migration {
@@ -22,7 +23,7 @@ struct mf_migration {
 	const char *sql;	/* the whole script */
 };
 
-/* Sorted by file name: core before ext, each in ascending version. */
+/* Sorted by file name: core, conv, ext, each in ascending version. */
 extern const struct mf_migration mf_migrations[];
 extern const size_t mf_migrations_count;
 

@@ -5,6 +5,7 @@
 #include "mf_store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "mf_log.h"
+#include "mf_migrate.h"
 #include "mf_schema.h"
 #include "mf_banned.h"
 
@@ -23,6 +25,7 @@
 struct mf_store {
 	sqlite3 *db;		/* owned; used by one thread at a time */
 	char *path;		/* owned copy */
+	bool immutable;		/* opened as ?immutable=1: no WAL index */
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -201,6 +204,7 @@ out_fail:
 
 static int migrate(struct mf_store *s, char *err, size_t errlen)
 {
+	char msg[512];
 	int64_t uv = 0, ev = 0;
 	size_t i;
 	int rc;
@@ -214,14 +218,19 @@ static int migrate(struct mf_store *s, char *err, size_t errlen)
 			       sqlite3_errmsg(s->db));
 			return -EIO;
 		}
-		if ((m->kind == MF_MIG_CORE && uv >= m->version) ||
+		if (m->kind == MF_MIG_CONV ||
+		    (m->kind == MF_MIG_CORE && uv >= m->version) ||
 		    (m->kind == MF_MIG_EXT && ev >= m->version))
 			continue;
 		rc = apply(s, m, err, errlen);
 		if (rc < 0)
 			return rc;
 	}
-	return 0;
+	/* a store of an earlier build of ours: to the 1.x shape */
+	rc = mf_migrate_1x(s->db, s->path, msg, sizeof(msg));
+	if (rc < 0)
+		seterr(err, errlen, "%s", msg);
+	return rc;
 }
 
 static int check_version(struct mf_store *s, unsigned flags, char *err,
@@ -260,6 +269,90 @@ static int check_version(struct mf_store *s, unsigned flags, char *err,
 		return -EPROTO;
 	}
 	return 0;
+}
+
+/*
+ * Open @name (a path, or a URI with SQLITE_OPEN_URI in @oflags) into
+ * s->db and probe that it is a database at all: the first read is also
+ * where SQLite maps the WAL index. Returns the SQLite code of the open or
+ * of the probe; s->db is NULL only when the open itself failed.
+ */
+static int open_probe(struct mf_store *s, const char *name, int oflags)
+{
+	int rc = sqlite3_open_v2(name, &s->db, oflags, NULL);
+
+	if (rc != SQLITE_OK) {
+		sqlite3_close_v2(s->db);
+		s->db = NULL;
+		return rc;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+	return sqlite3_exec(s->db, "SELECT count(*) FROM sqlite_schema", NULL,
+			    NULL, NULL);
+}
+
+/*
+ * Can this process use the WAL index @path-shm? SQLite ("Read-Only
+ * Databases" in wal.html) reads a WAL store read-only when the -shm file
+ * exists and is readable (it maps a read-only one into heap memory) or
+ * can be created in the store's directory; otherwise only as immutable.
+ */
+static bool shm_usable(const char *path)
+{
+	char p[PATH_MAX];
+	char *slash;
+
+	if (snprintf(p, sizeof(p), "%s-shm", path) >= (int)sizeof(p))
+		return true;
+	if (faccessat(AT_FDCWD, p, F_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW) == 0)
+		return faccessat(AT_FDCWD, p, R_OK, AT_EACCESS) == 0;
+	slash = strrchr(p, '/');
+	if (!slash)
+		return faccessat(AT_FDCWD, ".", W_OK, AT_EACCESS) == 0;
+	slash[slash == p] = '\0';
+	return faccessat(AT_FDCWD, p, W_OK, AT_EACCESS) == 0;
+}
+
+/*
+ * Reopen s->db as file:REALPATH?immutable=1 (read-only, no locks, no WAL
+ * index): the store as its main file has it at this moment. Later writes
+ * and anything still only in its -wal are not seen (data_version never
+ * moves). Returns the SQLite code of the open or probe.
+ */
+static int open_immutable(struct mf_store *s, const char *path)
+{
+	static const char hex[] = "0123456789abcdef";
+	char real[PATH_MAX], uri[3 * PATH_MAX + 32];
+	size_t n;
+	int rc;
+
+	if (!realpath(path, real))
+		return SQLITE_CANTOPEN;
+	n = (size_t)snprintf(uri, sizeof(uri), "file:");
+	for (const char *c = real; *c; c++) {
+		unsigned char b = (unsigned char)*c;
+
+		if (b <= ' ' || b >= 0x7f || b == '%' || b == '?' || b == '#') {
+			uri[n++] = '%';
+			uri[n++] = hex[b >> 4];
+			uri[n++] = hex[b & 15];
+		} else {
+			uri[n++] = (char)b;
+		}
+	}
+	snprintf(uri + n, sizeof(uri) - n, "?immutable=1");
+	sqlite3_close_v2(s->db);
+	s->db = NULL;
+	rc = open_probe(s, uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX |
+			SQLITE_OPEN_URI);
+	if (rc == SQLITE_OK) {
+		s->immutable = true;
+		mf_info("store", "'%s': no usable -shm file and the directory "
+			"is not writable: opened immutable (later writes are "
+			"not seen)", path);
+	}
+	return rc;
 }
 
 int mf_store_open(const char *path, unsigned flags, struct mf_store **out,
@@ -302,18 +395,15 @@ int mf_store_open(const char *path, unsigned flags, struct mf_store **out,
 		oflags |= SQLITE_OPEN_READONLY;
 	else
 		oflags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-	rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
-	if (rc != SQLITE_OK) {
+	rc = open_probe(s, path, oflags);
+	if (rc != SQLITE_OK && (flags & MF_STORE_READONLY) && !shm_usable(path))
+		rc = open_immutable(s, path);
+	if (!s->db) {
 		seterr(err, errlen, "cannot open store '%s': %s", path,
-		       s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		       sqlite3_errstr(rc));
 		ret = mf_store_errno(rc) ? mf_store_errno(rc) : -EIO;
 		goto out_free;
 	}
-	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
-	/* Probe that the file is a database at all before anything else. */
-	rc = sqlite3_exec(s->db, "SELECT count(*) FROM sqlite_schema", NULL,
-			  NULL, NULL);
 	if (rc != SQLITE_OK) {
 		seterr(err, errlen, "cannot use store '%s': %s", path,
 		       sqlite3_errmsg(s->db));
@@ -373,6 +463,11 @@ sqlite3 *mf_store_db(struct mf_store *s)
 const char *mf_store_path(const struct mf_store *s)
 {
 	return s->path;
+}
+
+bool mf_store_immutable(const struct mf_store *s)
+{
+	return s->immutable;
 }
 
 int mf_store_default_path(char *buf, size_t len)

@@ -14,6 +14,7 @@
 #ifndef MF_STORE_H
 #define MF_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -45,7 +46,10 @@ struct mf_store;
  * Open the store at @path. Without MF_STORE_READONLY the schema is created
  * or migrated to the newest version this build knows (one transaction per
  * migration). With MF_STORE_READONLY the store must already be at the
- * current user_version (a read-only connection cannot migrate).
+ * current user_version (a read-only connection cannot migrate), and a
+ * store whose WAL index this process can neither read nor create (no
+ * readable -shm, a directory it may not write) is opened immutable
+ * instead of failing: see mf_store_immutable().
  *
  * Returns 0 and sets *@out (close with mf_store_close()), or:
  *   -ENOENT   the file does not exist and MF_STORE_CREATE was not given;
@@ -68,6 +72,16 @@ sqlite3 *mf_store_db(struct mf_store *s);
 
 /* The path the store was opened with; borrowed. */
 const char *mf_store_path(const struct mf_store *s);
+
+/*
+ * True when a MF_STORE_READONLY open found no usable WAL index (no -shm
+ * file it may read, and a directory it may not write: read-only media, a
+ * read-only bind mount, another user's store) and fell back to SQLite's
+ * immutable=1: the store is read as its main file was at the open, without
+ * locks; later writes (and changes still only in its -wal) are not seen
+ * and data_version never moves. Reopen to see newer data.
+ */
+bool mf_store_immutable(const struct mf_store *s);
 
 /*
  * The default store path: $MUSEFS_DB if set and non-empty, else

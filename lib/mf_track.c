@@ -6,12 +6,17 @@
 #include "mf_track.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "mf_array.h"
 #include "mf_format.h"
+#include "mf_image.h"
 #include "mf_log.h"
+#include "mf_vocab.h"
 #include "mf_banned.h"
 
 struct mf_track {
@@ -30,6 +35,11 @@ struct mf_track {
 /* Bounds for what we accept from a row before allocating for it. */
 #define TRACK_MAX_TAGS 65536
 #define TRACK_MAX_BLOCKS 4096
+/* Bytes of an art blob read for its header when the row has no size:
+ * a first read, then one larger one (a JPEG's SOF may follow big EXIF or
+ * ICC segments). */
+#define ART_HEAD_SMALL (64 * 1024)
+#define ART_HEAD_LARGE (1024 * 1024)
 
 static char *dup_text(sqlite3_stmt *st, int col)
 {
@@ -107,14 +117,25 @@ out:
 	return ret;
 }
 
+/*
+ * Keys are served in their canonical (folded) form and matched
+ * case-insensitively. When a track has one key in several cases (a
+ * scanned "LABEL" and a writer's "label"), one of them is served: the
+ * all-lowercase one if present, else the first in byte order
+ * (docs/store.md). The query orders each folded key's rows by that rule,
+ * so the first original key of a group is its winner.
+ */
 static int load_tags(sqlite3 *db, struct mf_track *t)
 {
 	static const char sql[] =
 		"SELECT key, value, value_blob IS NOT NULL, "
-		"coalesce(length(value_blob), 0), rowid FROM tags "
-		"WHERE track_id = ? ORDER BY key, ordinal";
+		"coalesce(length(value_blob), 0), rowid, lower(key) FROM tags "
+		"WHERE track_id = ? ORDER BY lower(key), key <> lower(key), key, "
+		"ordinal";
 	sqlite3_stmt *st = NULL;
 	struct mf_synth_tag *tags;
+	char *group = NULL, *owner = NULL;	/* the current folded key and
+						 * the original key serving it */
 	size_t cap_t = 0, cap_b = 0;
 	int rc, ret = 0;
 
@@ -122,6 +143,32 @@ static int load_tags(sqlite3 *db, struct mf_track *t)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, t->info.id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *key = (const char *)sqlite3_column_text(st, 0);
+		const char *fold = (const char *)sqlite3_column_text(st, 5);
+
+		if (!key || !fold) {
+			ret = -EIO;
+			goto out;
+		}
+		if (!group || strcmp(group, fold) != 0) {
+			free(group);
+			free(owner);
+			group = strdup(fold);
+			owner = strdup(key);
+			if (!group || !owner) {
+				ret = -ENOMEM;
+				goto out;
+			}
+		} else if (strcmp(owner, key) != 0) {
+			mf_debug("store", "track %lld: tag '%s' not served: '%s' "
+				 "is", (long long)t->info.id, key, owner);
+			continue;
+		}
+		if (!mf_vocab_key_valid(fold)) {
+			mf_debug("store", "track %lld: tag key '%s' cannot be "
+				 "served; left out", (long long)t->info.id, key);
+			continue;
+		}
 		if (t->ntags + t->nbins >= TRACK_MAX_TAGS) {
 			ret = -EIO;
 			goto out;
@@ -137,7 +184,7 @@ static int load_tags(sqlite3 *db, struct mf_track *t)
 			}
 			t->bins = b;
 			b = &t->bins[t->nbins];
-			b->key = dup_text(st, 0);
+			b->key = dup_text(st, 5);
 			if (!b->key) {
 				ret = -ENOMEM;
 				goto out;
@@ -155,7 +202,7 @@ static int load_tags(sqlite3 *db, struct mf_track *t)
 			goto out;
 		}
 		t->tags = tags;
-		t->tags[t->ntags].key = dup_text(st, 0);
+		t->tags[t->ntags].key = dup_text(st, 5);
 		t->tags[t->ntags].value = dup_text(st, 1);
 		if (!t->tags[t->ntags].key || !t->tags[t->ntags].value) {
 			free((char *)t->tags[t->ntags].key);
@@ -168,24 +215,72 @@ static int load_tags(sqlite3 *db, struct mf_track *t)
 	if (rc != SQLITE_DONE)
 		ret = mf_store_errno(rc) ? mf_store_errno(rc) : -EIO;
 out:
+	free(group);
+	free(owner);
 	sqlite3_finalize(st);
 	return ret;
 }
 
-static int load_art(sqlite3 *db, struct mf_track *t)
+/*
+ * A picture whose row has no size (NULL, as 1.x writers store it, or 0):
+ * take width, height and, when unknown too, depth and colors from the
+ * image header at the start of the blob (bounded incremental reads; an
+ * unrecognised image keeps them unknown).
+ */
+static int art_header(struct mf_store *s, struct mf_synth_pic *p)
 {
+	size_t sizes[2] = { ART_HEAD_SMALL, ART_HEAD_LARGE };
+	uint32_t w = 0, h = 0, depth = 0, colors = 0;
+	bool jpeg = false;
+	int ret = -EINVAL;
+
+	for (int i = 0; i < 2 && ret == -EINVAL; i++) {
+		size_t n = p->len < sizes[i] ? (size_t)p->len : sizes[i];
+		uint8_t *buf;
+
+		/* only a JPEG's header (SOFn) can lie past the first read */
+		if (i && (n <= sizes[0] || !jpeg))
+			break;
+		buf = malloc(n);
+		if (!buf)
+			return -ENOMEM;
+		ret = mf_store_blob_read(s, &p->ref, 0, buf, n);
+		if (!ret) {
+			jpeg = n >= 2 && buf[0] == 0xff && buf[1] == 0xd8;
+			ret = mf_image_info(buf, n, &w, &h, &depth, &colors);
+		}
+		free(buf);
+		if (ret < 0 && ret != -EINVAL)
+			return ret;
+	}
+	if (ret < 0)
+		return 0;	/* not an image we know: size stays unknown */
+	p->width = w;
+	p->height = h;
+	if (!p->depth) {
+		p->depth = depth;
+		p->colors = colors;
+	}
+	return 0;
+}
+
+static int load_art(struct mf_store *s, struct mf_track *t)
+{
+	sqlite3 *db = mf_store_db(s);
 	/* art_props is an extension table: a store from another tool may
 	 * lack it, then depth and colors are 0 ("unknown"). */
 	static const char sql[] =
-		"SELECT ta.picture_type, a.mime, ta.description, a.width, "
-		"a.height, a.byte_len, a.id, length(a.data), "
+		"SELECT ta.picture_type, a.mime, ta.description, "
+		"coalesce(a.width, 0), coalesce(a.height, 0), a.byte_len, a.id, "
+		"length(a.data), "
 		"coalesce(p.depth, 0), coalesce(p.colors, 0) FROM track_art ta "
 		"JOIN art a ON a.id = ta.art_id "
 		"LEFT JOIN art_props p ON p.art_id = a.id "
 		"WHERE ta.track_id = ? ORDER BY ta.ordinal";
 	static const char sql_core[] =
-		"SELECT ta.picture_type, a.mime, ta.description, a.width, "
-		"a.height, a.byte_len, a.id, length(a.data), 0, 0 "
+		"SELECT ta.picture_type, a.mime, ta.description, "
+		"coalesce(a.width, 0), coalesce(a.height, 0), a.byte_len, a.id, "
+		"length(a.data), 0, 0 "
 		"FROM track_art ta JOIN art a ON a.id = ta.art_id "
 		"WHERE ta.track_id = ? ORDER BY ta.ordinal";
 	sqlite3_stmt *st = NULL;
@@ -209,10 +304,12 @@ static int load_art(sqlite3 *db, struct mf_track *t)
 		    w < 0 || w > UINT32_MAX || h < 0 || h > UINT32_MAX ||
 		    depth < 0 || depth > UINT32_MAX || colors < 0 ||
 		    colors > UINT32_MAX ||
-		    blen <= 0 || blen != sqlite3_column_int64(st, 7)) {
+		    blen < 0 || blen != sqlite3_column_int64(st, 7)) {
 			ret = -EIO;
 			goto out;
 		}
+		if (blen == 0)
+			continue;	/* an empty image (1.x allows it) */
 		p = mf_array_grow(t->pics, &cap, t->npics + 1, sizeof(*p));
 		if (!p) {
 			ret = -ENOMEM;
@@ -236,6 +333,11 @@ static int load_art(sqlite3 *db, struct mf_track *t)
 			ret = -ENOMEM;
 			goto out;
 		}
+		if (!p->width || !p->height) {
+			ret = art_header(s, p);
+			if (ret < 0)
+				goto out;
+		}
 	}
 	if (rc != SQLITE_DONE)
 		ret = mf_store_errno(rc) ? mf_store_errno(rc) : -EIO;
@@ -247,23 +349,34 @@ out:
 /*
  * Structural blocks: FLAC's from the core table, every other format's from
  * the format_blocks extension table (absent in a store that another tool
- * created and our scanner never migrated: then there are none).
+ * created and our scanner never migrated: then there are none). The core
+ * table has the 1.x shape (kind "STREAMINFO", body), or, in a store of an
+ * earlier build not yet converted (read-only), our old one (kind
+ * "streaminfo", data); kinds are served in lower case either way.
  */
+#define CORE_NEW "SELECT lower(kind), ordinal, body FROM structural_blocks " \
+	"WHERE track_id = ?1"
+#define CORE_OLD "SELECT kind, 0, data FROM structural_blocks " \
+	"WHERE track_id = ?1"
+#define EXT_BLOCKS " UNION ALL SELECT kind, ordinal, data FROM format_blocks " \
+	"WHERE track_id = ?1"
+
 static int load_structural(sqlite3 *db, struct mf_track *t)
 {
-	static const char sql[] =
-		"SELECT kind, 0, data FROM structural_blocks WHERE track_id = ?1 "
-		"UNION ALL SELECT kind, ordinal, data FROM format_blocks "
-		"WHERE track_id = ?1 ORDER BY 1, 2";
-	static const char sql_core[] =
-		"SELECT kind, 0, data FROM structural_blocks WHERE track_id = ?1 "
-		"ORDER BY 1";
+	static const char *const sqls[] = {
+		CORE_NEW EXT_BLOCKS " ORDER BY 1, 2",
+		CORE_NEW " ORDER BY 1, 2",
+		CORE_OLD EXT_BLOCKS " ORDER BY 1, 2",
+		CORE_OLD " ORDER BY 1, 2",
+	};
 	sqlite3_stmt *st = NULL;
 	size_t cap = 0;
 	int rc, ret = 0;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql_core, -1, &st, NULL) != SQLITE_OK)
+	for (size_t i = 0; !st && i < sizeof(sqls) / sizeof(sqls[0]); i++)
+		if (sqlite3_prepare_v2(db, sqls[i], -1, &st, NULL) != SQLITE_OK)
+			st = NULL;
+	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, t->info.id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -311,6 +424,118 @@ out:
 	return ret;
 }
 
+/*
+ * Structural blocks from the backing file itself, for a track whose format
+ * keeps them in format_blocks but has none there: a store written by musefs
+ * 1.x (whose scanner keeps no such table) or opened read-only before our
+ * scanner filled it. The file is probed as the scanner would; only its
+ * structural blocks are kept, and only when the file is still the one the
+ * row describes (size, mtime, audio range).
+ */
+struct block_probe {
+	struct mf_track *t;
+	size_t cap;
+	uint64_t off, len;
+	bool have_range;
+};
+
+static int bp_range(void *ctx, uint64_t off, uint64_t len)
+{
+	struct block_probe *bp = ctx;
+
+	bp->off = off;
+	bp->len = len;
+	bp->have_range = true;
+	return 0;
+}
+
+static int bp_block(void *ctx, const char *kind, const void *data, size_t len)
+{
+	struct block_probe *bp = ctx;
+	struct mf_track *t = bp->t;
+	struct mf_synth_block *b;
+	uint8_t *copy;
+
+	if (!strchr(kind, ':'))
+		return 0;	/* FLAC's own: from structural_blocks */
+	if (t->nblocks >= TRACK_MAX_BLOCKS || len == 0 || len > MF_STRUCT_MAX)
+		return -EIO;
+	b = mf_array_grow(t->blocks, &bp->cap, t->nblocks + 1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	t->blocks = b;
+	b = &t->blocks[t->nblocks];
+	copy = malloc(len);
+	b->kind = strdup(kind);
+	if (!copy || !b->kind) {
+		free(copy);
+		free((char *)b->kind);
+		return -ENOMEM;
+	}
+	memcpy(copy, data, len);
+	b->data = copy;
+	b->len = len;
+	t->nblocks++;
+	return 0;
+}
+
+static bool needs_format_blocks(const struct mf_track *t)
+{
+	if (strcmp(t->info.format, "flac") == 0 ||
+	    strcmp(t->info.format, "mp3") == 0)
+		return false;
+	for (size_t i = 0; i < t->nblocks; i++)
+		if (strchr(t->blocks[i].kind, ':'))
+			return false;
+	return true;
+}
+
+static int probe_blocks(struct mf_track *t)
+{
+	struct block_probe bp = { .t = t };
+	struct mf_sink sink = { .ctx = &bp, .on_audio_range = bp_range,
+				.on_structural = bp_block };
+	const char *fmt = NULL;
+	mf_probe_fn probe = mf_format_prober(t->backing_path, &fmt);
+	size_t first = t->nblocks;
+	struct stat st;
+	char why[128];
+	int fd, ret;
+
+	if (!probe)
+		return -EIO;
+	fd = open(t->backing_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -EIO;
+	bp.cap = t->nblocks;	/* at least: growing past it reallocates */
+	ret = fstat(fd, &st) < 0 ? -EIO : 0;
+	if (!ret && ((uint64_t)st.st_size != t->info.backing_size ||
+		     mf_store_ns(&st.st_mtim) != t->info.backing_mtime_ns))
+		ret = -EIO;	/* changed since its scan: EIO, as a read */
+	if (!ret)
+		ret = probe(fd, &sink, why, sizeof(why));
+	close(fd);
+	if (!ret && (!bp.have_range || bp.off != t->info.audio_offset ||
+		     bp.len != t->info.audio_length))
+		ret = -EIO;
+	if (ret < 0)
+		return ret == -ENOMEM ? -ENOMEM : -EIO;
+	/* stable insertion sort by kind: report order is the ordinal */
+	for (size_t i = first + 1; i < t->nblocks; i++) {
+		struct mf_synth_block b = t->blocks[i];
+		size_t j = i;
+
+		while (j > first && strcmp(t->blocks[j - 1].kind, b.kind) > 0) {
+			t->blocks[j] = t->blocks[j - 1];
+			j--;
+		}
+		t->blocks[j] = b;
+	}
+	mf_debug("store", "track %lld: %zu structural blocks read from '%s'",
+		 (long long)t->info.id, t->nblocks - first, t->backing_path);
+	return 0;
+}
+
 int mf_track_load(struct mf_store *s, int64_t id, struct mf_track **out)
 {
 	sqlite3 *db = mf_store_db(s);
@@ -330,10 +555,12 @@ int mf_track_load(struct mf_store *s, int64_t id, struct mf_track **out)
 	if (!ret)
 		ret = load_tags(db, t);
 	if (!ret)
-		ret = load_art(db, t);
+		ret = load_art(s, t);
 	if (!ret)
 		ret = load_structural(db, t);
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (!ret && needs_format_blocks(t))
+		ret = probe_blocks(t);
 	if (ret < 0)
 		goto out_free;
 	*out = t;

@@ -158,10 +158,29 @@ bool mf_vocab_key_valid(const char *key)
 
 		if (i >= MF_VOCAB_KEY_MAX)
 			return false;
-		if (c < 0x20 || c == 0x7f || c == '=' || vocab_is_upper(c))
+		if (c < 0x20 || vocab_is_upper(c))
 			return false;
 	}
 	return true;
+}
+
+int mf_vocab_fold(const char *key, char *out, size_t outlen)
+{
+	size_t i;
+
+	if (!key)
+		return -EINVAL;
+	for (i = 0; key[i]; i++) {
+		unsigned char c = (unsigned char)key[i];
+
+		if (i + 1 >= outlen)
+			return -ENAMETOOLONG;
+		out[i] = (char)(vocab_is_upper(c) ? c - 'A' + 'a' : c);
+	}
+	if (i >= outlen)
+		return -ENAMETOOLONG;
+	out[i] = '\0';
+	return 0;
 }
 
 bool mf_vocab_key_known(const char *key)
@@ -227,7 +246,7 @@ int mf_vocab_to_vorbis(const char *key, char *out, size_t outlen)
 	}
 	n = strlen(key);
 	for (i = 0; i < n; i++) {
-		if ((unsigned char)key[i] > 0x7d)
+		if ((unsigned char)key[i] > 0x7d || key[i] == '=')
 			return -EINVAL;
 	}
 	if (n >= outlen)

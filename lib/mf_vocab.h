@@ -14,16 +14,27 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Longest canonical key in bytes, without the NUL. */
-#define MF_VOCAB_KEY_MAX 255
+/* Longest canonical key in bytes, without the NUL: the store allows 256
+ * characters (tags CHECK, as 1.x), at most 4 bytes each in UTF-8. */
+#define MF_VOCAB_KEY_MAX 1024
 
 /*
- * Is @key (NUL-terminated) acceptable as a store key? True if it is
- * non-empty, at most MF_VOCAB_KEY_MAX bytes, has no control character
- * (0x00-0x1f, 0x7f), no '=' and no ASCII uppercase letter. Bytes >= 0x80
- * (UTF-8) are allowed. NULL gives false.
+ * Is @key (NUL-terminated) a canonical key, i.e. a store key (any case,
+ * docs/store.md) after mf_vocab_fold()? True if it is non-empty, at most
+ * MF_VOCAB_KEY_MAX bytes, has no control character 0x01-0x1f (the store's
+ * CHECK) and no ASCII uppercase letter. '=', 0x7f and bytes >= 0x80
+ * (UTF-8) are allowed: a format that cannot spell them (Vorbis field
+ * names) leaves such a tag out. NULL gives false.
  */
 bool mf_vocab_key_valid(const char *key);
+
+/*
+ * The canonical form of store key @key: ASCII letters folded to lower
+ * case, as SQLite's lower() without ICU does (every reader matches keys
+ * case-insensitively this way). Writes the NUL-terminated result into
+ * @out (@outlen bytes). Returns 0, -EINVAL for NULL, or -ENAMETOOLONG.
+ */
+int mf_vocab_fold(const char *key, char *out, size_t outlen);
 
 /*
  * Is @key one of the names of the Picard tag-mapping table (as opposed to
@@ -59,7 +70,7 @@ int mf_vocab_from_vorbis(const char *field, size_t len, char *out,
  *
  * Writes the NUL-terminated name into @out (@outlen bytes). Returns 0,
  * -EINVAL if @key is not mf_vocab_key_valid() or cannot be spelled as a
- * Vorbis field name (bytes >= 0x7e, e.g. UTF-8 or '~'), or -ENAMETOOLONG
+ * Vorbis field name ('=' or bytes >= 0x7e, e.g. UTF-8 or '~'), or -ENAMETOOLONG
  * if it does not fit @out. @out is unspecified on error.
  */
 int mf_vocab_to_vorbis(const char *key, char *out, size_t outlen);

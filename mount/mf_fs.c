@@ -914,7 +914,8 @@ static bool stamp_matches(const struct stat *sb, const struct mf_track_info *in)
 {
 	return S_ISREG(sb->st_mode) && (uint64_t)sb->st_size == in->backing_size &&
 	       mf_store_ns(&sb->st_mtim) == in->backing_mtime_ns &&
-	       mf_store_ns(&sb->st_ctim) == in->backing_ctime_ns;
+	       (in->backing_ctime_ns == 0 ||	/* a 1.x row without one */
+		mf_store_ns(&sb->st_ctim) == in->backing_ctime_ns);
 }
 
 /* The handle's backing file still has the stamp of the scan; logs if not. */
@@ -2016,7 +2017,7 @@ static int dry_file(void *ctx, const struct mf_node *n)
 }
 
 int mf_fs_dry_run(const struct mf_fs_config *cfg, FILE *out, size_t samples,
-		  char *err, size_t errlen)
+		  struct mf_fs_dry_stats *st, char *err, size_t errlen)
 {
 	struct mf_store *s = NULL;
 	struct mf_render *r = NULL;
@@ -2029,8 +2030,11 @@ int mf_fs_dry_run(const struct mf_fs_config *cfg, FILE *out, size_t samples,
 	if (!ret) {
 		d.t = t;
 		ret = mf_tree_each_file(t, dry_file, &d);
+		st->files = mf_tree_nfiles(t);
+		st->dirs = mf_tree_ndirs(t) - 1;
+		st->collisions = d.collisions;
 		fprintf(out, "files: %zu\ndirectories: %zu\ncollisions: %zu\n",
-			mf_tree_nfiles(t), mf_tree_ndirs(t) - 1, d.collisions);
+			st->files, st->dirs, st->collisions);
 		if (ret < 0)
 			snprintf(err, errlen, "out of memory");
 	}

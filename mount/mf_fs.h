@@ -83,14 +83,19 @@ void mf_fs_counts(struct mf_fs *fs, size_t *files, size_t *dirs);
 /* Heap bytes held by the tree (start-up message, benchmarks). */
 size_t mf_fs_tree_bytes(struct mf_fs *fs);
 
+/* What --dry-run counted: files, directories (not the root), collisions. */
+struct mf_fs_dry_stats {
+	size_t files, dirs, collisions;
+};
+
 /*
  * --dry-run: render every track of @cfg's store with its template, print
  * up to @samples sample paths, the file and directory counts and every
- * collision (suffixed name and the name it wanted) to @out. Returns 0 or
- * a negative errno with a message in @err (as mf_fs_new()).
+ * collision (suffixed name and the name it wanted) to @out, and set *@st.
+ * Returns 0 or a negative errno with a message in @err (as mf_fs_new()).
  */
 int mf_fs_dry_run(const struct mf_fs_config *cfg, FILE *out, size_t samples,
-		  char *err, size_t errlen);
+		  struct mf_fs_dry_stats *st, char *err, size_t errlen);
 
 /*
  * Set the sampled gauges of mf_metrics (layout cache entries and bytes,

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "mf_log.h"
 #include "mf_track.h"
@@ -38,17 +39,26 @@ static const char *const vnames[V_COUNT] = {
 	"CAST(data AS TEXT) FROM format_blocks WHERE track_id = t.id AND " \
 	"kind = 'mp4:ext' AND ordinal = 0) END")
 #define TRACK_COLS_CORE TRACK_COLS_("NULL")
+/* A store with neither extension table (a 1.x store opened read-only):
+ * the audio-property fields are then missing (0). */
+#define TRACK_COLS_BARE "t.id, t.format, 0, 0, 0, 0, 0, NULL FROM tracks t"
 
-/* Prepare "SELECT TRACK_COLS @tail", without format_blocks if it is absent. */
+/* Prepare "SELECT TRACK_COLS @tail", without the extension tables that
+ * are absent. */
 static int prepare_tracks(sqlite3 *db, const char *tail, sqlite3_stmt **st)
 {
+	static const char *const cols[] = { TRACK_COLS, TRACK_COLS_CORE,
+					    TRACK_COLS_BARE };
 	char sql[1024];
+	int rc = SQLITE_ERROR;
 
-	snprintf(sql, sizeof(sql), "SELECT %s%s", TRACK_COLS, tail);
-	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) == SQLITE_OK)
-		return SQLITE_OK;
-	snprintf(sql, sizeof(sql), "SELECT %s%s", TRACK_COLS_CORE, tail);
-	return sqlite3_prepare_v2(db, sql, -1, st, NULL);
+	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+		snprintf(sql, sizeof(sql), "SELECT %s%s", cols[i], tail);
+		rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
+		if (rc == SQLITE_OK)
+			break;
+	}
+	return rc;
 }
 
 /* The served extension of the current row of @st (TRACK_COLS). */
@@ -72,6 +82,7 @@ struct mf_render {
 	const char **names;	/* borrowed from the template */
 	int *virt;		/* per field: V_* or -1 */
 	char **values;		/* per field: joined values or NULL */
+	char **owners;		/* per field: the store key serving it */
 	size_t *lens, *caps;
 	sqlite3_stmt *all_t, *all_g, *one_t, *one_g;
 };
@@ -116,7 +127,18 @@ static void reset(struct mf_render *r)
 		r->lens[i] = 0;
 		if (r->values[i])
 			r->values[i][0] = '\0';
+		free(r->owners[i]);
+		r->owners[i] = NULL;
 	}
+}
+
+/* Is @key all lowercase (ASCII), the canonical spelling? */
+static bool is_folded(const char *key)
+{
+	for (; *key; key++)
+		if (*key >= 'A' && *key <= 'Z')
+			return false;
+	return true;
 }
 
 /* The computed fields of the current row of @st (TRACK_COLS). */
@@ -180,16 +202,37 @@ static int set_virtual(struct mf_render *r, sqlite3_stmt *st)
 	return 0;
 }
 
-/* Add tag row (key, value) of @st (columns @kc, @kc + 1) to the fields. */
+/*
+ * Add tag row (key, value) of @st (columns @kc, @kc + 1) to the fields.
+ * Field names match keys case-insensitively; when one key is stored in
+ * several cases, the rule of mf_track.c applies (the all-lowercase key,
+ * else the first in byte order; rows arrive in (key, ordinal) order).
+ */
 static int add_tag(struct mf_render *r, sqlite3_stmt *st, int kc)
 {
 	const char *key = (const char *)sqlite3_column_text(st, kc);
 	const char *v = (const char *)sqlite3_column_text(st, kc + 1);
 	int n = sqlite3_column_bytes(st, kc + 1);
 
-	for (size_t i = 0; key && v && i < r->nfields; i++)
-		if (r->virt[i] < 0 && strcmp(r->names[i], key) == 0)
-			return add(r, i, v, (size_t)n);
+	for (size_t i = 0; key && v && i < r->nfields; i++) {
+		if (r->virt[i] >= 0 || strcasecmp(r->names[i], key) != 0)
+			continue;
+		if (r->owners[i] && strcmp(r->owners[i], key) != 0) {
+			/* a later key wins only by being the lowercase one */
+			if (is_folded(r->owners[i]) || !is_folded(key))
+				return 0;
+			free(r->owners[i]);
+			r->owners[i] = NULL;
+			r->lens[i] = 0;
+			r->values[i][0] = '\0';
+		}
+		if (!r->owners[i]) {
+			r->owners[i] = strdup(key);
+			if (!r->owners[i])
+				return -ENOMEM;
+		}
+		return add(r, i, v, (size_t)n);
+	}
 	return 0;
 }
 
@@ -235,9 +278,11 @@ int mf_render_new(struct mf_store *s, const struct mf_template *tmpl,
 	r->names = calloc(r->nfields + 1, sizeof(*r->names));
 	r->virt = calloc(r->nfields + 1, sizeof(*r->virt));
 	r->values = calloc(r->nfields + 1, sizeof(*r->values));
+	r->owners = calloc(r->nfields + 1, sizeof(*r->owners));
 	r->lens = calloc(r->nfields + 1, sizeof(*r->lens));
 	r->caps = calloc(r->nfields + 1, sizeof(*r->caps));
-	if (!r->names || !r->virt || !r->values || !r->lens || !r->caps)
+	if (!r->names || !r->virt || !r->values || !r->owners || !r->lens ||
+	    !r->caps)
 		goto fail;
 	/* key IN (?2, ?3, ...): the template's fields only */
 	mem = open_memstream(&in, &inlen);
@@ -249,18 +294,18 @@ int mf_render_new(struct mf_store *s, const struct mf_template *tmpl,
 		for (int v = 0; v < V_COUNT; v++)
 			if (strcmp(r->names[i], vnames[v]) == 0)
 				r->virt[i] = v;
-		fprintf(mem, i ? ", ?%zu" : "?%zu", i + 2);
+		fprintf(mem, i ? ", lower(?%zu)" : "lower(?%zu)", i + 2);
 	}
 	if (fclose(mem) != 0)
 		goto fail;
 	if (asprintf(&sql_all, "SELECT track_id, key, value FROM tags WHERE "
-		     "value_blob IS NULL AND key IN (%s) AND ?1 IS NULL "
+		     "value_blob IS NULL AND lower(key) IN (%s) AND ?1 IS NULL "
 		     "ORDER BY track_id, key, ordinal", in) < 0) {
 		sql_all = NULL;
 		goto fail;
 	}
 	if (asprintf(&sql_one, "SELECT track_id, key, value FROM tags WHERE "
-		     "track_id = ?1 AND value_blob IS NULL AND key IN (%s) "
+		     "track_id = ?1 AND value_blob IS NULL AND lower(key) IN (%s) "
 		     "ORDER BY key, ordinal", in) < 0) {
 		sql_one = NULL;
 		goto fail;
@@ -303,6 +348,9 @@ void mf_render_free(struct mf_render *r)
 	sqlite3_finalize(r->one_g);
 	for (size_t i = 0; r->values && i < r->nfields; i++)
 		free(r->values[i]);
+	for (size_t i = 0; r->owners && i < r->nfields; i++)
+		free(r->owners[i]);
+	free(r->owners);
 	free(r->names);
 	free(r->virt);
 	free(r->values);
@@ -394,4 +442,51 @@ out:
 	if (r->one_g)
 		sqlite3_reset(r->one_g);
 	return ret;
+}
+
+bool mf_render_is_property(const char *field)
+{
+	for (size_t i = 0; i < V_COUNT; i++)
+		if (strcmp(vnames[i], field) == 0)
+			return true;
+	return false;
+}
+
+int mf_render_unknown_fields(struct mf_store *s, const struct mf_template *tmpl,
+			     void (*fn)(void *ctx, const char *field),
+			     void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	size_t n = mf_template_nfields(tmpl);
+	int unknown = 0, rc = SQLITE_OK;
+
+	int64_t ntracks = 0;
+
+	/* an empty store has no fields to judge the template by */
+	if (mf_store_query_int(s, "SELECT EXISTS (SELECT 1 FROM tracks)",
+			       &ntracks) < 0)
+		return -EIO;
+	if (n && ntracks && sqlite3_prepare_v2(mf_store_db(s), "SELECT 1 FROM "
+				"tags WHERE lower(key) = ?1 LIMIT 1", -1, &st,
+				NULL) != SQLITE_OK)
+		return -EIO;
+	for (size_t i = 0; i < n && ntracks; i++) {
+		const char *f = mf_template_field(tmpl, i);
+
+		if (mf_render_is_property(f))
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, f, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			continue;
+		if (rc != SQLITE_DONE)
+			break;
+		unknown++;
+		if (fn)
+			fn(ctx, f);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW || rc == SQLITE_OK ?
+	       unknown : -EIO;
 }

@@ -12,6 +12,7 @@
 #ifndef MF_RENDER_H
 #define MF_RENDER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "mf_store.h"
@@ -46,5 +47,18 @@ int mf_render_all(struct mf_render *r,
  * the track is gone or left out; -EIO or -ENOMEM.
  */
 int mf_render_one(struct mf_render *r, int64_t id, char **out);
+
+/* Is @field (lower case) an audio property ($length ... $ext), not a tag? */
+bool mf_render_is_property(const char *field);
+
+/*
+ * The fields of @tmpl that are neither an audio property nor a tag key of
+ * any track in @s (keys compared in lower case): @fn(@ctx, field) for each
+ * (@fn may be NULL; @field borrowed from @tmpl). A store without tracks
+ * has none. Returns their count, or -EIO when the store cannot be read. Use from the thread that owns @s.
+ */
+int mf_render_unknown_fields(struct mf_store *s, const struct mf_template *tmpl,
+			     void (*fn)(void *ctx, const char *field),
+			     void *ctx);
 
 #endif /* MF_RENDER_H */

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "mf_format.h"
+#include "mf_heartbeat.h"
 #include "mf_ignore.h"
 #include "mf_log.h"
 #include "mf_queue.h"
@@ -285,9 +286,12 @@ static int candidate(struct scan *sc, const struct stat *sb, bool via_link,
 	if (bad) {
 		__atomic_store_n(&bad->seen, 1, __ATOMIC_RELAXED);
 		if (!sc->opts->reingest && same_stamp(bad, sb)) {
-			mf_err(NULL, "'%s': %s (unchanged since last scan)", path,
+			mf_log(sc->opts->quiet_known_failures ? MF_LOG_INFO :
+			       MF_LOG_ERROR, NULL,
+			       "'%s': %s (unchanged since last scan)", path,
 			       bad->reason ? bad->reason : "failed");
 			stat_add(&sc->st->failed, 1);
+			stat_add(&sc->st->failed_known, 1);
 			free(real);
 			return 0;
 		}
@@ -556,10 +560,10 @@ static void progress_print(struct progress *pg, bool last)
 	int n;
 
 	if (last) {
-		fputs("\r\033[K", stderr);
+		mf_log_status(NULL);
 		return;
 	}
-	n = snprintf(line, sizeof(line), "\rmusefs-scan: %llu files, %.0f/s",
+	n = snprintf(line, sizeof(line), "musefs-scan: %llu files, %.0f/s",
 		     (unsigned long long)done, rate);
 	if (__atomic_load_n(&pg->sc->walk_done, __ATOMIC_RELAXED) && n > 0 &&
 	    (size_t)n < sizeof(line)) {
@@ -571,8 +575,7 @@ static void progress_print(struct progress *pg, bool last)
 			 ", %llu/%llu, ETA %.0fs", (unsigned long long)done,
 			 (unsigned long long)total, eta);
 	}
-	fprintf(stderr, "%s\033[K", line);
-	fflush(stderr);
+	mf_log_status(line);
 }
 
 static void *progress_thread(void *arg)
@@ -604,6 +607,10 @@ static int64_t run_begin(struct scan *sc)
 			 "WHERE outcome = 'running'", NULL, NULL, NULL) != SQLITE_OK)
 		mf_warn("scan", "cannot close stale runs: %s",
 			sqlite3_errmsg(sc->db));
+	/* a writer: drop the heartbeat rows of mounts long gone */
+	if (mf_heartbeat_expire(sc->db, (int64_t)time(NULL), NULL) < 0)
+		mf_debug("scan", "cannot expire old mount rows: %s",
+			 sqlite3_errmsg(sc->db));
 	for (size_t i = 0; i < sc->opts->nroots; i++) {
 		int r = snprintf(roots + n, sizeof(roots) - n, "%s%s",
 				 i ? "\n" : "", sc->opts->roots[i]);
@@ -772,8 +779,14 @@ static int load_state(struct scan *sc)
 	ret = find_covered_roots(sc);
 	if (ret < 0)
 		return ret;
+	/* a stamp of -1 ctime never matches: a track whose format keeps
+	 * format_blocks but has none (written by musefs 1.x) is probed
+	 * again, which fills them in */
 	ret = stamp_map_load(sc->db, "SELECT backing_path, id, backing_size, "
-			     "backing_mtime_ns, backing_ctime_ns, NULL, "
+			     "backing_mtime_ns, CASE WHEN format NOT IN "
+			     "('flac', 'mp3') AND NOT EXISTS (SELECT 1 FROM "
+			     "format_blocks f WHERE f.track_id = tracks.id) "
+			     "THEN -1 ELSE backing_ctime_ns END, NULL, "
 			     "fingerprint FROM tracks", &sc->tracks);
 	if (ret < 0)
 		return ret;

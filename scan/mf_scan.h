@@ -60,6 +60,9 @@ struct mf_scan_opts {
 	bool force;			/* prune past the safety rules */
 	double prune_limit;		/* percent of a root's tracks, e.g. 10 */
 	bool progress;			/* progress line on stderr */
+	/* Known failures (in scan_failures with the same stamp) are logged
+	 * at info level only (still counted in failed and failed_known). */
+	bool quiet_known_failures;
 	const char *const *excludes;	/* --exclude globs (mf_ignore.h) */
 	size_t nexcludes;
 	/* Set non-zero (by a signal handler) to stop: the walk ends, the
@@ -79,6 +82,7 @@ struct mf_scan_stats {
 	uint64_t unchanged;	/* stamp equal: not opened */
 	uint64_t skipped;	/* hidden, ignored or not audio */
 	uint64_t failed;	/* could not be parsed (incl. known failures) */
+	uint64_t failed_known;	/* of those: failed before, unchanged since */
 	uint64_t pruned;	/* rows deleted by --prune */
 	uint64_t probed;	/* opened and parsed this run */
 	uint64_t bytes_read;	/* bytes read by probes and hashes (approx.) */

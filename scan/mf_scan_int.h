@@ -169,6 +169,9 @@ bool check_block_row(const char *kind, size_t len);
 /* Does a block of @kind go to the core structural_blocks table (FLAC
  * STREAMINFO, SEEKTABLE) rather than format_blocks? Pure, thread-safe. */
 bool scan_core_block(const char *kind);
+/* The kind as the store spells it: "STREAMINFO"/"SEEKTABLE" (the 1.x
+ * structural_blocks kinds) for the core kinds, else @kind itself. */
+const char *block_kind_sql(const char *kind);
 bool check_track_row(const char *path, const char *format,
 		     uint64_t audio_offset, uint64_t audio_length,
 		     uint64_t size);

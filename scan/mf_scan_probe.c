@@ -208,6 +208,18 @@ static int sink_binary(void *ctx, const char *key, const void *data,
 	return add_tag(ctx, key, data, len, true);
 }
 
+/* Bytes of @desc within the store's 1024 characters (track_art CHECK,
+ * as 1.x): a longer description is cut at a character boundary. */
+static size_t desc_len(const char *desc)
+{
+	size_t chars = 0, i;
+
+	for (i = 0; desc[i]; i++)
+		if (((unsigned char)desc[i] & 0xc0) != 0x80 && ++chars > 1024)
+			break;
+	return i;
+}
+
 static int sink_picture(void *ctx, const struct mf_picture *pic)
 {
 	struct probe *p = ctx;
@@ -233,7 +245,7 @@ static int sink_picture(void *ctx, const struct mf_picture *pic)
 	mime = pic->mime && *pic->mime ? pic->mime : "image/";
 	desc = pic->desc ? pic->desc : "";
 	d->mime = probe_dup(p, mime, strlen(mime));
-	d->desc = probe_dup(p, desc, strlen(desc));
+	d->desc = probe_dup(p, desc, desc_len(desc));
 	d->data = probe_dup(p, pic->data, pic->len);
 	if (!d->mime || !d->desc || !d->data)
 		return -ENOMEM;

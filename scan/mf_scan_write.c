@@ -144,21 +144,23 @@ static const struct {
 	int ncols;
 } row_sql[ROW_KINDS] = {
 	/* column order of bind_track() */
+	/* updated_at explicitly: a 1.x store's column has no DEFAULT */
 	[R_TRACK] = { "INSERT INTO tracks (id, format, audio_offset, "
 		      "audio_length, backing_size, backing_mtime_ns, "
 		      "backing_ctime_ns, fingerprint, content_hash, "
-		      "backing_path) VALUES ", "", 10 },
+		      "backing_path, updated_at) VALUES ", "", 11 },
 	[R_TAG] = { "INSERT INTO tags (track_id, key, ordinal, value, "
 		    "value_blob) VALUES ",
 		    " ON CONFLICT (track_id, key, ordinal) DO UPDATE SET "
 		    "value = excluded.value, value_blob = excluded.value_blob "
 		    "WHERE value IS NOT excluded.value "
 		    "OR value_blob IS NOT excluded.value_blob", 5 },
-	[R_STRUCT] = { "INSERT INTO structural_blocks (track_id, kind, data) "
-		       "VALUES ",
-		       " ON CONFLICT (track_id, kind) DO UPDATE SET "
-		       "data = excluded.data WHERE data IS NOT excluded.data",
-		       3 },
+	/* the 1.x shape: kinds "STREAMINFO", "SEEKTABLE" (block_kind_sql()) */
+	[R_STRUCT] = { "INSERT INTO structural_blocks (track_id, kind, ordinal, "
+		       "body) VALUES ",
+		       " ON CONFLICT (track_id, kind, ordinal) DO UPDATE SET "
+		       "body = excluded.body WHERE body IS NOT excluded.body",
+		       4 },
 	[R_FBLOCK] = { "INSERT INTO format_blocks (track_id, kind, ordinal, "
 		       "data) VALUES ",
 		       " ON CONFLICT (track_id, kind, ordinal) DO UPDATE SET "
@@ -213,10 +215,9 @@ static sqlite3_stmt *rows_stmt(struct scan *sc, int kind, unsigned shape)
 	return sc->rows[kind][shape];
 }
 
-/* Exactly the index of schema/0001-core.sql. */
+/* Exactly the index of schema/0001-core.sql (and of 1.x). */
 static const char fp_index_sql[] =
-	"CREATE INDEX tracks_fingerprint ON tracks(fingerprint) "
-	"WHERE fingerprint IS NOT NULL";
+	"CREATE INDEX tracks_fingerprint_idx ON tracks(fingerprint)";
 
 static int query_bool(struct scan *sc, const char *sql, bool *out)
 {
@@ -238,7 +239,7 @@ static int index_fingerprints(struct scan *sc, bool before)
 	int ret;
 
 	ret = query_bool(sc, "SELECT count(*) FROM sqlite_schema WHERE "
-			 "type = 'index' AND name = 'tracks_fingerprint'", &have);
+			 "type = 'index' AND name = 'tracks_fingerprint_idx'", &have);
 	if (!ret)
 		ret = query_bool(sc, "SELECT NOT EXISTS (SELECT 1 FROM tracks)",
 				 &empty);
@@ -254,7 +255,7 @@ static int index_fingerprints(struct scan *sc, bool before)
 			return ret;
 		sc->fp_index_deferred = true;
 		return have ? mf_store_exec(sc->store, "DROP INDEX "
-					    "tracks_fingerprint") : 0;
+					    "tracks_fingerprint_idx") : 0;
 	}
 	if (have)
 		return 0;
@@ -459,8 +460,14 @@ static int find_or_insert_art(struct scan *sc, const struct probe_pic *pic,
 		st = sc->stmt[W_INSERT_ART];
 		sqlite3_bind_text(st, 1, pic->sha, 64, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, pic->mime, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, pic->width);
-		sqlite3_bind_int64(st, 4, pic->height);
+		/* 0: unknown, stored as NULL as 1.x writers do */
+		if (pic->width && pic->height) {
+			sqlite3_bind_int64(st, 3, pic->width);
+			sqlite3_bind_int64(st, 4, pic->height);
+		} else {
+			sqlite3_bind_null(st, 3);
+			sqlite3_bind_null(st, 4);
+		}
 		sqlite3_bind_int64(st, 5, (int64_t)pic->len);
 		sqlite3_bind_blob64(st, 6, pic->data, pic->len, SQLITE_STATIC);
 		ret = step_done(sc, st);
@@ -686,6 +693,7 @@ static void bind_row(sqlite3_stmt *st, int kind, int first,
 	switch (kind) {
 	case R_TRACK:
 		bind_track(st, first, r->id, r->it, r->it->path);
+		sqlite3_bind_int64(st, first + 10, (int64_t)time(NULL));
 		return;
 	case R_TAG:
 		bind_tag(st, first, r->id, &p->tags[r->idx]);
@@ -696,16 +704,19 @@ static void bind_row(sqlite3_stmt *st, int kind, int first,
 	case R_CHANGE:
 		sqlite3_bind_int64(st, first, r->id);
 		return;
-	case R_FBLOCK:
-		sqlite3_bind_int(st, first + 2, r->ordinal);
-		/* fall through */
 	default:
 		b = &p->blocks[r->idx];
 		sqlite3_bind_int64(st, first, r->id);
-		sqlite3_bind_text(st, first + 1, b->kind, (int)b->kindlen,
-				  SQLITE_STATIC);
-		sqlite3_bind_blob64(st, first + (kind == R_FBLOCK ? 3 : 2),
-				    b->data, b->len, SQLITE_STATIC);
+		if (kind == R_STRUCT)
+			sqlite3_bind_text(st, first + 1,
+					  block_kind_sql(b->kind), -1,
+					  SQLITE_STATIC);
+		else
+			sqlite3_bind_text(st, first + 1, b->kind,
+					  (int)b->kindlen, SQLITE_STATIC);
+		sqlite3_bind_int(st, first + 2, r->ordinal);
+		sqlite3_bind_blob64(st, first + 3, b->data, b->len,
+				    SQLITE_STATIC);
 		return;
 	}
 }
@@ -907,7 +918,8 @@ static int write_blocks(struct scan *sc, int64_t id, const struct item *it,
 		if (probe_has_block_at(p, kinds[k], 0))
 			continue;
 		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_text(st, 2, kinds[k], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, block_kind_sql(kinds[k]), -1,
+				  SQLITE_STATIC);
 		ret = step_done(sc, st);
 		if (ret < 0)
 			return ret;

@@ -262,7 +262,7 @@ mf_test 'with SQLite checking rows, a refused tag sends its group file by file' 
 		test "$(scan_tag $id title)" = "Ok $i" &&
 		test "$(scan_tag $id genre)" = Pop &&
 		test "$(scan_sql "SELECT count(*) FROM track_changes WHERE track_id = $id")" = 1 &&
-		test "$(scan_sql "SELECT content_version FROM tracks WHERE id = $id")" = 1 &&
+		test "$(scan_sql "SELECT content_version FROM tracks WHERE id = $id")" = 0 &&
 		test "$(scan_sql "SELECT count(*) FROM structural_blocks WHERE track_id = $id")" -ge 1 &&
 		test "$(scan_sql "SELECT count(*) FROM track_props WHERE track_id = $id")" = 1 || return 1
 	done &&

@@ -15,14 +15,7 @@ mf_require_progs sox flac sqlite3 mount umount
 test "$(id -u)" = 0 || skip_all 'needs root for a read-only bind mount'
 
 mkdir -p src ro lib
-if ! mount --bind src ro 2>/dev/null; then
-	skip_all 'cannot bind-mount'
-fi
-if ! mount -o remount,bind,ro ro 2>/dev/null; then
-	umount ro
-	skip_all 'cannot remount read-only'
-fi
-umount ro
+stat_require_ro_bind src ro
 
 # Value of the metric $2 in the Prometheus file $1.
 metric () {

@@ -135,7 +135,7 @@ mf_test 'SIGTERM unmounts cleanly with a reader holding a file open' '
 	pid=$(mf_mount_pid "$(mf_abs mnt)") &&
 	kill -TERM "$pid" &&
 	mf_wait_until 10 eval "! mf_pid_alive $pid" &&
-	wait "$pid"; st=$? &&
+	mf_mount_wait "$pid"; st=$? &&
 	exec 7<&- &&
 	mf_forget_mount "$pid" &&
 	test "$st" = 0 &&

@@ -91,7 +91,7 @@ mf_test '--case-insensitive: names differing only in case get a collision suffix
 	test_when_finished "set_tag $B title Beta" &&
 	# the lower track id keeps the plain name
 	if test "$A" -lt "$B"; then hi=$B stem=ALPHA; else hi=$A stem=Alpha; fi &&
-	musefs-mount --db "$DB" --template "$T" --case-insensitive --dry-run >dry &&
+	musefs-mount --db "$DB" --template "$T" --case-insensitive --dry-run --max-collisions 50 >dry &&
 	grep -x "collision: track $hi wanted '"'"'Art/One/$stem.flac'"'"', served as '"'"'Art/One/$stem (2).flac'"'"'" dry &&
 	grep -x "collisions: 1" dry &&
 	musefs-mount --db "$DB" --template "$T" --dry-run >dry2 &&
@@ -101,9 +101,9 @@ mf_test '--case-insensitive: names differing only in case get a collision suffix
 '
 
 mf_test '--cache-mib bounds the layout cache' '
-	# five tracks whose synthesized metadata is ~300 KiB each (a long tag)
+	# five tracks whose synthesized metadata is ~250 KB each (a long tag, under the 262144-byte value cap)
 	mkdir big &&
-	head -c 300000 /dev/zero | tr "\0" x >long.txt &&
+	head -c 250000 /dev/zero | tr "\0" x >long.txt &&
 	for i in 1 2 3 4 5; do
 		mf_make_flac big/$i.flac 0.2 440 &&
 		metaflac --set-tag=TITLE=Big$i --set-tag=ALBUM=Big \
@@ -183,6 +183,71 @@ mf_test 'bad option values are usage errors (status 2) naming the option' '
 		*) grep -e "$name" err ;;
 		esac || { echo "no message naming $bad:"; cat err; return 1; }
 	done
+'
+
+# one_line FILE: FILE holds exactly one line (a message, no usage text).
+one_line () {
+	cat "$1" && test "$(wc -l <"$1")" = 1
+}
+
+mf_test 'unknown -o words are refused by name (status 2); fstab and FUSE words pass' '
+	mkdir -p m2 &&
+	# a build that accepted the word would have left a daemon serving m2
+	test_when_finished "fusermount3 -u \"$PWD/m2\" 2>/dev/null; :" &&
+	for bad in id3v2_versoin=3 templat=x bogus=1 bogus; do
+		test_expect_code 2 musefs-mount --db "$DB" --template "$T" \
+			-o "ro,$bad" m2 2>err || return 1
+		one_line err &&
+		grep -x "musefs-mount: unknown -o option .$bad." err || return 1
+	done &&
+	! mf_is_mounted "$(mf_abs m2)" &&
+	mf_mount m2 --db "$DB" --template "$T" -o "rw,ro,defaults,auto,noauto,user,users,nouser,owner,group,nofail,_netdev,x-systemd.automount,x-systemd.mount-timeout=30,comment=systemd.x,exec,noexec,suid,nosuid,dev,nodev,async,sync,atime,noatime,nodiratime,relatime,strictatime,lazytime,allow_other,default_permissions" &&
+	test -f m2/Art/One/Alpha.flac &&
+	test "$(awk -v m="$(mf_abs m2)" "\$5 == m" /proc/self/mountinfo | grep -c allow_other)" = 1 &&
+	! grep -i warn "$MF_MOUNT_LOG" &&
+	mf_umount m2
+'
+
+mf_test '-o template= decodes fstab octal escapes (backslash 040) anywhere in the value' '
+	musefs-mount --db "$DB" --dry-run -o "template=\$album/\$artist\\040-\\040\$title" >dry &&
+	grep -x "sample: One/Art - Alpha.flac" dry &&
+	musefs-mount --db "$DB" --dry-run -o "template=\\044album/\$title\\041,fallback=genre=Un\\,known" >dry &&
+	grep -x "sample: One/Alpha!.flac" dry
+'
+
+mf_test 'bad values: one line naming the option and the value, no usage text' '
+	mkdir -p m2 &&
+	test_expect_code 2 musefs-mount --db "$DB" --mode fast m2 2>err &&
+	one_line err &&
+	grep -x "musefs-mount: invalid value for .mode.: .fast. (expected synthesis or structure-only)" err &&
+	test_expect_code 2 musefs-mount --db "$DB" --owner nosuchuser m2 2>err &&
+	one_line err && grep -x "musefs-mount: option .owner.: no such user .nosuchuser." err &&
+	test_expect_code 2 musefs-mount --db "$DB" -o group=nosuchgroup m2 2>err &&
+	one_line err && grep -x "musefs-mount: option .group.: no such group .nosuchgroup." err &&
+	test_expect_code 2 musefs-mount --db "$DB" --bogus m2 2>err &&
+	one_line err &&
+	# a missing operand still shows the usage
+	test_expect_code 2 musefs-mount --db "$DB" 2>err &&
+	grep "no MOUNTPOINT" err && grep "^usage: musefs-mount" err
+'
+
+mf_test 'template fields no track has: a warning each; --dry-run fails when all are unknown (8)' '
+	test_expect_code 8 musefs-mount --db "$DB" --template "\$albmu/\$tilte" --dry-run >dry 2>err &&
+	cat err &&
+	grep -x "musefs-mount: template: field .albmu. is not a tag of any track" err &&
+	grep -x "musefs-mount: template: field .tilte. is not a tag of any track" err &&
+	grep "no field it references is a tag of any track" err &&
+	musefs-mount --db "$DB" --template "\$artist/\$albmu/\$title" --dry-run >dry 2>err &&
+	cat err && one_line err &&
+	grep -x "musefs-mount: template: field .albmu. is not a tag of any track" err &&
+	# audio properties are never unknown
+	musefs-mount --db "$DB" --template "\$format-\$ext/\$length \$bitrate \$samplerate \$channels \$bitdepth/\$title" --dry-run >dry 2>err &&
+	! test -s err &&
+	grep "^sample: FLAC-flac/" dry &&
+	# and at mount start
+	mf_mount m2 --db "$DB" --template "\$artist/\$albmu/\$title" &&
+	grep -x "musefs-mount: template: field .albmu. is not a tag of any track" "$MF_MOUNT_LOG" &&
+	mf_umount m2
 '
 
 mf_test '--allow-other as root passes allow_other to FUSE' '

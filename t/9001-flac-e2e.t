@@ -465,7 +465,7 @@ mf_test 'a malformed store row is served as EIO; the other files are fine' '
 	mf_mount mnt --db "$DB" --template "$TEMPLATE" --poll-interval-ms 100 &&
 	id=$(sql "SELECT id FROM tracks ORDER BY id LIMIT 1") &&
 	test "$(eio_count)" = 0 &&
-	sql "DELETE FROM structural_blocks WHERE track_id = $id AND kind = ${SQ}streaminfo${SQ}" &&
+	sql "DELETE FROM structural_blocks WHERE track_id = $id AND kind = ${SQ}STREAMINFO${SQ}" &&
 	mf_wait_until 5 one_eio &&
 	mf_umount mnt
 '

@@ -22,7 +22,7 @@ track_of () {
 
 # set_tag ID KEY VALUE: replace a tag in the store (as a tagger would).
 set_tag () {
-	sqlite3 "$DB" "UPDATE tags SET value = '$3' WHERE track_id = $1 AND key = '$2'"
+	sqlite3 -cmd '.timeout 10000' "$DB" "UPDATE tags SET value = '$3' WHERE track_id = $1 AND key = '$2'"
 }
 
 # ino PATH: inode number.
@@ -61,4 +61,14 @@ mp3_lib () {
 	mid3v2 -a "Mp Artist" -A "Mp Album" -t "Uno" -T 1 "$1/one.mp3" >/dev/null &&
 	mid3v2 -a "Mp Artist" -A "Mp Album" -t "Dos" -T 2 "$1/two.mp3" >/dev/null &&
 	musefs-scan --db "$DB" "$1" >/dev/null
+}
+
+# In a private mount namespace where /usr/local/bin (on the PATH that
+# mount(8) gives its helpers) holds musefs-mount, run script $1 with sh.
+in_mount_ns () {
+	mkdir -p nsbin &&
+	ln -sf "$(command -v musefs-mount)" nsbin/musefs-mount &&
+	unshare -m --propagation private sh -c \
+		'mount --bind "$1/nsbin" /usr/local/bin && exec sh -ex "$2"' \
+		sh "$PWD" "$1"
 }

@@ -152,3 +152,17 @@ stat_prom_documented () {
 	done <"$1.families" &&
 	wc -l <"$1.families"
 }
+
+# stat_require_ro_bind SRC DIR: skip the whole script unless SRC can be
+# bind-mounted at DIR (created) and remounted read-only (left unmounted).
+stat_require_ro_bind () {
+	mkdir -p "$1" "$2"
+	if ! mount --bind "$1" "$2" 2>/dev/null; then
+		skip_all 'cannot bind-mount'
+	fi
+	if ! mount -o remount,bind,ro "$2" 2>/dev/null; then
+		umount "$2"
+		skip_all 'cannot remount read-only'
+	fi
+	umount "$2"
+}

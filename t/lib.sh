@@ -54,6 +54,7 @@ mf_test_count=0
 mf_test_failed=0
 mf_test_skipped=0
 mf_mounts=
+mf_daemons=
 mf_prereqs=,
 
 # ---- TAP core ----
@@ -328,10 +329,25 @@ mf_mount_log_for () {
 	printf '%s/.mount%s.log\n' "$mf_trash" "$(printf '%s' "$1" | tr '/ ' '__')"
 }
 
+# mf_daemon_of MOUNTPOINT: the PID of the daemonized musefs-mount (no -f)
+# serving MOUNTPOINT, found in /proc by its executable and last argument.
+mf_daemon_of () {
+	mf_exe=$(readlink -f "$(command -v musefs-mount)")
+	for mf_d in /proc/[0-9]*; do
+		test "$(readlink "$mf_d/exe" 2>/dev/null)" = "$mf_exe" || continue
+		if tr '\0' '\n' <"$mf_d/cmdline" 2>/dev/null | tail -n 1 |
+			grep -qxF "$1"; then
+			echo "${mf_d#/proc/}"
+		fi
+	done
+}
+
 # mf_mount MOUNTPOINT [ARGS...]: start `musefs-mount -f ARGS MOUNTPOINT` in
 # the background (log in $MF_MOUNT_LOG, PID in $MF_MOUNT_PID) and wait up
 # to 30 s for the mount to appear. Fails at once, showing the log, if the
-# daemon dies first.
+# daemon dies first. With MF_MOUNT_FORM=daemon, runs the daemonized form
+# (`musefs-mount ARGS MOUNTPOINT`, no -f), which returns once the tree is
+# mounted; $MF_MOUNT_PID is then the daemon it left running.
 mf_mount () {
 	test $# -ge 1 || mf_bug "mf_mount needs a mountpoint"
 	mkdir -p "$1" || return 1
@@ -342,6 +358,23 @@ mf_mount () {
 		return 1
 	fi
 	MF_MOUNT_LOG=$(mf_mount_log_for "$mf_mp")
+	if test "${MF_MOUNT_FORM-}" = daemon; then
+		musefs-mount "$@" "$mf_mp" </dev/null >"$MF_MOUNT_LOG" 2>&1 || {
+			mf_status=$?
+			echo >&2 "mf_mount: musefs-mount exited with status $mf_status; its log:"
+			cat >&2 "$MF_MOUNT_LOG"
+			return 1
+		}
+		MF_MOUNT_PID=$(mf_daemon_of "$mf_mp")
+		if test -z "$MF_MOUNT_PID" || ! mf_is_mounted "$mf_mp"; then
+			echo >&2 "mf_mount: no daemon serving '$mf_mp' after musefs-mount returned"
+			return 1
+		fi
+		mf_mounts="$mf_mounts$MF_MOUNT_PID $mf_mp
+"
+		mf_daemons="$mf_daemons $MF_MOUNT_PID "
+		return 0
+	fi
 	musefs-mount -f "$@" "$mf_mp" </dev/null >"$MF_MOUNT_LOG" 2>&1 &
 	MF_MOUNT_PID=$!
 	mf_mounts="$mf_mounts$MF_MOUNT_PID $mf_mp
@@ -364,6 +397,18 @@ mf_mount () {
 		sleep 0.1
 	done
 	return 0
+}
+
+# mf_mount_wait PID: the exit status of musefs-mount PID, started by
+# mf_mount, once it has exited. A daemon (MF_MOUNT_FORM=daemon) is no
+# child of the shell: 0 once it is gone, as no status can be read.
+mf_mount_wait () {
+	case $mf_daemons in
+	*" $1 "*)
+		! mf_pid_alive "$1" ;;
+	*)
+		wait "$1" ;;
+	esac
 }
 
 # The PID recorded for mountpoint $1 (empty if none).
@@ -408,7 +453,7 @@ mf_umount () {
 		fi
 		sleep 0.1
 	done
-	wait "$mf_pid"
+	mf_mount_wait "$mf_pid"
 	mf_status=$?
 	mf_forget_mount "$mf_pid"
 	if test "$mf_status" != 0; then

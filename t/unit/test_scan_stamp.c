@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "stderr_capture.h"
+
 #include "../../scan/mf_scan_stamp.c"
 
 static sqlite3 *make_db(int n)
@@ -115,13 +117,20 @@ static void test_empty_and_errors(void **state)
 	sqlite3 *db = make_db(0);
 	struct stamp_map m;
 	uint8_t fp[32] = { 0 };
+	struct stderr_capture cap;
+	char msg[512];
+	int ret;
 
 	(void)state;
 	assert_int_equal(stamp_map_load(db, "SELECT * FROM t", &m), 0);
 	assert_null(stamp_map_get(&m, "/x"));
 	assert_null(stamp_map_fp_first(&m, fp));
 	stamp_map_release(&m);
-	assert_int_equal(stamp_map_load(db, "SELECT * FROM nosuch", &m), -EIO);
+	stderr_capture_begin(&cap);
+	ret = stamp_map_load(db, "SELECT * FROM nosuch", &m);
+	stderr_capture_end(&cap, msg, sizeof(msg));
+	assert_int_equal(ret, -EIO);
+	assert_non_null(strstr(msg, "cannot load stamps: no such table: nosuch"));
 	stamp_map_release(&m);
 	sqlite3_close(db);
 }

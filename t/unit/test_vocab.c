@@ -45,15 +45,35 @@ static void test_key_valid(void **state)
 	assert_false(mf_vocab_key_valid(NULL));
 	assert_false(mf_vocab_key_valid(""));
 	assert_false(mf_vocab_key_valid("Title"));
-	assert_false(mf_vocab_key_valid("a=b"));
+	/* the store (as 1.x) allows '=' and DEL in keys */
+	assert_true(mf_vocab_key_valid("a=b"));
 	assert_false(mf_vocab_key_valid("a\tb"));
-	assert_false(mf_vocab_key_valid("a\x7f"));
+	assert_true(mf_vocab_key_valid("a\x7f"));
 	memset(big, 'a', sizeof(big));
 	big[MF_VOCAB_KEY_MAX] = '\0';
 	assert_true(mf_vocab_key_valid(big));
 	big[MF_VOCAB_KEY_MAX] = 'a';
 	big[MF_VOCAB_KEY_MAX + 1] = '\0';
 	assert_false(mf_vocab_key_valid(big));
+}
+
+/* Store keys of any case fold to the canonical key as SQLite's lower(). */
+static void test_fold(void **state)
+{
+	char out[16];
+
+	(void)state;
+	assert_int_equal(mf_vocab_fold("LABEL", out, sizeof(out)), 0);
+	assert_string_equal(out, "label");
+	assert_int_equal(mf_vocab_fold("Caf\xc3\x89=X", out, sizeof(out)), 0);
+	assert_string_equal(out, "caf\xc3\x89=x");
+	assert_true(mf_vocab_key_valid(out));
+	assert_int_equal(mf_vocab_fold("", out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(mf_vocab_fold("0123456789abcdef", out, sizeof(out)),
+			 -ENAMETOOLONG);
+	assert_int_equal(mf_vocab_fold("0123456789abcde", out, sizeof(out)), 0);
+	assert_int_equal(mf_vocab_fold(NULL, out, sizeof(out)), -EINVAL);
 }
 
 static void test_known(void **state)
@@ -77,7 +97,7 @@ static void test_known(void **state)
 
 static void test_from_vorbis(void **state)
 {
-	char out[MF_VOCAB_KEY_MAX + 1], big[300];
+	char out[MF_VOCAB_KEY_MAX + 1], big[MF_VOCAB_KEY_MAX + 2];
 
 	(void)state;
 	check_from("TITLE", "title");
@@ -147,6 +167,7 @@ static void test_to_vorbis(void **state)
 	assert_int_equal(mf_vocab_to_vorbis("caf\xc3\xa9", out, sizeof(out)),
 			 -EINVAL);
 	assert_int_equal(mf_vocab_to_vorbis("a~b", out, sizeof(out)), -EINVAL);
+	assert_int_equal(mf_vocab_to_vorbis("a\x7f", out, sizeof(out)), -EINVAL);
 	assert_int_equal(mf_vocab_to_vorbis("title", out, 5), -ENAMETOOLONG);
 	assert_int_equal(mf_vocab_to_vorbis("totaltracks", out, 10),
 			 -ENAMETOOLONG);
@@ -164,6 +185,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key_valid),
+		cmocka_unit_test(test_fold),
 		cmocka_unit_test(test_known),
 		cmocka_unit_test(test_from_vorbis),
 		cmocka_unit_test(test_to_vorbis),
