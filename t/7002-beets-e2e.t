@@ -40,7 +40,8 @@ tags_of () {
 	EOF
 }
 
-# pictures_of FILE: sha256 of each embedded picture, in order.
+# pictures_of FILE: type, mime, WxH (FLAC) and sha256 of each embedded
+# picture, in order.
 pictures_of () {
 	"$MF_PY" - "$1" <<-\EOF
 	import hashlib, sys, mutagen
@@ -49,7 +50,8 @@ pictures_of () {
 	if pics is None:
 	    pics = [f.tags[k] for k in f.tags.keys() if k.startswith("APIC")]
 	for p in pics:
-	    print(p.type, p.mime, hashlib.sha256(p.data).hexdigest())
+	    size = "%dx%d" % (p.width, p.height) if hasattr(p, "width") else "-"
+	    print(p.type, p.mime, size, hashlib.sha256(p.data).hexdigest())
 	EOF
 }
 
@@ -273,6 +275,22 @@ mf_test 'a second sync is the same: the files'"'"' own tags come back by --force
 	mf_mount mp --db "$DB" --template "\$albumartist/\$album/\$title" &&
 	tags_of mp/Art/One/Renamed.flac >t1b &&
 	test_cmp t1 t1b &&
+	mf_umount mp
+'
+
+mf_test 'the sync links the album cover with NULL dimensions; the mount serves it' '
+	beet_ musefssync --art album:One >out &&
+	grep "synced=2 art_linked=2 skipped_invalid=0" out &&
+	test "$(sqlite3 "$DB" "SELECT count(*) FROM art WHERE width IS NULL")" = 1 &&
+	sha=$(sha256sum lib/One/cover.jpg | cut -d" " -f1) &&
+	mf_mount mp --db "$DB" --template "\$albumartist/\$album/\$title" &&
+	pictures_of mp/Art/One/Renamed.flac >p1 &&
+	echo "3 image/jpeg 32x32 $sha" >want &&
+	test_cmp want p1 &&
+	pictures_of mp/Art/One/Song2.flac >p2 &&
+	test_cmp want p2 &&
+	tags_of mp/Art/One/Renamed.flac >t1c &&
+	test_cmp t1 t1c &&
 	mf_umount mp
 '
 
