@@ -27,7 +27,7 @@ TEST_PKGS := cmocka
 DEB_BUILD := build-essential pkg-config libsqlite3-dev libfuse3-dev \
 	libflac-dev libogg-dev libtagc0-dev libssl-dev libcmocka-dev
 DEB_TEST := fuse3 sqlite3 flac sox ffmpeg python3-mutagen perl file lame \
-	vorbis-tools opus-tools prometheus
+	vorbis-tools opus-tools prometheus beets python3-requests
 DEB_ALL := $(DEB_BUILD) $(DEB_TEST)
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
@@ -67,11 +67,13 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o) $(B)/gen/mf_schema_sql.o
 SCAN_OBJS := $(SCAN_SRCS:%.c=$(B)/%.o)
 MOUNT_OBJS := $(MOUNT_SRCS:%.c=$(B)/%.o)
 LIBCORE := $(B)/libcore.a
-PROGRAMS := $(B)/bin/musefs-scan $(B)/bin/musefs-mount $(B)/bin/musefs-stat
+PROGRAMS := $(B)/bin/musefs-scan $(B)/bin/musefs-mount $(B)/bin/musefs-stat \
+	$(B)/bin/musefs
 UNIT_TESTS := $(UNIT_SRCS:t/unit/%.c=$(B)/t/%)
 HELPERS := $(HELPER_SRCS:t/helper/%.c=$(B)/t/%)
 ALL_OBJS := $(LIB_OBJS) $(SCAN_OBJS) $(MOUNT_OBJS) \
 	$(B)/bin/musefs-scan.o $(B)/bin/musefs-mount.o $(B)/bin/musefs-stat.o \
+	$(B)/bin/musefs.o \
 	$(UNIT_SRCS:t/unit/%.c=$(B)/t/%.o) $(HELPER_SRCS:t/helper/%.c=$(B)/t/helper-%.o)
 
 .PHONY: all check deps install uninstall clean run tests FORCE
@@ -109,6 +111,9 @@ $(B)/bin/musefs-mount: $(B)/bin/musefs-mount.o $(MOUNT_OBJS) $(LIBCORE)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
 
 $(B)/bin/musefs-stat: $(B)/bin/musefs-stat.o $(LIBCORE)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
+$(B)/bin/musefs: $(B)/bin/musefs.o $(LIBCORE)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
 
 $(B)/t/%.o: t/unit/%.c $(B)/CFLAGS
@@ -150,7 +155,7 @@ install: all
 	$(INSTALL) -m 644 $(wildcard docs/*.1) '$(DESTDIR)$(mandir)/man1'
 
 uninstall:
-	rm -f $(addprefix '$(DESTDIR)$(bindir)'/,musefs-scan musefs-mount musefs-stat)
+	rm -f $(addprefix '$(DESTDIR)$(bindir)'/,musefs-scan musefs-mount musefs-stat musefs)
 	rm -f $(addprefix '$(DESTDIR)$(mandir)/man1'/,$(notdir $(wildcard docs/*.1)))
 
 # The main job: deps, build, scan LIBRARY into the default store, mount it

@@ -62,6 +62,11 @@ static void usage(FILE *f)
 		"  -j, --jobs N       probe workers (default: CPU count)\n"
 		"  --reimport-tags    changed files: replace the store's tags and art\n"
 		"                     with the file's\n"
+		"  --reingest         every file already stored, changed or not: probe\n"
+		"                     it again and replace its tags and art with the\n"
+		"                     file's (1.x scan --force)\n"
+		"  --known-only       only refresh files already in the store; import\n"
+		"                     no new ones (1.x revalidate)\n"
 		"  --checksum=full    also store each file's whole SHA-256\n"
 		"  --follow-symlinks  follow symbolic links (cycles are detected)\n"
 		"  --exclude GLOB     skip what matches (gitignore syntax; repeat)\n"
@@ -214,11 +219,14 @@ static int parse_uint(const char *s, unsigned max, unsigned *out)
 int main(int argc, char **argv)
 {
 	enum { O_DB = 256, O_REIMPORT, O_CHECKSUM, O_FOLLOW, O_EXCLUDE,
-	       O_PRUNE, O_PRUNE_LIMIT, O_FORCE, O_WAIT, O_VACUUM, O_JSON };
+	       O_PRUNE, O_PRUNE_LIMIT, O_FORCE, O_WAIT, O_VACUUM, O_JSON,
+	       O_REINGEST, O_KNOWN_ONLY };
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, O_DB },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "reimport-tags", no_argument, NULL, O_REIMPORT },
+		{ "reingest", no_argument, NULL, O_REINGEST },
+		{ "known-only", no_argument, NULL, O_KNOWN_ONLY },
 		{ "checksum", required_argument, NULL, O_CHECKSUM },
 		{ "follow-symlinks", no_argument, NULL, O_FOLLOW },
 		{ "exclude", required_argument, NULL, O_EXCLUDE },
@@ -263,6 +271,12 @@ int main(int argc, char **argv)
 			break;
 		case O_REIMPORT:
 			opts.reimport_tags = true;
+			break;
+		case O_REINGEST:
+			opts.reingest = true;
+			break;
+		case O_KNOWN_ONLY:
+			opts.known_only = true;
 			break;
 		case O_CHECKSUM:
 			if (strcmp(optarg, "full") == 0) {

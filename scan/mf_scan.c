@@ -271,9 +271,13 @@ static int candidate(struct scan *sc, const struct stat *sb, bool via_link,
 			return 0;	/* replaced since the directory read */
 		sb = &lsb;
 	}
+	if (!old && !bad && sc->opts->known_only) {
+		free(real);
+		return 0;
+	}
 	if (old) {
 		__atomic_store_n(&old->seen, 1, __ATOMIC_RELAXED);
-		if (same_stamp(old, sb)) {
+		if (!sc->opts->reingest && same_stamp(old, sb)) {
 			stat_add(&sc->st->unchanged, 1);
 			free(real);
 			return 0;
@@ -281,7 +285,7 @@ static int candidate(struct scan *sc, const struct stat *sb, bool via_link,
 	}
 	if (bad) {
 		__atomic_store_n(&bad->seen, 1, __ATOMIC_RELAXED);
-		if (same_stamp(bad, sb)) {
+		if (!sc->opts->reingest && same_stamp(bad, sb)) {
 			mf_log(sc->opts->quiet_known_failures ? MF_LOG_INFO :
 			       MF_LOG_ERROR, NULL,
 			       "'%s': %s (unchanged since last scan)", path,

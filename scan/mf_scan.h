@@ -14,7 +14,9 @@
  *
  * A changed file gets its geometry, structural blocks and audio properties
  * refreshed; its tags and art in the store are kept (the store is where
- * users curate them) unless opts->reimport_tags. New files are imported
+ * users curate them) unless opts->reimport_tags. With opts->reingest an
+ * unchanged file is treated as changed, with reimport_tags. New files are
+ * imported
  * whole; art is deduplicated by SHA-256. A new path whose fingerprint
  * (docs/store.md "Fingerprint") matches exactly one stored row whose file
  * is gone is a move: that row is retargeted (same id, tags and art).
@@ -44,6 +46,14 @@ struct mf_scan_opts {
 	unsigned batch_ms;		/* ms per transaction; 0 = 250 */
 	unsigned jobs;			/* probe workers; 0 = online CPUs */
 	bool reimport_tags;		/* changed files: replace tags and art */
+	/* Re-ingest: every walked file already in the store (and every known
+	 * failure) is probed again even when its stamp is unchanged, and its
+	 * tags, art links and structural rows are replaced with the file's
+	 * own (reimport_tags for all of them; 1.x `scan --force`). */
+	bool reingest;
+	/* Refresh only: walked files not in the store are left out (not
+	 * imported, not counted); 1.x `revalidate`. */
+	bool known_only;
 	bool checksum_full;		/* store whole-file SHA-256 (content_hash) */
 	bool follow_symlinks;		/* with a (dev, ino) cycle guard */
 	bool prune;			/* delete rows whose files are gone */

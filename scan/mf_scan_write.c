@@ -950,7 +950,8 @@ static int write_new(struct scan *sc, const struct item *it)
 
 /*
  * A changed (@newpath NULL) or moved track @id: one UPDATE (one bump),
- * then blocks, and with --reimport-tags tags and art, where they differ.
+ * then blocks, and with --reimport-tags or --reingest tags and art, where
+ * they differ.
  * Returns 1 when the row is gone (deleted by someone else meanwhile).
  */
 static int write_changed(struct scan *sc, int64_t id, const struct item *it,
@@ -968,7 +969,7 @@ static int write_changed(struct scan *sc, int64_t id, const struct item *it,
 	ret = log_changes(sc, &it, 1, id);
 	if (!ret)
 		ret = write_blocks(sc, id, it, true);
-	if (!ret && sc->opts->reimport_tags) {
+	if (!ret && (sc->opts->reimport_tags || sc->opts->reingest)) {
 		ret = write_tags(sc, id, it, true);
 		if (!ret)
 			ret = write_pics(sc, id, it, true);
