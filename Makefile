@@ -282,7 +282,7 @@ fuzz-build: deps
 	if test -f $(FZ)/SKIP; then \
 		echo "fuzz-build: skipped: $$(cat $(FZ)/SKIP)"; \
 	else \
-		$(MAKE) --no-print-directory fuzz-targets; \
+		$(MAKE) --no-print-directory WERROR=1 fuzz-targets; \
 	fi
 
 fuzz: fuzz-build
