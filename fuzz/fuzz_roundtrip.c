@@ -14,6 +14,7 @@
  * differently by design; see the format docs).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -166,17 +167,23 @@ static size_t served_now_len;
  * A broken round trip: say which check failed, write the served file to
  * $FUZZ_RT_DUMP when set (for triage), then abort for libFuzzer.
  */
-static void fail(const char *format, const char *what)
+static void fail(const char *format, const char *what, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+static void fail(const char *format, const char *what, ...)
 {
 	const char *dump = getenv("FUZZ_RT_DUMP");
+	va_list ap;
 	FILE *f;
 
 	if (dump && served_now && (f = fopen(dump, "wb"))) {
 		fwrite(served_now, 1, served_now_len, f);
 		fclose(f);
 	}
-	fprintf(stderr, "fuzz_roundtrip: %s: %s (last probe: %s)\n", format,
-		what, why);
+	fprintf(stderr, "fuzz_roundtrip: %s: ", format);
+	va_start(ap, what);
+	vfprintf(stderr, what, ap);
+	va_end(ap);
+	fprintf(stderr, " (last probe: %s)\n", why);
 	abort();
 }
 
@@ -413,7 +420,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (probe(fn, fd2, &r2) || r2.full)
 		fail(format, "the served file does not probe");
 	if (r2.nrange != 1 || r2.len != r.len)
-		fail(format, "the served audio range has another length");
+		fail(format, "served audio range %d x [%llu, +%llu), was [%llu, +%llu)",
+		     r2.nrange, (unsigned long long)r2.off,
+		     (unsigned long long)r2.len, (unsigned long long)r.off,
+		     (unsigned long long)r.len);
 	if (memcmp(served + r2.off, data + 1 + r.off, r.len) &&
 	    !(data[0] % 5 == 2 &&
 	      ogg_same_pages(data + 1 + r.off, served + r2.off, r.len)))

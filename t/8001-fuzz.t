@@ -4,7 +4,7 @@ test_description='the libFuzzer targets (fuzz/, docs/fuzzing.md): each one repla
 
 make check builds the targets into build/fuzz (make fuzz-build) or writes
 there why it could not (no clang, no libFuzzer): this script then skips.
-MF_FUZZ_SECONDS (default 5) sets the seconds per target.'
+MF_FUZZ_SECONDS (default 4) sets the seconds per target.'
 
 . "${0%/*}/lib.sh"
 
@@ -13,7 +13,7 @@ test ! -f "$FZ/SKIP" || skip_all "fuzz part skipped: $(cat "$FZ/SKIP")"
 set -- "$MF_SOURCE"/fuzz/fuzz_*.c
 test -x "$FZ/fuzz_$(basename "$1" .c | sed 's/^fuzz_//')" ||
 	skip_all "fuzz part skipped: the targets are not built in $FZ (make fuzz-build)"
-secs=${MF_FUZZ_SECONDS:-5}
+secs=${MF_FUZZ_SECONDS:-4}
 
 mf_test 'fuzz/mkseeds.sh makes a seed for every target' '
 	sh "$MF_SOURCE/fuzz/mkseeds.sh" seeds &&
