@@ -128,7 +128,7 @@ done:
 		return 2;
 	if (!best)
 		return 1;
-	*root = strndup(path, best - 1);
+	*root = best > 1 ? strndup(path, best - 1) : strdup("/");
 	return *root ? 0 : -ENOMEM;
 }
 

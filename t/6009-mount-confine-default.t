@@ -54,6 +54,21 @@ mf_test 'rows naming /etc/passwd and /proc/self/mem are EIO, counted at each ope
 	mf_umount m
 '
 
+mf_test '--root /: every file is beneath it, kernel files and /proc/self are still refused' '
+	set_path Beta /proc/version &&
+	mf_mount m --db "$DB" --template "$T" --root / --expose-metrics &&
+	cat m/Art/One/Alpha.flac >/dev/null &&
+	refused m Art/One/Beta.flac &&
+	grep "/proc/version. is on a kernel pseudo-filesystem" "$MF_MOUNT_LOG" &&
+	test "$(confinement_errors m)" = 1 &&
+	mf_umount m &&
+	set_path Beta /proc/self/mem &&
+	mf_mount m --db "$DB" --template "$T" --root / &&
+	refused m Art/One/Beta.flac &&
+	grep "/proc/self/mem. leads through a symlink" "$MF_MOUNT_LOG" &&
+	mf_umount m
+'
+
 mf_test 'the same, from a daemonized mount' '
 	MF_MOUNT_FORM=daemon && mf_mount m --db "$DB" --template "$T" --expose-metrics; st=$?; MF_MOUNT_FORM= &&
 	test $st = 0 &&
