@@ -78,6 +78,8 @@ struct mount_opts {
 	bool single;
 	bool batch;		/* --scheduler batch */
 	bool dry_run;
+	bool no_confine;	/* --no-confine */
+	bool follow_symlinks;	/* --follow-symlinks */
 	bool allow_other;
 	bool casefold;
 	unsigned attr_ttl_ms;
@@ -121,8 +123,10 @@ static void usage(FILE *f)
 		"  --case-insensitive      names match whatever their ASCII case\n"
 		"  --cache-mib N           layout cache budget in MiB (64)\n"
 		"  --id3v2-version 3|4     ID3v2 version of synthesized MP3 tags (4)\n"
-		"  --root DIR              serve only backing files under DIR,\n"
-		"                          never through a symlink (repeatable)\n"
+		"  --root DIR              serve only backing files under DIR, not\n"
+		"                          the store's scanned roots (repeatable)\n"
+		"  --follow-symlinks       follow symlinks that stay beneath a root\n"
+		"  --no-confine            serve any file a store row names\n"
 		"  --dry-run               check the template, print sample paths,\n"
 		"                          counts and collisions, and exit\n"
 		"  --max-collisions PCT    --dry-run fails when more than PCT %%\n"
@@ -196,7 +200,7 @@ enum opt_id {
 	OPT_FILE_MODE, OPT_DIR_MODE, OPT_ALLOW_OTHER, OPT_ATTR_TTL_MS,
 	OPT_CASE_INSENSITIVE, OPT_CACHE_MIB, OPT_ID3V2_VERSION, OPT_DRY_RUN,
 	OPT_HEARTBEAT_S, OPT_EXPOSE_METRICS, OPT_ROOT, OPT_SCHEDULER,
-	OPT_MAX_COLLISIONS, OPT__COUNT
+	OPT_MAX_COLLISIONS, OPT_NO_CONFINE, OPT_FOLLOW_SYMLINKS, OPT__COUNT
 };
 
 static const struct {
@@ -225,6 +229,8 @@ static const struct {
 	[OPT_ROOT] = { "root", true },
 	[OPT_SCHEDULER] = { "scheduler", true },
 	[OPT_MAX_COLLISIONS] = { "max-collisions", true },
+	[OPT_NO_CONFINE] = { "no-confine", false },
+	[OPT_FOLLOW_SYMLINKS] = { "follow-symlinks", false },
 };
 
 /* @v as one of @n words of @words: its index, or -EINVAL with a message. */
@@ -350,6 +356,8 @@ static int apply_opt(struct mount_opts *o, enum opt_id id, char *v)
 		break;
 	case OPT_MAX_COLLISIONS:
 		return parse_uint(name, v, 0, 100, &o->max_collisions);
+	case OPT_NO_CONFINE: o->no_confine = true; break;
+	case OPT_FOLLOW_SYMLINKS: o->follow_symlinks = true; break;
 	case OPT__COUNT: break;
 	}
 	return ret < 0 ? ret : 0;
@@ -924,9 +932,11 @@ int main(int argc, char **argv)
 			status = EXIT_USAGE;
 			goto out;
 		}
-		cfg.nroots = i + 1;
+		cfg.confine.nroots = i + 1;
 	}
-	cfg.roots = (const char *const *)roots;
+	cfg.confine.roots = (const char *const *)roots;
+	cfg.confine.off = o.no_confine;
+	cfg.confine.follow = o.follow_symlinks;
 	status = validate_store(abs_db, tmpl, &unknown);
 	if (status)
 		goto out;
@@ -1043,7 +1053,7 @@ out_destroy:
 out:
 	if (ready_fd >= 0)
 		close(ready_fd);	/* the parent takes our exit status */
-	for (size_t i = 0; i < cfg.nroots; i++)
+	for (size_t i = 0; i < cfg.confine.nroots; i++)
 		free(roots[i]);
 	fuse_opt_free_args(&args);
 	mf_fs_free(fs);

@@ -199,6 +199,7 @@ struct parser {
 	struct mf_template *t;
 	size_t nodes_cap, text_cap, alts_cap, fields_cap;
 	size_t cur;		/* innermost open section or SIZE_MAX */
+	size_t depth;		/* open sections */
 	char *errbuf;
 	size_t errlen;
 };
@@ -387,6 +388,9 @@ static int parse(struct parser *p)
 			pos += (size_t)used;
 			break;
 		case '[':
+			if (p->depth == MF_TEMPLATE_DEPTH_MAX)
+				return parse_error(p, pos, "optional sections nested more than 32 deep");
+			p->depth++;
 			ret = add_node(p, TPL_OPT, pos, &n);
 			if (ret)
 				return ret;
@@ -403,6 +407,7 @@ static int parse(struct parser *p)
 					"optional section references no field (write '$[' for a literal '[')");
 			t->nodes[open].end = t->nnodes;
 			p->cur = t->nodes[open].parent;
+			p->depth--;
 			note_field(p);
 			pos++;
 			break;
@@ -667,6 +672,8 @@ int mf_template_render(const struct mf_template *t,
 		}
 		break;
 	}
+	if (!ret && path.len > MF_TEMPLATE_PATH_MAX)
+		ret = -ENAMETOOLONG;
 	if (ret)
 		goto out;
 	*out = path.buf;

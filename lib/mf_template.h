@@ -22,9 +22,10 @@
  *               Alternatives work as in ${a|b}.
  *   [ ... ]     optional section: emitted only if at least one field
  *               referenced inside it (at any nesting depth) is present.
- *               Sections nest and may contain '/'. A section that
- *               references no field is a parse error (write "$[" for a
- *               literal bracket).
+ *               Sections nest (at most MF_TEMPLATE_DEPTH_MAX deep)
+ *               and may contain '/'. A section that references no
+ *               field is a parse error (write "$[" for a literal
+ *               bracket).
  *   $$ $[ $]    a literal '$', '[' or ']'
  *
  * A field is *present* when the get callback returns a non-NULL,
@@ -41,6 +42,12 @@ struct mf_template;
 
 /* Longest rendered component in bytes, extension included (NAME_MAX). */
 #define MF_TEMPLATE_NAME_MAX 255
+
+/* Longest rendered path in bytes (PATH_MAX - 1; so at most 2048 levels). */
+#define MF_TEMPLATE_PATH_MAX 4095
+
+/* Deepest nesting of optional sections (rendering recurses per level). */
+#define MF_TEMPLATE_DEPTH_MAX 32
 
 /* Longest accepted file extension in bytes, without the dot. */
 #define MF_TEMPLATE_EXT_MAX 16
@@ -111,7 +118,8 @@ void mf_template_free(struct mf_template *t);
  * extension stays whole.
  *
  * Returns 0 and sets *@out to a new string (caller frees with free(3)),
- * -ENOENT when @opts->skip_on_missing drops the track, -EINVAL when @ext
+ * -ENOENT when @opts->skip_on_missing drops the track, -ENAMETOOLONG
+ * when the path is longer than MF_TEMPLATE_PATH_MAX, -EINVAL when @ext
  * is longer than MF_TEMPLATE_EXT_MAX or contains '/', '.', control bytes
  * or invalid UTF-8, or -ENOMEM. On failure *@out is left unchanged.
  * Thread-safety: a template may be rendered from many threads at once.

@@ -169,7 +169,13 @@ static int load_tags(sqlite3 *db, struct mf_track *t)
 				 "served; left out", (long long)t->info.id, key);
 			continue;
 		}
-		if (t->ntags + t->nbins >= TRACK_MAX_TAGS) {
+		if (t->ntags + t->nbins >= TRACK_MAX_TAGS ||
+		    sqlite3_column_bytes(st, 0) > MF_TRACK_KEY_MAX ||
+		    sqlite3_column_bytes(st, 1) > MF_TRACK_VALUE_MAX ||
+		    sqlite3_column_int64(st, 3) > MF_TRACK_BLOB_MAX) {
+			mf_warn("store", "track %lld: tag '%.64s' is past the "
+				"bounds of docs/store.md LIMITS",
+				(long long)t->info.id, key);
 			ret = -EIO;
 			goto out;
 		}
@@ -303,7 +309,9 @@ static int load_art(struct mf_store *s, struct mf_track *t)
 		if (t->npics >= TRACK_MAX_TAGS || type < 0 || type > 20 ||
 		    w < 0 || w > UINT32_MAX || h < 0 || h > UINT32_MAX ||
 		    depth < 0 || depth > UINT32_MAX || colors < 0 ||
-		    colors > UINT32_MAX ||
+		    colors > UINT32_MAX || blen > MF_TRACK_BLOB_MAX ||
+		    sqlite3_column_bytes(st, 1) > MF_TRACK_MIME_MAX ||
+		    sqlite3_column_bytes(st, 2) > MF_TRACK_DESC_MAX ||
 		    blen < 0 || blen != sqlite3_column_int64(st, 7)) {
 			ret = -EIO;
 			goto out;

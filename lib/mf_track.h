@@ -15,6 +15,17 @@
 #include "mf_layout.h"
 #include "mf_store.h"
 
+/*
+ * Bounds on what mf_track_load() accepts from a row (the core schema's
+ * CHECKs, enforced again for writers that turned them off): a row past
+ * one answers -EIO for that track. Bytes. Listed in docs/store.md LIMITS.
+ */
+#define MF_TRACK_KEY_MAX 256		/* a tag key */
+#define MF_TRACK_VALUE_MAX 262144	/* a text tag value */
+#define MF_TRACK_BLOB_MAX 16711680	/* a binary tag value, a picture */
+#define MF_TRACK_MIME_MAX 255		/* a picture's MIME type */
+#define MF_TRACK_DESC_MAX 1024		/* a picture's description */
+
 enum mf_serve_mode {
 	MF_SERVE_SYNTHESIS = 0,		/* fresh metadata + original audio */
 	MF_SERVE_STRUCTURE_ONLY = 1,	/* the original bytes, unchanged */

@@ -22,12 +22,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/syscall.h>
-#include <linux/openat2.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "mf_array.h"
+#include "mf_confine.h"
 #include "mf_layout.h"
 #include "mf_log.h"
 #include "mf_metrics.h"
@@ -55,6 +54,7 @@ struct served {
 	struct mf_layout *layout;	/* immutable */
 	size_t mem;			/* bytes charged to the cache */
 	_Atomic bool stale;		/* atomic: a refresh dropped it */
+	_Atomic bool refused;		/* atomic: confinement logged it */
 	struct served *prev, *next;	/* LRU list; guarded by cache_lock */
 };
 
@@ -959,52 +959,14 @@ static void handle_free(struct mf_fs *fs, struct handle *h)
 	mf_metric_add(MF_M_OPEN_HANDLES, -1);
 }
 
-/* Is @path under one of the --root directories (always, without any)? */
-static bool confined(const struct mf_fs *fs, const char *path)
-{
-	if (!fs->cfg.nroots)
-		return true;
-	for (size_t i = 0; i < fs->cfg.nroots; i++) {
-		const char *r = fs->cfg.roots[i];
-		size_t n = strlen(r);
-
-		if (strncmp(path, r, n) == 0 &&
-		    (path[n] == '/' || (n && r[n - 1] == '/')))
-			return true;
-	}
-	return false;
-}
-
-/*
- * Open a backing file read-only. Under --root no path component may be a
- * symlink (stored paths are canonical), so a link planted inside a root
- * cannot lead out of it: openat2(RESOLVE_NO_SYMLINKS), or O_NOFOLLOW on
- * kernels without openat2 (the last component only).
- */
-static int open_backing(const struct mf_fs *fs, const char *path)
-{
-	/* O_NONBLOCK: a FIFO named by a bad row must not hang a worker */
-	const int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-	struct open_how how = {
-		.flags = flags,
-		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	long fd;
-
-	if (!fs->cfg.nroots)
-		return open(path, flags);
-	fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
-	if (fd < 0 && errno == ENOSYS)
-		return open(path, flags | O_NOFOLLOW);
-	return (int)fd;
-}
-
 static void mf_fs_open(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct mf_fs *fs = fs_of(req);
 	struct node_copy c;
 	struct handle *h;
+	struct mf_store *s;
+	const char *why;
 	int err;
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
@@ -1030,25 +992,21 @@ static void mf_fs_open(fuse_req_t req, fuse_ino_t ino,
 		mf_metric_inc(MF_M_ERR_STORE);
 	if (err)
 		goto out_free;
-	if (!confined(fs, h->sv->backing_path)) {
-		mf_warn("mount", "'%s' is outside every --root: not served",
-			h->sv->backing_path);
-		mf_metric_inc(MF_M_ERR_CONFINEMENT);
-		err = EIO;
-		goto out_put;
-	}
-	h->fd = open_backing(fs, h->sv->backing_path);
-	if (h->fd < 0 && fs->cfg.nroots && (errno == ELOOP || errno == EXDEV)) {
-		mf_warn("mount", "'%s' leads through a symlink: not served",
-			h->sv->backing_path);
+	s = thread_store(fs);
+	h->fd = mf_confine_open(&fs->cfg.confine, s ? mf_store_db(s) : NULL,
+				h->sv->backing_path, &why);
+	if (h->fd == -EPERM && why) {
+		if (!atomic_exchange(&h->sv->refused, true))
+			mf_confine_warn(h->sv->backing_path, why);
 		mf_metric_inc(MF_M_ERR_CONFINEMENT);
 		err = EIO;
 		goto out_put;
 	}
 	if (h->fd < 0) {
+		err = -h->fd;
 		mf_warn("mount", "cannot open '%s': %s", h->sv->backing_path,
-			strerror(errno));
-		err = errno == ENOENT ? EIO : errno;
+			strerror(err));
+		err = err == ENOENT ? EIO : err;
 		mf_metric_inc(err == EIO ? MF_M_ERR_DRIFT : MF_M_ERR_OTHER);
 		goto out_put;
 	}
@@ -1897,6 +1855,7 @@ int mf_fs_new(const struct mf_fs_config *cfg, struct mf_fs **out, char *err,
 		ret = -EIO;
 	if (ret < 0)
 		goto out_free;
+	mf_confine_announce(&fs->cfg.confine, mf_store_db(fs->poll_store));
 	mf_metrics_changelog(fs->watermark, fs->watermark);
 	mf_metric_set(MF_M_CACHE_BUDGET, (int64_t)fs->cfg.cache_bytes);
 	*out = fs;

@@ -20,6 +20,7 @@
 #include <sys/types.h>
 #include <fuse_lowlevel.h>
 
+#include "mf_confine.h"
 #include "mf_template.h"
 #include "mf_track.h"
 
@@ -37,14 +38,7 @@ struct mf_fs_config {
 	mode_t dir_mode;			/* permission bits, dirs */
 	bool casefold;				/* --case-insensitive */
 	int id3v2_version;			/* 3 or 4 */
-	/*
-	 * --root: when nroots > 0, only backing files under one of these
-	 * canonical directories are served, opened without following any
-	 * symlink (RESOLVE_NO_SYMLINKS); anything else answers EIO and counts
-	 * as a confinement error. Borrowed, must outlive fs.
-	 */
-	const char *const *roots;
-	size_t nroots;
+	struct mf_confine confine;		/* borrowed roots; mf_confine.h */
 };
 
 struct mf_fs;

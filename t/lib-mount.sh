@@ -15,6 +15,23 @@ mount_lib () {
 	musefs-scan --db "$DB" "$1" >/dev/null
 }
 
+# outside_lib: mount_lib lib, and outside/secret.flac (Art/Out/Secret) in
+# its own scanned root outside it.
+outside_lib () {
+	mount_lib lib &&
+	mkdir outside &&
+	mf_make_flac outside/secret.flac 1 770 &&
+	metaflac --set-tag=ARTIST=Art --set-tag=ALBUM=Out --set-tag=TITLE=Secret outside/secret.flac &&
+	musefs-scan --db "$DB" outside >/dev/null
+}
+
+# confinement_errors MOUNTPOINT: the mount's confinement error count (the
+# mount needs --expose-metrics).
+confinement_errors () {
+	metrics_of "$1" metrics.txt &&
+	metric metrics.txt 'musefs_mount_read_errors_total{cause="confinement"}'
+}
+
 # track_of FILE: the store id of backing file FILE (relative to the trash).
 track_of () {
 	sqlite3 "$DB" "SELECT id FROM tracks WHERE backing_path = '$(cd "${1%/*}" && pwd -P)/${1##*/}'"

@@ -215,6 +215,43 @@ static void test_parse_errors(void **state)
 	check_error("[[$a]", "column 1: unterminated '['");
 	check_error("$a]", "column 3: unmatched ']'");
 	check_error("[live] $title", "column 1: optional section references no field");
+	/* a rendered path is at most MF_TEMPLATE_PATH_MAX bytes */
+	{
+		static char deep[MF_TEMPLATE_PATH_MAX + 2];
+		const char *kv[] = { "a", deep, NULL };
+		char *out;
+
+		for (size_t i = 0; i + 1 < sizeof(deep); i += 2)
+			memcpy(deep + i, "x/", 2);
+		deep[MF_TEMPLATE_PATH_MAX - 6] = 'x';	/* "...x/xx" */
+		deep[MF_TEMPLATE_PATH_MAX - 5] = '\0';	/* + ".flac" */
+		assert_int_equal(render_opts("$!{a}", NULL, kv, "flac", &out), 0);
+		assert_int_equal(strlen(out), MF_TEMPLATE_PATH_MAX);
+		free(out);
+		deep[MF_TEMPLATE_PATH_MAX - 5] = 'x';
+		deep[MF_TEMPLATE_PATH_MAX - 4] = '\0';
+		assert_int_equal(render_opts("$!{a}", NULL, kv, "flac", &out),
+				 -ENAMETOOLONG);
+		assert_null(out);
+	}
+	/* sections nest at most MF_TEMPLATE_DEPTH_MAX deep */
+	{
+		char deep[3 * MF_TEMPLATE_DEPTH_MAX + 8];
+		struct mf_template *t;
+		size_t n = 0;
+
+		for (int i = 0; i < MF_TEMPLATE_DEPTH_MAX; i++)
+			deep[n++] = '[';
+		memcpy(deep + n, "$a", 2);
+		n += 2;
+		for (int i = 0; i < MF_TEMPLATE_DEPTH_MAX; i++)
+			deep[n++] = ']';
+		deep[n] = '\0';
+		assert_int_equal(mf_template_parse(deep, &t, NULL, 0), 0);
+		mf_template_free(t);
+		memmove(deep + 1, deep, n + 1);
+		check_error(deep, "column 33: optional sections nested more than 32 deep");
+	}
 	/* columns count characters, not bytes */
 	check_error("\xc3\xa9\xc3\xa9${x", "column 3: unterminated '${'");
 	/* no error buffer is fine */

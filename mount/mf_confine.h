@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mf_confine - which backing files musefs-mount may open, and opening
+ * them: only beneath a confinement root (the --root directories, else the
+ * roots musefs-scan recorded in the store's scan_roots table), resolved
+ * with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) relative to an
+ * O_PATH descriptor of the root. Spec: docs/musefs-mount.1 CONFINEMENT;
+ * issue 14.
+ */
+#ifndef MF_CONFINE_H
+#define MF_CONFINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sqlite3.h>
+
+struct mf_confine {
+	/*
+	 * --root: canonical directories; when nroots > 0 they replace the
+	 * store's scan_roots (a store writer cannot widen them). Borrowed,
+	 * must outlive every call.
+	 */
+	const char *const *roots;
+	size_t nroots;
+	bool off;		/* --no-confine: open any path, as given */
+	bool follow;		/* --follow-symlinks: links beneath the root */
+};
+
+/*
+ * Open backing file @path read-only (O_NONBLOCK, O_NOCTTY, O_CLOEXEC)
+ * under @c, reading the store's roots through @db (a read-only
+ * connection of the calling thread; a store without scan_roots has none).
+ * Returns the descriptor (>= 0); or a negative errno when the open failed
+ * for an ordinary reason (-ENOENT, -EACCES, ...); or -EPERM when
+ * confinement refused @path, with *@why set to a static phrase for the
+ * log ("is outside every root", "leads through a symlink", ...). Nothing
+ * of a refused file is read. Thread-safe (one @db per thread).
+ */
+int mf_confine_open(const struct mf_confine *c, sqlite3 *db,
+		    const char *path, const char **why);
+
+/*
+ * Log, once at start, how the mount is confined: by --root, by the
+ * store's recorded roots, or (no roots at all, or --no-confine) a warning
+ * that it is not. Returns true when opens are confined to roots.
+ */
+bool mf_confine_announce(const struct mf_confine *c, sqlite3 *db);
+
+/*
+ * Log that @path was refused for @why (from mf_confine_open()): at most
+ * 10 messages a minute for the whole mount, then one saying the rest are
+ * not logged. The caller logs once per track. Thread-safe.
+ */
+void mf_confine_warn(const char *path, const char *why);
+
+#endif
