@@ -27,7 +27,7 @@ TEST_PKGS := cmocka
 DEB_BUILD := build-essential pkg-config libsqlite3-dev libfuse3-dev \
 	libflac-dev libogg-dev libtagc0-dev libssl-dev libcmocka-dev
 DEB_TEST := fuse3 sqlite3 flac sox ffmpeg python3-mutagen perl file lame \
-	vorbis-tools opus-tools prometheus beets python3-requests
+	vorbis-tools opus-tools prometheus beets python3-requests clang
 DEB_ALL := $(DEB_BUILD) $(DEB_TEST)
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
@@ -208,3 +208,94 @@ bench-mount: deps
 	@$(MAKE) --no-print-directory all $(B)/bench/mfbench
 	/usr/bin/python3 bench/mount/run.py --build '$(CURDIR)/$(B)'
 # ---- end of bench-mount -----------------------------------------------
+
+# ---- fuzz (issue 14): libFuzzer targets, docs/fuzzing.md ----
+# libcore is rebuilt with clang into build/fuzz (instrumented with
+# -fsanitize=fuzzer-no-link plus ASan+UBSan) and each fuzz/fuzz_*.c links
+# against it with -fsanitize=fuzzer. `make fuzz-build` builds the targets,
+# or writes the reason into build/fuzz/SKIP when clang or libFuzzer is
+# missing (t/8001-fuzz.t then skips); `make check` runs it. `make fuzz`
+# generates the seed corpora (fuzz/mkseeds.sh) and runs every target for
+# FUZZ_SECONDS (default 300) on build/fuzz/corpus/<target>; crashes land
+# in build/fuzz/crash/<target>/ (keep them under t/fuzz-regressions/).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 300
+FZ := build/fuzz
+FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_NAMES := $(FUZZ_SRCS:fuzz/fuzz_%.c=%)
+FUZZ_TARGETS := $(FUZZ_NAMES:%=$(FZ)/fuzz_%)
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+FUZZ_CPPFLAGS = -D_GNU_SOURCE -Ilib -Ifuzz $(PKG_CFLAGS)
+FUZZ_CFLAGS = -std=c17 -O1 -g $(WARN) $(FUZZ_SAN)
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FZ)/%.o) $(FZ)/gen/mf_schema_sql.o
+
+.PHONY: fuzz fuzz-build fuzz-targets
+check: fuzz-build
+
+$(FZ)/CFLAGS: FORCE
+	@mkdir -p $(@D)
+	@echo '$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS)' > $@.tmp; \
+	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+$(FZ)/lib/%.o: lib/%.c $(FZ)/CFLAGS
+	@mkdir -p $(@D)
+	$(Q_CC)$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) \
+		-fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FZ)/gen/mf_schema_sql.c: $(SCHEMA) schema/gen-schema.sh
+	@mkdir -p $(@D)
+	$(Q_GEN)sh schema/gen-schema.sh $(SCHEMA) > $@.tmp && mv $@.tmp $@
+
+$(FZ)/gen/mf_schema_sql.o: $(FZ)/gen/mf_schema_sql.c $(FZ)/CFLAGS
+	$(Q_CC)$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) \
+		-Wno-overlength-strings -MMD -MP -c -o $@ $<
+
+$(FZ)/libcore.a: $(FUZZ_LIB_OBJS)
+	$(Q_AR)rm -f $@ && ar rcs $@ $^
+
+$(FZ)/fuzz_%.o: fuzz/fuzz_%.c $(FZ)/CFLAGS
+	@mkdir -p $(@D)
+	$(Q_CC)$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) \
+		-fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FZ)/fuzz_%: $(FZ)/fuzz_%.o $(FZ)/libcore.a
+	$(Q_LD)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ \
+		$(PKG_LIBS) -lpthread
+
+fuzz-targets: $(FUZZ_TARGETS)
+
+# After deps, so that a fresh machine has clang installed first.
+fuzz-build: deps
+	@mkdir -p $(FZ); rm -f $(FZ)/SKIP; \
+	if ! command -v $(FUZZ_CC) >/dev/null 2>&1; then \
+		echo "$(FUZZ_CC) is not installed" > $(FZ)/SKIP; \
+	elif ! printf '%s\n' '#include <stddef.h>' \
+		'int LLVMFuzzerTestOneInput(const char *d, size_t n);' \
+		'int LLVMFuzzerTestOneInput(const char *d, size_t n)' \
+		'{ (void)d; (void)n; return 0; }' | \
+		$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -x c \
+		-o $(FZ)/libfuzzer-probe - >/dev/null 2>&1; then \
+		echo "$(FUZZ_CC) cannot link -fsanitize=fuzzer (no libFuzzer)" \
+			> $(FZ)/SKIP; \
+	fi; \
+	if test -f $(FZ)/SKIP; then \
+		echo "fuzz-build: skipped: $$(cat $(FZ)/SKIP)"; \
+	else \
+		$(MAKE) --no-print-directory WERROR=1 fuzz-targets; \
+	fi
+
+fuzz: fuzz-build
+	@test ! -f $(FZ)/SKIP || { echo "fuzz: $$(cat $(FZ)/SKIP)" >&2; exit 1; }
+	sh fuzz/mkseeds.sh $(FZ)/corpus
+	@for t in $(FUZZ_NAMES); do \
+		mkdir -p $(FZ)/corpus/$$t $(FZ)/crash/$$t; \
+		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+		$(FZ)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(FZ)/crash/$$t/ $(FZ)/corpus/$$t \
+			$$(test -d t/fuzz-regressions/$$t && \
+				echo t/fuzz-regressions/$$t) || exit 1; \
+	done
+
+-include $(FUZZ_LIB_OBJS:.o=.d) $(FUZZ_TARGETS:=.d)
+# ---- end of fuzz ------------------------------------------------------

@@ -76,7 +76,13 @@ const char *mf_format_sniff(const uint8_t *h, size_t n)
 		return "ID3v2-tagged";
 	if (n >= 4 && memcmp(h, "OggS", 4) == 0)
 		return "Ogg";
-	if (n >= 12 && memcmp(h + 4, "ftyp", 4) == 0)
+	/*
+	 * An ftyp box is tens of bytes, so its big-endian size starts with a
+	 * zero byte; without that check an MPEG frame whose bytes 4..7 read
+	 * "ftyp" sniffed as MP4 and the MP3 prober refused the file (found by
+	 * fuzz_roundtrip: a served MP3 that did not probe again).
+	 */
+	if (n >= 12 && h[0] == 0 && memcmp(h + 4, "ftyp", 4) == 0)
 		return "MP4";
 	if (n >= 12 && (memcmp(h, "RIFF", 4) == 0 ||
 			memcmp(h, "RF64", 4) == 0 ||

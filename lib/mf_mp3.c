@@ -245,7 +245,11 @@ static int probe_front(struct probe *p, struct front *fr, uint64_t *end)
  * Peel tags off the end, above @floor: ID3v1 (128 bytes, "TAG"), APEv2
  * (footer "APETAGEX"), Lyrics3v2 ("LYRICS200"), appended ID3v2.4 (footer
  * "3DI"). Sets *@end to the end of the audio and *@v1 to the ID3v1 offset
- * (UINT64_MAX when there is none).
+ * (UINT64_MAX when there is none). Every ID3v1 tag is peeled (a tagger
+ * that appends a second one is a known bug), the last one in the file is
+ * the one read: with only one peeled, a served file (audio then no
+ * trailer) ended in the other one and probed again with a shorter audio
+ * range (found by fuzz_roundtrip).
  */
 static int probe_back(struct probe *p, uint64_t floor, uint64_t *end,
 		      uint64_t *v1)
@@ -258,12 +262,13 @@ static int probe_back(struct probe *p, uint64_t floor, uint64_t *end,
 	*v1 = UINT64_MAX;
 	while (again) {
 		again = false;
-		if (*v1 == UINT64_MAX && e - floor >= MF_ID3V1_LEN) {
+		if (e - floor >= MF_ID3V1_LEN) {
 			if ((ret = mf_reader_read(&p->rd, b, 3, e - MF_ID3V1_LEN, "id3v1")))
 				return ret;
 			if (memcmp(b, "TAG", 3) == 0) {
 				e -= MF_ID3V1_LEN;
-				*v1 = e;
+				if (*v1 == UINT64_MAX)
+					*v1 = e;
 				again = true;
 			}
 		}

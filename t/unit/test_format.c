@@ -53,6 +53,9 @@ static void test_sniff(void **state)
 				       'M', '4', 'A', ' ' };
 	static const uint8_t mpeg[] = { 0xff, 0xfb, 0x90, 0x64 };
 	static const uint8_t junk[] = { 0xff, 0xe0 };	/* reserved layer */
+	/* an MPEG frame whose bytes 4..7 happen to read "ftyp" (fuzzed) */
+	static const uint8_t mpeg_ftyp[] = { 0xff, 0xe3, 0x48, 0xc4, 'f', 't',
+					     'y', 'p', 0x48, 0x01, 0x9f, 0xe0 };
 
 	(void)state;
 	assert_string_equal(mf_format_sniff((const uint8_t *)"fLaC\0", 5), "FLAC");
@@ -62,6 +65,8 @@ static void test_sniff(void **state)
 	assert_string_equal(mf_format_sniff((const uint8_t *)"RIFF\0\0\0\0WAVE", 12),
 			    "RIFF WAVE");
 	assert_string_equal(mf_format_sniff(mpeg, sizeof(mpeg)), "MPEG audio");
+	assert_string_equal(mf_format_sniff(mpeg_ftyp, sizeof(mpeg_ftyp)),
+			    "MPEG audio");
 	assert_null(mf_format_sniff(junk, sizeof(junk)));
 	assert_null(mf_format_sniff((const uint8_t *)"fLa", 3));
 	assert_null(mf_format_sniff(NULL, 0));

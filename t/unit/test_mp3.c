@@ -426,6 +426,39 @@ static void test_probe_tail(void **state)
 	free(plain);
 }
 
+/*
+ * Two ID3v1 tags appended (a known tagger bug): both are peeled off the
+ * audio, the last one is read. With only one peeled, the served file
+ * ended in the other and probed again shorter (found by fuzz_roundtrip).
+ */
+static void test_probe_two_v1(void **state)
+{
+	struct rec r;
+	size_t plain_len;
+	uint8_t *plain, *buf;
+	uint8_t v1[2][MF_ID3V1_LEN] = { { 'T', 'A', 'G' }, { 'T', 'A', 'G' } };
+	char why[128];
+
+	(void)state;
+	if (!have_tools)
+		skip();
+	plain = slurp(cbr, &plain_len);
+	memcpy(v1[0] + 3, "first", 5);
+	memcpy(v1[1] + 3, "last", 4);
+	buf = malloc(plain_len + sizeof(v1));
+	assert_non_null(buf);
+	memcpy(buf, plain, plain_len);
+	memcpy(buf + plain_len, v1, sizeof(v1));
+	assert_int_equal(probe_bytes(buf, plain_len + sizeof(v1), &r, why,
+				     sizeof(why)), 0);
+	assert_int_equal(r.off, 0);
+	assert_int_equal(r.len, plain_len);
+	assert_string_equal(find_tag(&r, "title"), "last");
+	rec_free(&r);
+	free(buf);
+	free(plain);
+}
+
 /* Serve the layout built from @r with the backing file @path. */
 struct io_ctx {
 	const struct rec *r;
@@ -604,6 +637,7 @@ int main(void)
 		cmocka_unit_test(test_probe_plain),
 		cmocka_unit_test(test_probe_tagged),
 		cmocka_unit_test(test_probe_tail),
+		cmocka_unit_test(test_probe_two_v1),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_not_mp3),
 		cmocka_unit_test(test_hostile),
