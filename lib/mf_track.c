@@ -280,14 +280,14 @@ static int load_art(struct mf_store *s, struct mf_track *t)
 		"coalesce(a.width, 0), coalesce(a.height, 0), a.byte_len, a.id, "
 		"length(a.data), "
 		"coalesce(p.depth, 0), coalesce(p.colors, 0) FROM track_art ta "
-		"JOIN art a ON a.id = ta.art_id "
+		"LEFT JOIN art a ON a.id = ta.art_id "
 		"LEFT JOIN art_props p ON p.art_id = a.id "
 		"WHERE ta.track_id = ? ORDER BY ta.ordinal";
 	static const char sql_core[] =
 		"SELECT ta.picture_type, a.mime, ta.description, "
 		"coalesce(a.width, 0), coalesce(a.height, 0), a.byte_len, a.id, "
 		"length(a.data), 0, 0 "
-		"FROM track_art ta JOIN art a ON a.id = ta.art_id "
+		"FROM track_art ta LEFT JOIN art a ON a.id = ta.art_id "
 		"WHERE ta.track_id = ? ORDER BY ta.ordinal";
 	sqlite3_stmt *st = NULL;
 	size_t cap = 0;
@@ -306,6 +306,12 @@ static int load_art(struct mf_store *s, struct mf_track *t)
 		int64_t depth = sqlite3_column_int64(st, 8);
 		int64_t colors = sqlite3_column_int64(st, 9);
 
+		/* LEFT JOIN: a link to a missing art row (a writer with foreign
+		 * keys off) is a malformed track, not a track without art. */
+		if (sqlite3_column_type(st, 6) == SQLITE_NULL) {
+			ret = -EIO;
+			goto out;
+		}
 		if (t->npics >= TRACK_MAX_TAGS || type < 0 || type > 20 ||
 		    w < 0 || w > UINT32_MAX || h < 0 || h > UINT32_MAX ||
 		    depth < 0 || depth > UINT32_MAX || colors < 0 ||
