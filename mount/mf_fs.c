@@ -55,6 +55,7 @@ struct served {
 	size_t mem;			/* bytes charged to the cache */
 	_Atomic bool stale;		/* atomic: a refresh dropped it */
 	_Atomic bool refused;		/* atomic: confinement logged it */
+	uint64_t store_gen;		/* immutable: the store it came from */
 	struct served *prev, *next;	/* LRU list; guarded by cache_lock */
 };
 
@@ -114,6 +115,13 @@ struct mf_fs {
 	time_t statfs_at;		/* guarded by statfs_lock; 0: stale */
 
 	pthread_key_t store_key;	/* per-thread read-only connection */
+	/* bumped when the store file is replaced (a restored backup, a
+	 * replica moved in): connections and layouts of an older one are
+	 * not used again */
+	_Atomic uint64_t store_gen;	/* atomic; written by the refresh */
+	dev_t store_dev;		/* refresh thread (or mf_fs_new) only */
+	ino_t store_ino;		/* refresh thread (or mf_fs_new) only */
+	bool store_gone;		/* refresh thread only: logged once */
 
 	/* open handles, freed by mf_fs_free() if the kernel never released
 	 * them (a signal ended the session with files open) */
@@ -143,29 +151,58 @@ static int64_t now_ns(void)
 
 /*---- per-thread store ------------------------------------------------*/
 
+struct thread_conn {
+	struct mf_store *s;
+	uint64_t gen;			/* fs->store_gen when opened */
+};
+
 static void store_key_free(void *p)
 {
-	mf_store_close(p);
+	struct thread_conn *tc = p;
+
+	if (tc)
+		mf_store_close(tc->s);
+	free(tc);
 }
 
-/* This thread's read-only connection, opened on first use. */
-static struct mf_store *thread_store(struct mf_fs *fs)
+/*
+ * This thread's read-only connection, opened on first use and again
+ * after the store file was replaced; *@gen: its store generation.
+ */
+static struct mf_store *thread_store_gen(struct mf_fs *fs, uint64_t *gen)
 {
-	struct mf_store *s = pthread_getspecific(fs->store_key);
+	struct thread_conn *tc = pthread_getspecific(fs->store_key);
+	uint64_t now = atomic_load(&fs->store_gen);
 	char err[512];
 
-	if (s)
-		return s;
-	if (mf_store_open(fs->cfg.db_path, MF_STORE_READONLY, &s, err,
+	if (tc && tc->s && tc->gen == now) {
+		*gen = now;
+		return tc->s;
+	}
+	if (!tc) {
+		tc = calloc(1, sizeof(*tc));
+		if (!tc || pthread_setspecific(fs->store_key, tc) != 0) {
+			free(tc);
+			return NULL;
+		}
+	}
+	mf_store_close(tc->s);
+	tc->s = NULL;
+	if (mf_store_open(fs->cfg.db_path, MF_STORE_READONLY, &tc->s, err,
 			  sizeof(err)) < 0) {
 		mf_err("mount", "%s", err);
 		return NULL;
 	}
-	if (pthread_setspecific(fs->store_key, s) != 0) {
-		mf_store_close(s);
-		return NULL;
-	}
-	return s;
+	tc->gen = now;
+	*gen = now;
+	return tc->s;
+}
+
+static struct mf_store *thread_store(struct mf_fs *fs)
+{
+	uint64_t gen;
+
+	return thread_store_gen(fs, &gen);
 }
 
 /*---- layout cache ----------------------------------------------------*/
@@ -333,13 +370,14 @@ static int served_get(struct mf_fs *fs, int64_t id, struct served **out)
 	struct mf_store *s;
 	struct mf_track *t = NULL;
 	struct served *sv, *evict = NULL;
-	uint64_t gen;
+	uint64_t gen, sgen;
 	size_t j;
 	int ret;
 
 	pthread_mutex_lock(&fs->cache_lock);
 	j = cache_find(fs, id);
-	if (j < fs->nslots) {
+	if (j < fs->nslots &&
+	    fs->slots[j]->store_gen == atomic_load(&fs->store_gen)) {
 		sv = fs->slots[j];
 		atomic_fetch_add(&sv->refs, 1);
 		lru_unlink(fs, sv);
@@ -353,7 +391,7 @@ static int served_get(struct mf_fs *fs, int64_t id, struct served **out)
 	pthread_mutex_unlock(&fs->cache_lock);
 	mf_metric_inc(MF_M_CACHE_MISSES);
 
-	s = thread_store(fs);
+	s = thread_store_gen(fs, &sgen);
 	if (!s)
 		return EIO;
 	ret = mf_track_load(s, id, &t);
@@ -365,6 +403,7 @@ static int served_get(struct mf_fs *fs, int64_t id, struct served **out)
 		return ENOMEM;
 	}
 	sv->info = *mf_track_info(t);
+	sv->store_gen = sgen;
 	sv->backing_path = strdup(mf_track_backing_path(t));
 	{
 		struct mf_synth_opts so = { .id3v2_version = fs->cfg.id3v2_version };
@@ -1036,14 +1075,18 @@ out_free:
 struct read_io {
 	struct mf_fs *fs;
 	int fd;
+	uint64_t store_gen;	/* of the layout: its blob row ids */
 };
 
 static int io_read_blob(void *ctx, const struct mf_blob_ref *ref, uint64_t off,
 			void *buf, size_t len)
 {
 	struct read_io *io = ctx;
-	struct mf_store *s = thread_store(io->fs);
-	int ret = s ? mf_store_blob_read(s, ref, off, buf, len) : -EIO;
+	uint64_t gen = 0;
+	struct mf_store *s = thread_store_gen(io->fs, &gen);
+	/* a layout from a replaced store: its row ids name other blobs */
+	int ret = s && gen == io->store_gen ?
+		  mf_store_blob_read(s, ref, off, buf, len) : -EIO;
 
 	if (ret < 0)
 		mf_metric_inc(MF_M_ERR_STORE);
@@ -1081,7 +1124,8 @@ static void mf_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct mf_fs *fs = fs_of(req);
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	const struct mf_layout *l = h->sv->layout;
-	struct read_io rio = { .fs = fs, .fd = h->fd };
+	struct read_io rio = { .fs = fs, .fd = h->fd,
+			       .store_gen = h->sv->store_gen };
 	struct mf_layout_io io = {
 		.ctx = &rio,
 		.read_blob = io_read_blob,
@@ -1656,13 +1700,60 @@ static int read_changes(struct mf_fs *fs, int64_t from, int64_t **ids,
 }
 
 /*
+ * Has the store file been replaced (another inode at the path: a restored
+ * backup, a replica moved in)? Then open the new one for the refresh
+ * thread, bump store_gen so every worker reopens its connection and no
+ * older layout is served again, and return 1: a full refresh follows.
+ * A store deleted is logged once; what the mount has is still served.
+ */
+static int store_replaced(struct mf_fs *fs)
+{
+	struct mf_store *s = NULL;
+	struct mf_render *r = NULL;
+	struct stat sb;
+	char err[512];
+
+	if (stat(fs->cfg.db_path, &sb) < 0) {
+		if (!fs->store_gone)
+			mf_warn("mount", "store '%s' is gone (%s): serving what "
+				"the mount has", fs->cfg.db_path,
+				strerror(errno));
+		fs->store_gone = true;
+		return 0;
+	}
+	fs->store_gone = false;
+	if (sb.st_dev == fs->store_dev && sb.st_ino == fs->store_ino)
+		return 0;
+	if (mf_store_open(fs->cfg.db_path, MF_STORE_READONLY, &s, err,
+			  sizeof(err)) < 0) {
+		mf_warn("mount", "store '%s' was replaced: %s", fs->cfg.db_path,
+			err);
+		return -EIO;
+	}
+	if (mf_render_new(s, fs->cfg.tmpl, &fs->cfg.topts, &r) < 0) {
+		mf_store_close(s);
+		return -EIO;
+	}
+	mf_warn("mount", "store '%s' was replaced: following the new one",
+		fs->cfg.db_path);
+	mf_render_free(fs->render);
+	mf_store_close(fs->poll_store);
+	fs->poll_store = s;
+	fs->render = r;
+	fs->store_dev = sb.st_dev;
+	fs->store_ino = sb.st_ino;
+	atomic_fetch_add(&fs->store_gen, 1);
+	return 1;
+}
+
+/*
  * One refresh: if the store moved, re-render the tracks the changelog
  * names after the watermark (every track after a gap), patch the tree
  * under the write lock, drop their cached layouts, then tell the kernel.
  */
 static int refresh_once(struct mf_fs *fs, bool force_full)
 {
-	sqlite3 *db = mf_store_db(fs->poll_store);
+	sqlite3 *db;
 	struct changes c = { 0 };
 	int64_t *ids = NULL, head = 0, dv = 0;
 	size_t n = 0, cap = 0;
@@ -1671,6 +1762,11 @@ static int refresh_once(struct mf_fs *fs, bool force_full)
 	int ret;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = store_replaced(fs);
+	if (ret < 0)
+		return ret;
+	force_full = force_full || ret;
+	db = mf_store_db(fs->poll_store);
 	if (mf_store_data_version(fs->poll_store, &dv) < 0)
 		return -EIO;
 	if (dv == fs->data_version && !force_full)
@@ -1853,6 +1949,15 @@ int mf_fs_new(const struct mf_fs_config *cfg, struct mf_fs **out, char *err,
 			     &fs->watermark, err, errlen);
 	if (!ret && mf_store_data_version(fs->poll_store, &fs->data_version) < 0)
 		ret = -EIO;
+	if (!ret) {
+		struct stat sb;
+
+		/* the store's identity, to notice its replacement */
+		if (stat(cfg->db_path, &sb) == 0) {
+			fs->store_dev = sb.st_dev;
+			fs->store_ino = sb.st_ino;
+		}
+	}
 	if (ret < 0)
 		goto out_free;
 	mf_confine_announce(&fs->cfg.confine, mf_store_db(fs->poll_store));
@@ -1911,7 +2016,7 @@ size_t mf_fs_tree_bytes(struct mf_fs *fs)
 
 void mf_fs_free(struct mf_fs *fs)
 {
-	struct mf_store *s;
+	struct thread_conn *tc;
 
 	if (!fs)
 		return;
@@ -1926,10 +2031,10 @@ void mf_fs_free(struct mf_fs *fs)
 	for (size_t i = 0; i < fs->ninvals; i++)
 		free(fs->invals[i].name);
 	free(fs->invals);
-	s = pthread_getspecific(fs->store_key);
-	if (s) {
+	tc = pthread_getspecific(fs->store_key);
+	if (tc) {
 		pthread_setspecific(fs->store_key, NULL);
-		mf_store_close(s);
+		store_key_free(tc);
 	}
 	pthread_key_delete(fs->store_key);
 	pthread_rwlock_destroy(&fs->tree_lock);
