@@ -82,6 +82,7 @@ struct mount_opts {
 	bool follow_symlinks;	/* --follow-symlinks */
 	bool allow_other;
 	bool casefold;
+	bool open_handles;	/* --handles open */
 	unsigned attr_ttl_ms;
 	unsigned cache_mib;
 	unsigned id3v2;
@@ -123,6 +124,10 @@ static void usage(FILE *f)
 		"  --case-insensitive      names match whatever their ASCII case\n"
 		"  --cache-mib N           layout cache budget in MiB (64)\n"
 		"  --id3v2-version 3|4     ID3v2 version of synthesized MP3 tags (4)\n"
+		"  --handles open|inode    open: one handle per open(2), which reads\n"
+		"                          the version it opened (default); inode:\n"
+		"                          no OPEN round trip, backing files cached\n"
+		"                          by inode, reads see the current version\n"
 		"  --root DIR              serve only backing files under DIR, not\n"
 		"                          the store's scanned roots (repeatable)\n"
 		"  --follow-symlinks       follow symlinks that stay beneath a root\n"
@@ -200,7 +205,7 @@ enum opt_id {
 	OPT_FILE_MODE, OPT_DIR_MODE, OPT_ALLOW_OTHER, OPT_ATTR_TTL_MS,
 	OPT_CASE_INSENSITIVE, OPT_CACHE_MIB, OPT_ID3V2_VERSION, OPT_DRY_RUN,
 	OPT_HEARTBEAT_S, OPT_EXPOSE_METRICS, OPT_ROOT, OPT_SCHEDULER,
-	OPT_MAX_COLLISIONS, OPT_NO_CONFINE, OPT_FOLLOW_SYMLINKS, OPT__COUNT
+	OPT_MAX_COLLISIONS, OPT_NO_CONFINE, OPT_FOLLOW_SYMLINKS, OPT_HANDLES, OPT__COUNT
 };
 
 static const struct {
@@ -231,6 +236,7 @@ static const struct {
 	[OPT_MAX_COLLISIONS] = { "max-collisions", true },
 	[OPT_NO_CONFINE] = { "no-confine", false },
 	[OPT_FOLLOW_SYMLINKS] = { "follow-symlinks", false },
+	[OPT_HANDLES] = { "handles", true },
 };
 
 /* @v as one of @n words of @words: its index, or -EINVAL with a message. */
@@ -300,6 +306,7 @@ static int apply_opt(struct mount_opts *o, enum opt_id id, char *v)
 {
 	static const char *const modes[] = { "synthesis", "structure-only" };
 	static const char *const scheds[] = { "normal", "batch" };
+	static const char *const handles[] = { "inode", "open" };
 	const char *name = optdefs[id].name;
 	unsigned n;
 	int ret = 0;
@@ -335,6 +342,11 @@ static int apply_opt(struct mount_opts *o, enum opt_id id, char *v)
 	case OPT_ATTR_TTL_MS:
 		return parse_uint(name, v, 0, 86400000, &o->attr_ttl_ms);
 	case OPT_CASE_INSENSITIVE: o->casefold = true; break;
+	case OPT_HANDLES:
+		ret = parse_word(name, v, handles, 2, "inode or open");
+		if (ret >= 0)
+			o->open_handles = ret == 1;
+		break;
 	case OPT_CACHE_MIB: return parse_uint(name, v, 1, 65536, &o->cache_mib);
 	case OPT_ID3V2_VERSION: return parse_uint(name, v, 3, 4, &o->id3v2);
 	case OPT_DRY_RUN: o->dry_run = true; break;
@@ -855,6 +867,7 @@ int main(int argc, char **argv)
 	struct mount_opts o = {
 		.mode = MF_SERVE_SYNTHESIS, .poll_ms = 1000,
 		.attr_ttl_ms = 60000, .cache_mib = 64, .id3v2 = 4,
+		.open_handles = true,
 		.file_mode = 0444, .dir_mode = 0555,
 		.uid = getuid(), .gid = getgid(), .heartbeat_s = 10,
 		.batch = true, .max_collisions = DEFAULT_MAX_COLLISIONS,
@@ -922,6 +935,13 @@ int main(int argc, char **argv)
 	cfg.file_mode = (mode_t)o.file_mode;
 	cfg.dir_mode = (mode_t)o.dir_mode;
 	cfg.casefold = o.casefold;
+	cfg.open_handles = o.open_handles;
+	if (!o.open_handles && o.expose_metrics) {
+		/* the metrics file is a snapshot taken at OPEN (direct_io) */
+		mf_warn(NULL, "--handles inode does not go with --expose-metrics "
+			"(the metrics file needs OPEN): using --handles open");
+		cfg.open_handles = true;
+	}
 	cfg.id3v2_version = (int)o.id3v2;
 	/* confinement roots, canonical (the daemon's cwd becomes "/") */
 	for (size_t i = 0; i < o.nroots; i++) {

@@ -63,8 +63,15 @@ struct served {
 struct handle {
 	int fd;				/* the backing file */
 	struct served *sv;		/* one reference */
+	fuse_ino_t ino;			/* immutable */
+	_Atomic int refs;		/* atomic: open model 1, else cache + reads */
 	struct handle *prev, *next;	/* fs->handles; guarded by handles_lock */
 };
+
+static void handle_put(struct handle *h);
+
+/* The no-open model's inode-keyed handle cache: slots (a power of two). */
+#define MF_INO_HANDLES 512
 
 /* A directory listing taken at opendir (readdir offsets index it). */
 struct dirsnap {
@@ -89,6 +96,10 @@ struct mf_fs {
 	struct mf_fs_config cfg;	/* immutable after mf_fs_new */
 	struct timespec started;	/* root times; immutable */
 	bool no_opendir;		/* set in init, before any request */
+	bool no_open;			/* set in init: OPEN answers ENOSYS */
+	/* the no-open model's backing files, by inode (ino_handle_get()) */
+	pthread_mutex_t fd_lock;
+	struct handle *ino_handles[MF_INO_HANDLES];	/* guarded by fd_lock */
 
 	pthread_rwlock_t tree_lock;	/* writer-preferring */
 	struct mf_tree *tree;		/* guarded by tree_lock */
@@ -644,6 +655,10 @@ static void mf_fs_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO)
 		conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
+	if (!fs->cfg.open_handles && (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT)) {
+		conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
+		fs->no_open = true;
+	}
 	if (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) {
 		conn->want |= FUSE_CAP_NO_OPENDIR_SUPPORT;
 		fs->no_opendir = true;
@@ -992,40 +1007,33 @@ static void handle_free(struct mf_fs *fs, struct handle *h)
 	if (h->next)
 		h->next->prev = h->prev;
 	pthread_mutex_unlock(&fs->handles_lock);
-	close(h->fd);
-	served_put(h->sv);
-	free(h);
-	mf_metric_add(MF_M_OPEN_HANDLES, -1);
+	handle_put(h);
 }
 
-static void mf_fs_open(fuse_req_t req, fuse_ino_t ino,
-		       struct fuse_file_info *fi)
+/*
+ * A handle on inode @ino: its served state and its backing file, opened
+ * confined and checked against the scan's stamp. Returns 0 and sets *@out
+ * (one reference, handle_put()), or a positive errno for the reply:
+ * ENOENT, EISDIR, EIO (store error, confinement, drift), ENOMEM.
+ */
+static int handle_make(struct mf_fs *fs, fuse_ino_t ino, struct handle **out)
 {
-	struct mf_fs *fs = fs_of(req);
 	struct node_copy c;
 	struct handle *h;
 	struct mf_store *s;
 	const char *why;
 	int err;
 
-	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
 	err = find_node(fs, ino, NULL, false, &c);
-	if (err) {
-		fuse_reply_err(req, err);
-		return;
-	}
-	if (c.is_dir) {
-		fuse_reply_err(req, EISDIR);
-		return;
-	}
+	if (err)
+		return err;
+	if (c.is_dir)
+		return EISDIR;
 	h = calloc(1, sizeof(*h));
-	if (!h) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
+	if (!h)
+		return ENOMEM;
+	h->ino = ino;
+	atomic_init(&h->refs, 1);
 	err = served_get(fs, c.track, &h->sv);
 	if (err == EIO)
 		mf_metric_inc(MF_M_ERR_STORE);
@@ -1053,15 +1061,10 @@ static void mf_fs_open(fuse_req_t req, fuse_ino_t ino,
 		err = EIO;
 		goto out_close;
 	}
-	fi->fh = (uint64_t)(uintptr_t)h;
-	fi->keep_cache = 1;	/* invalidated by the refresh on change */
-	fi->noflush = 1;	/* nothing to flush: no round trip on close */
 	mf_metric_inc(MF_M_OPENS);
 	mf_metric_inc(MF_M_OPEN_HANDLES);
-	handle_link(fs, h);
-	if (fuse_reply_open(req, fi) != 0)
-		handle_free(fs, h);
-	return;
+	*out = h;
+	return 0;
 
 out_close:
 	close(h->fd);
@@ -1069,7 +1072,104 @@ out_put:
 	served_put(h->sv);
 out_free:
 	free(h);
-	fuse_reply_err(req, err);
+	return err;
+}
+
+/* Drop one reference to @h; the last one closes its file and frees it. */
+static void handle_put(struct handle *h)
+{
+	if (!h || atomic_fetch_sub(&h->refs, 1) != 1)
+		return;
+	close(h->fd);
+	served_put(h->sv);
+	free(h);
+	mf_metric_add(MF_M_OPEN_HANDLES, -1);
+}
+
+/* Whether @h still serves the current version of its inode's track. */
+static bool handle_current(struct mf_fs *fs, const struct handle *h)
+{
+	return !atomic_load(&h->sv->stale) &&
+	       h->sv->store_gen == atomic_load(&fs->store_gen);
+}
+
+/*
+ * The no-open model: the handle a read of @ino uses, from the bounded
+ * inode-keyed cache (direct-mapped, MF_INO_HANDLES slots, fd_lock), made
+ * anew when missing or when its track has a newer version. Returns 0 and
+ * a reference in *@out, or a positive errno as handle_make().
+ */
+static int ino_handle_get(struct mf_fs *fs, fuse_ino_t ino,
+			  struct handle **out)
+{
+	size_t slot = (size_t)(ino * 0x9E3779B97F4A7C15ull >> 32) %
+		      MF_INO_HANDLES;
+	struct handle *h, *old = NULL;
+	int err;
+
+	pthread_mutex_lock(&fs->fd_lock);
+	h = fs->ino_handles[slot];
+	if (h && h->ino == ino && handle_current(fs, h)) {
+		atomic_fetch_add(&h->refs, 1);
+		pthread_mutex_unlock(&fs->fd_lock);
+		*out = h;
+		return 0;
+	}
+	pthread_mutex_unlock(&fs->fd_lock);
+	err = handle_make(fs, ino, &h);
+	if (err)
+		return err;
+	pthread_mutex_lock(&fs->fd_lock);
+	old = fs->ino_handles[slot];
+	fs->ino_handles[slot] = h;
+	atomic_fetch_add(&h->refs, 1);	/* the cache's */
+	pthread_mutex_unlock(&fs->fd_lock);
+	handle_put(old);
+	*out = h;
+	return 0;
+}
+
+/* Close every cached no-open handle (a replaced store, the end). */
+static void ino_handles_drop(struct mf_fs *fs)
+{
+	for (size_t i = 0; i < MF_INO_HANDLES; i++) {
+		struct handle *h;
+
+		pthread_mutex_lock(&fs->fd_lock);
+		h = fs->ino_handles[i];
+		fs->ino_handles[i] = NULL;
+		pthread_mutex_unlock(&fs->fd_lock);
+		handle_put(h);
+	}
+}
+
+static void mf_fs_open(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct mf_fs *fs = fs_of(req);
+	struct handle *h;
+	int err;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (fs->no_open) {
+		/* the kernel stops sending OPEN and RELEASE from now on */
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	err = handle_make(fs, ino, &h);
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->keep_cache = 1;	/* invalidated by the refresh on change */
+	fi->noflush = 1;	/* nothing to flush: no round trip on close */
+	handle_link(fs, h);
+	if (fuse_reply_open(req, fi) != 0)
+		handle_free(fs, h);
 }
 
 struct read_io {
@@ -1123,15 +1223,15 @@ static void mf_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct mf_fs *fs = fs_of(req);
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	const struct mf_layout *l = h->sv->layout;
-	struct read_io rio = { .fs = fs, .fd = h->fd,
-			       .store_gen = h->sv->store_gen };
+	struct handle *own = NULL;	/* a no-open reference, put at out */
+	const struct mf_layout *l;
+	struct read_io rio = { .fs = fs };
 	struct mf_layout_io io = {
 		.ctx = &rio,
 		.read_blob = io_read_blob,
 		.read_backing = io_read_backing,
 	};
-	uint64_t total = mf_layout_size(l), pos, end, membytes = 0;
+	uint64_t total, pos, end, membytes = 0;
 	struct fuse_bufvec *bv = NULL;
 	size_t first, nseg, k = 0;
 	char *mem = NULL;
@@ -1142,14 +1242,26 @@ static void mf_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
+	if (!h) {	/* no-open model: the kernel sent no OPEN */
+		err = ino_handle_get(fs, ino, &own);
+		if (err) {
+			fuse_reply_err(req, err);
+			return;
+		}
+		h = own;
+	}
+	l = h->sv->layout;
+	rio.fd = h->fd;
+	rio.store_gen = h->sv->store_gen;
+	total = mf_layout_size(l);
 	/* every read re-checks the stamp: drift gives EIO, never mixed bytes */
 	if (!handle_fresh(h)) {
-		fuse_reply_err(req, EIO);
-		return;
+		err = EIO;
+		goto out;
 	}
 	if ((uint64_t)off >= total || size == 0) {
 		fuse_reply_buf(req, NULL, 0);
-		return;
+		goto out;
 	}
 	if (size > MF_MAX_READ)
 		size = MF_MAX_READ;
@@ -1218,6 +1330,7 @@ out:
 		fuse_reply_err(req, err);
 	free(mem);
 	free(bv);
+	handle_put(own);
 }
 
 static void mf_fs_release(fuse_req_t req, fuse_ino_t ino,
@@ -1939,6 +2052,7 @@ int mf_fs_new(const struct mf_fs_config *cfg, struct mf_fs **out, char *err,
 	pthread_mutex_init(&fs->cache_lock, NULL);
 	pthread_mutex_init(&fs->statfs_lock, NULL);
 	pthread_mutex_init(&fs->handles_lock, NULL);
+	pthread_mutex_init(&fs->fd_lock, NULL);
 	pthread_mutex_init(&fs->stop_lock, NULL);
 	pthread_cond_init(&fs->stop_cond, NULL);
 	if (pthread_key_create(&fs->store_key, store_key_free) != 0) {
@@ -2023,6 +2137,7 @@ void mf_fs_free(struct mf_fs *fs)
 	mf_fs_stop(fs);
 	while (fs->handles)	/* never released: the session ended */
 		handle_free(fs, fs->handles);
+	ino_handles_drop(fs);
 	cache_drop(fs, NULL, 0);
 	free(fs->slots);
 	mf_tree_free(fs->tree);
@@ -2041,6 +2156,7 @@ void mf_fs_free(struct mf_fs *fs)
 	pthread_mutex_destroy(&fs->cache_lock);
 	pthread_mutex_destroy(&fs->statfs_lock);
 	pthread_mutex_destroy(&fs->handles_lock);
+	pthread_mutex_destroy(&fs->fd_lock);
 	pthread_mutex_destroy(&fs->stop_lock);
 	pthread_cond_destroy(&fs->stop_cond);
 	free(fs);

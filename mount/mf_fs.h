@@ -39,6 +39,16 @@ struct mf_fs_config {
 	bool casefold;				/* --case-insensitive */
 	int id3v2_version;			/* 3 or 4 */
 	struct mf_confine confine;		/* borrowed roots; mf_confine.h */
+	/*
+	 * true (--handles open, the default): OPEN answers with a handle (a
+	 * FUSE_OPEN and a FUSE_RELEASE round trip per open); the handle reads
+	 * the version it opened. false (--handles inode): where the kernel
+	 * offers FUSE_CAP_NO_OPEN_SUPPORT, OPEN answers ENOSYS, the kernel
+	 * stops sending OPEN and RELEASE, and reads find the backing file by
+	 * inode in a bounded cache and see the current version. Not with the
+	 * metrics file (mf_metricsfs snapshots at OPEN).
+	 */
+	bool open_handles;
 };
 
 struct mf_fs;

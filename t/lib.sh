@@ -348,6 +348,8 @@ mf_daemon_of () {
 # daemon dies first. With MF_MOUNT_FORM=daemon, runs the daemonized form
 # (`musefs-mount ARGS MOUNTPOINT`, no -f), which returns once the tree is
 # mounted; $MF_MOUNT_PID is then the daemon it left running.
+# $MF_MOUNT_EXTRA (split on blanks) goes before ARGS: a script that
+# sources another runs its tests again with other options.
 mf_mount () {
 	test $# -ge 1 || mf_bug "mf_mount needs a mountpoint"
 	mkdir -p "$1" || return 1
@@ -359,7 +361,7 @@ mf_mount () {
 	fi
 	MF_MOUNT_LOG=$(mf_mount_log_for "$mf_mp")
 	if test "${MF_MOUNT_FORM-}" = daemon; then
-		musefs-mount "$@" "$mf_mp" </dev/null >"$MF_MOUNT_LOG" 2>&1 || {
+		musefs-mount ${MF_MOUNT_EXTRA-} "$@" "$mf_mp" </dev/null >"$MF_MOUNT_LOG" 2>&1 || {
 			mf_status=$?
 			echo >&2 "mf_mount: musefs-mount exited with status $mf_status; its log:"
 			cat >&2 "$MF_MOUNT_LOG"
@@ -375,7 +377,7 @@ mf_mount () {
 		mf_daemons="$mf_daemons $MF_MOUNT_PID "
 		return 0
 	fi
-	musefs-mount -f "$@" "$mf_mp" </dev/null >"$MF_MOUNT_LOG" 2>&1 &
+	musefs-mount -f ${MF_MOUNT_EXTRA-} "$@" "$mf_mp" </dev/null >"$MF_MOUNT_LOG" 2>&1 &
 	MF_MOUNT_PID=$!
 	mf_mounts="$mf_mounts$MF_MOUNT_PID $mf_mp
 "

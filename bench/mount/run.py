@@ -49,6 +49,7 @@ Knobs (environment variables):
   BENCH_RAND=N         random 4 KiB reads per run (20000; quick: 5000)
   BENCH_TRACKS="..."   store sizes for start-up/RSS (100000 1000000);
                        the retag is measured at the largest
+  BENCH_MUSEFS_OPTS="..."  extra musefs-mount options (e.g. --handles open)
   BENCH_PEERS="..."    variants to run (direct bindfs mergerfs
                        mergerfs-cache musefs)
   BENCH_ATTR_TTL_MS=N  musefs --attr-ttl-ms (3600000)
@@ -81,6 +82,7 @@ TRACKS = [int(x) for x in
 PEERS = os.environ.get(
     "BENCH_PEERS", "direct bindfs mergerfs mergerfs-cache musefs").split()
 ATTR_TTL_MS = int(os.environ.get("BENCH_ATTR_TTL_MS", "3600000"))
+MUSEFS_OPTS = os.environ.get("BENCH_MUSEFS_OPTS", "").split()
 
 LARGE_RAW = 31752000        # 180 s of 16-bit stereo 44.1 kHz: a ~30 MiB FLAC
 MIB = 1 << 20
@@ -305,7 +307,7 @@ class Variant:
                     self.mnt]
         if n == "musefs":
             return [MOUNT, "-f", "-q", "--db", self.db, "--attr-ttl-ms",
-                    str(ATTR_TTL_MS), self.mnt]
+                    str(ATTR_TTL_MS)] + MUSEFS_OPTS + [self.mnt]
         die(f"unknown variant {n}")
 
     def mount(self):
@@ -799,9 +801,9 @@ def report_perf(perf_res, agg, with_targets):
                  "daemons pinned to CPU %d" %
                  ("medians" if with_targets else "best", REPS, CPU))
     if with_targets:
-        lines.append("musefs-mount --attr-ttl-ms %d, synthesis mode, other "
+        lines.append("musefs-mount --attr-ttl-ms %d %s, synthesis mode, other "
                      "options default; mergerfs-cache: -o %s" %
-                     (ATTR_TTL_MS, MERGERFS_CACHE))
+                     (ATTR_TTL_MS, " ".join(MUSEFS_OPTS), MERGERFS_CACHE))
     return "\n".join(lines) + "\n"
 
 
