@@ -33,6 +33,7 @@
 #include "mf_image.h"
 #include "mf_log.h"
 #include "mf_reader.h"
+#include "mf_utf8.h"
 #include "mf_vocab.h"
 
 #include "mf_banned.h"
@@ -154,45 +155,6 @@ static bool printable_ascii(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
 			return false;
-	return true;
-}
-
-/* Is @s (@n bytes) valid UTF-8 without NUL (RFC 3629)? */
-static bool valid_utf8(const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		uint8_t c = s[i];
-		size_t k;
-		uint32_t cp;
-
-		if (c == 0)
-			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			k = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			k = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			k = 3, cp = c & 0x07;
-		else
-			return false;
-		if (n - i <= k)
-			return false;
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + j] & 0x3f);
-		}
-		if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-			return false;
-		i += k + 1;
-	}
 	return true;
 }
 
@@ -358,7 +320,8 @@ static int parse_picture(struct probe *p, const uint8_t *b, size_t len)
 		return 1;
 	if (type > PIC_TYPE_MAX ||
 	    !printable_ascii((const char *)b + 8, (size_t)mlen) ||
-	    !valid_utf8(b + 12 + mlen, (size_t)dlen)) {
+	    memchr(b + 12 + mlen, 0, (size_t)dlen) ||
+	    !mf_utf8_valid(b + 12 + mlen, (size_t)dlen)) {
 		mf_warn(OGG_DOM, "skipping a picture with type %u, or a bad MIME type or description",
 			(unsigned)type);
 		return 0;
