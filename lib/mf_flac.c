@@ -29,6 +29,7 @@
 
 #include "mf_bytes.h"
 #include "mf_log.h"
+#include "mf_picture.h"
 #include "mf_reader.h"
 #include "mf_vocab.h"
 
@@ -50,8 +51,6 @@ enum {
 
 #define FLAC_HDR_LEN 4		/* metadata block header */
 #define FLAC_SEEKPOINT_LEN 18	/* section 8.5 */
-#define FLAC_PIC_FIXED 32	/* eight 32-bit fields of a PICTURE */
-#define FLAC_PIC_TYPE_MAX 20	/* highest defined picture type */
 #define FLAC_VENDOR "musefs"
 
 /* ---- byte helpers ---- */
@@ -251,23 +250,6 @@ static bool vc_well_formed(const uint8_t *body, uint32_t len)
 	return true;
 }
 
-/* Same for PICTURE (section 8.8): every length must add up to the block. */
-static bool pic_well_formed(const uint8_t *body, uint32_t len)
-{
-	uint64_t mime, desc, data;
-
-	if (len < FLAC_PIC_FIXED)
-		return false;
-	mime = mf_get_be32(body + 4);
-	if (mime > len - FLAC_PIC_FIXED)
-		return false;
-	desc = mf_get_be32(body + 8 + mime);
-	if (desc > len - FLAC_PIC_FIXED - mime)
-		return false;
-	data = mf_get_be32(body + 28 + mime + desc);
-	return FLAC_PIC_FIXED + mime + desc + data == len;
-}
-
 static int probe_streaminfo(struct probe *p, struct block *b)
 {
 	const FLAC__StreamMetadata_StreamInfo *si;
@@ -375,28 +357,26 @@ static int probe_vorbis_comment(struct probe *p, struct block *b)
 static int probe_picture(struct probe *p, struct block *b)
 {
 	const FLAC__StreamMetadata_Picture *pic;
+	struct mf_picture_fields f;
 	struct mf_picture out;
 	const char *violation = NULL;
-	uint32_t mime_len, desc_len;
 	int ret;
 
-	if (!pic_well_formed(b->body, b->len))
+	if (mf_picture_parse(b->body, b->len, &f))
 		return mf_reader_fail(&p->rd, -EBADMSG, "picture block %u is malformed",
 				  b->index);
 	ret = block_parse(p, b);
 	if (ret)
 		return ret;
 	pic = &b->meta->data.picture;
-	mime_len = mf_get_be32(b->body + 4);
-	desc_len = mf_get_be32(b->body + 8 + mime_len);
-	if (pic->type > FLAC_PIC_TYPE_MAX) {
+	if (pic->type > MF_PICTURE_TYPE_MAX) {
 		mf_warn(FLAC_DOM, "skipping picture block %u of reserved type %u",
 			b->index, (unsigned)pic->type);
 		return 0;
 	}
 	if (!FLAC__format_picture_is_legal(pic, &violation) ||
-	    strlen(pic->mime_type) != mime_len ||
-	    strlen((const char *)pic->description) != desc_len) {
+	    strlen(pic->mime_type) != f.mime_len ||
+	    strlen((const char *)pic->description) != f.desc_len) {
 		mf_warn(FLAC_DOM, "skipping illegal picture block %u: %s",
 			b->index, violation ? violation : "embedded NUL byte");
 		return 0;
@@ -644,16 +624,6 @@ int mf_flac_probe(int fd, const struct mf_sink *sink, char *why,
 
 /* ---- synthesis ---- */
 
-/* Is @s printable ASCII, as a PICTURE MIME type must be (section 8.8)? */
-static bool printable_ascii(const char *s)
-{
-	for (; *s; s++) {
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-			return false;
-	}
-	return true;
-}
-
 /* Which binary tags become blocks, and as what type (0 = ignored). */
 static unsigned bin_block_type(const struct mf_synth_bin *b)
 {
@@ -738,36 +708,15 @@ static int add_hdr(struct mf_layout *l, bool last, unsigned type, uint32_t len)
 	return mf_layout_add_inline(l, h, sizeof(h));
 }
 
-/* Append a big-endian 32-bit field. */
-static int add_be32(struct mf_layout *l, uint32_t v)
-{
-	uint8_t b[4];
-
-	mf_put_be32(b, v);
-	return mf_layout_add_inline(l, b, sizeof(b));
-}
-
 /* Append a PICTURE block (section 8.8); the image is a BLOB segment. */
 static int add_picture(struct mf_layout *l, const struct mf_synth_pic *pic,
 		       bool last)
 {
-	size_t mlen = strlen(pic->mime), dlen = strlen(pic->desc);
-	uint32_t body = (uint32_t)(FLAC_PIC_FIXED + mlen + dlen + pic->len);
 	int ret;
 
-	if ((ret = add_hdr(l, last, FLAC_PICTURE, body)) ||
-	    (ret = add_be32(l, pic->type)) ||
-	    (ret = add_be32(l, (uint32_t)mlen)) ||
-	    (ret = mf_layout_add_inline(l, pic->mime, mlen)) ||
-	    (ret = add_be32(l, (uint32_t)dlen)) ||
-	    (ret = mf_layout_add_inline(l, pic->desc, dlen)) ||
-	    (ret = add_be32(l, pic->width)) ||
-	    (ret = add_be32(l, pic->height)) ||
-	    (ret = add_be32(l, pic->depth)) ||
-	    (ret = add_be32(l, pic->colors)) ||
-	    (ret = add_be32(l, (uint32_t)pic->len)))
-		return ret;
-	return mf_layout_add_blob(l, &pic->ref, 0, pic->len);
+	ret = add_hdr(l, last, FLAC_PICTURE,
+		      (uint32_t)mf_picture_body_len(pic));
+	return ret ? ret : mf_picture_add(l, pic, true);
 }
 
 /* Check what mf_flac_synth() refuses, before building anything. */
@@ -788,11 +737,11 @@ static int synth_validate(const struct mf_flac_track *t, size_t *nblocks)
 	for (i = 0; i < t->npics; i++) {
 		const struct mf_synth_pic *pic = &t->pics[i];
 
-		if (!pic->mime || !pic->desc || !printable_ascii(pic->mime))
+		if (!pic->mime || !pic->desc ||
+		    !mf_picture_mime_ok(pic->mime, strlen(pic->mime)))
 			return -EINVAL;
 		if (pic->len > MF_FLAC_BLOCK_MAX ||
-		    FLAC_PIC_FIXED + strlen(pic->mime) + strlen(pic->desc) +
-		    pic->len > MF_FLAC_BLOCK_MAX)
+		    mf_picture_body_len(pic) > MF_FLAC_BLOCK_MAX)
 			return -EFBIG;
 		n++;
 	}

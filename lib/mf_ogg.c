@@ -32,8 +32,8 @@
 #include "mf_bytes.h"
 #include "mf_image.h"
 #include "mf_log.h"
+#include "mf_picture.h"
 #include "mf_reader.h"
-#include "mf_utf8.h"
 #include "mf_vocab.h"
 
 #include "mf_banned.h"
@@ -57,8 +57,6 @@
 #define FLAC_STREAMINFO_LEN 34
 #define FLAC_MAPPING_LEN 51		/* 0x7F FLAC ... STREAMINFO */
 #define FLAC_BLOCK_MAX 0xffffffu
-#define FLAC_PIC_FIXED 32
-#define PIC_TYPE_MAX 20
 
 enum codec { CODEC_NONE = 0, CODEC_VORBIS, CODEC_OPUS, CODEC_FLAC };
 
@@ -149,14 +147,6 @@ uint32_t mf_ogg_crc_reseq(uint32_t crc, uint32_t old_seq, uint32_t new_seq,
 }
 
 /* ---- image headers and pictures ---- */
-
-static bool printable_ascii(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-			return false;
-	return true;
-}
 
 /* ---- probe ---- */
 
@@ -299,42 +289,25 @@ static int emit_picture(struct probe *p, uint32_t type, const char *mime,
  */
 static int parse_picture(struct probe *p, const uint8_t *b, size_t len)
 {
-	uint64_t mlen, dlen, datalen;
+	struct mf_picture_fields f;
 	char *mime = NULL, *desc = NULL;
-	const uint8_t *f;
-	uint32_t type;
 	int ret;
 
-	if (len < FLAC_PIC_FIXED)
+	if (mf_picture_parse(b, len, &f))
 		return 1;
-	type = mf_get_be32(b);
-	mlen = mf_get_be32(b + 4);
-	if (mlen > len - FLAC_PIC_FIXED)
-		return 1;
-	dlen = mf_get_be32(b + 8 + mlen);
-	if (dlen > len - FLAC_PIC_FIXED - mlen)
-		return 1;
-	f = b + 12 + mlen + dlen;
-	datalen = mf_get_be32(f + 16);
-	if (FLAC_PIC_FIXED + mlen + dlen + datalen != len)
-		return 1;
-	if (type > PIC_TYPE_MAX ||
-	    !printable_ascii((const char *)b + 8, (size_t)mlen) ||
-	    memchr(b + 12 + mlen, 0, (size_t)dlen) ||
-	    !mf_utf8_valid(b + 12 + mlen, (size_t)dlen)) {
+	if (!mf_picture_fields_legal(&f)) {
 		mf_warn(OGG_DOM, "skipping a picture with type %u, or a bad MIME type or description",
-			(unsigned)type);
+			(unsigned)f.type);
 		return 0;
 	}
-	mime = strndup((const char *)b + 8, (size_t)mlen);
-	desc = strndup((const char *)b + 12 + mlen, (size_t)dlen);
+	mime = strndup(f.mime, f.mime_len);
+	desc = strndup(f.desc, f.desc_len);
 	if (!mime || !desc) {
 		ret = mf_reader_fail(&p->r, -ENOMEM, "out of memory");
 		goto out;
 	}
-	ret = emit_picture(p, type, mime, desc, mf_get_be32(f), mf_get_be32(f + 4),
-			   mf_get_be32(f + 8), mf_get_be32(f + 12), f + 20,
-			   (size_t)datalen);
+	ret = emit_picture(p, f.type, mime, desc, f.width, f.height, f.depth,
+			   f.colors, f.data, f.data_len);
 out:
 	free(mime);
 	free(desc);
@@ -423,7 +396,7 @@ static int handle_cover(struct probe *p, const uint8_t *list, uint32_t count, co
 	}
 	/* Legacy COVERART: a bare image; COVERARTMIME pairs by position. */
 	m = find_field(list, count, "coverartmime", p->ncover++, &mlen);
-	if (m && printable_ascii(m, mlen)) {
+	if (m && mf_picture_mime_ok(m, mlen)) {
 		mime = strndup(m, mlen);
 		if (!mime) {
 			ret = mf_reader_fail(&p->r, -ENOMEM, "out of memory");
@@ -1274,28 +1247,13 @@ static int add_le32(struct mf_layout *l, uint32_t v)
 	return mf_layout_add_inline(l, b, 4);
 }
 
-static int add_be32(struct mf_layout *l, uint32_t v)
-{
-	uint8_t b[4];
-
-	mf_put_be32(b, v);
-	return mf_layout_add_inline(l, b, 4);
-}
-
 #define MBP_NAME "METADATA_BLOCK_PICTURE="
-
-/* Bytes of a FLAC PICTURE block body for @pic. */
-static uint64_t pic_block_len(const struct mf_synth_pic *pic)
-{
-	return FLAC_PIC_FIXED + strlen(pic->mime) + strlen(pic->desc) + pic->len;
-}
 
 /* Append the METADATA_BLOCK_PICTURE comment for @pic: base64 streamed. */
 static int add_mbp(struct mf_layout *l, const struct mf_synth_pic *pic)
 {
-	size_t mlen = strlen(pic->mime), dlen = strlen(pic->desc);
 	struct mf_layout *inner;
-	uint64_t b64 = mf_base64_len(pic_block_len(pic));
+	uint64_t b64 = mf_base64_len(mf_picture_body_len(pic));
 	/* The Ogg picture fields must be all valid or all 0 (opusinfo
 	 * checks): a store row without a colour depth gives all 0. */
 	bool known = pic->width && pic->height && pic->depth;
@@ -1307,17 +1265,7 @@ static int add_mbp(struct mf_layout *l, const struct mf_synth_pic *pic)
 	inner = mf_layout_new();
 	if (!inner)
 		return -ENOMEM;
-	if ((ret = add_be32(inner, pic->type)) ||
-	    (ret = add_be32(inner, (uint32_t)mlen)) ||
-	    (ret = mf_layout_add_inline(inner, pic->mime, mlen)) ||
-	    (ret = add_be32(inner, (uint32_t)dlen)) ||
-	    (ret = mf_layout_add_inline(inner, pic->desc, dlen)) ||
-	    (ret = add_be32(inner, known ? pic->width : 0)) ||
-	    (ret = add_be32(inner, known ? pic->height : 0)) ||
-	    (ret = add_be32(inner, known ? pic->depth : 0)) ||
-	    (ret = add_be32(inner, known ? pic->colors : 0)) ||
-	    (ret = add_be32(inner, (uint32_t)pic->len)) ||
-	    (ret = mf_layout_add_blob(inner, &pic->ref, 0, pic->len)) ||
+	if ((ret = mf_picture_add(inner, pic, known)) ||
 	    (ret = mf_layout_add_base64(l, inner)))
 		mf_layout_free(inner);
 	return ret;
@@ -1368,12 +1316,12 @@ static int add_comment(struct mf_layout *l, const struct mf_synth_input *in,
 		const struct mf_synth_pic *pic = &in->pics[i];
 
 		if (!pic->mime || !pic->desc ||
-		    !printable_ascii(pic->mime, strlen(pic->mime)) ||
-		    pic->type > PIC_TYPE_MAX)
+		    !mf_picture_mime_ok(pic->mime, strlen(pic->mime)) ||
+		    pic->type > MF_PICTURE_TYPE_MAX)
 			return -EINVAL;
-		if (pic_block_len(pic) > UINT32_MAX / 2)
+		if (mf_picture_body_len(pic) > UINT32_MAX / 2)
 			return -EFBIG;
-		body += 4 + strlen(MBP_NAME) + mf_base64_len(pic_block_len(pic));
+		body += 4 + strlen(MBP_NAME) + mf_base64_len(mf_picture_body_len(pic));
 		count++;
 	}
 	if (s->codec == CODEC_OPUS)
