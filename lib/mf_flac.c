@@ -32,6 +32,7 @@
 #include "mf_picture.h"
 #include "mf_reader.h"
 #include "mf_vocab.h"
+#include "mf_vorbis.h"
 
 #include "mf_banned.h"
 
@@ -636,69 +637,6 @@ static unsigned bin_block_type(const struct mf_synth_bin *b)
 	return 0;
 }
 
-/*
- * Build the VORBIS_COMMENT body (Vorbis I spec 5.2.1 without the framing
- * bit, as RFC 9639 section 8.6 requires) into a new buffer *@out.
- */
-static int synth_comment(const struct mf_flac_track *t, uint8_t **out,
-			 uint32_t *outlen)
-{
-	char name[MF_VOCAB_KEY_MAX + 1];
-	const size_t vendor_len = strlen(FLAC_VENDOR);
-	uint64_t total = 4 + vendor_len + 4;
-	uint32_t count = 0;
-	uint8_t *buf = NULL, *w;
-	size_t i;
-	int ret;
-
-	/* Pass 1: validate and size. */
-	for (i = 0; i < t->ntags; i++) {
-		const struct mf_synth_tag *tag = &t->tags[i];
-
-		if (!tag->key || !tag->value || !mf_vocab_key_valid(tag->key))
-			return -EINVAL;
-		ret = mf_vocab_to_vorbis(tag->key, name, sizeof(name));
-		if (ret) {
-			mf_debug(FLAC_DOM, "tag '%s' has no vorbis name; left out",
-				 tag->key);
-			continue;
-		}
-		total += 4 + strlen(name) + 1 + strlen(tag->value);
-		if (total > MF_FLAC_BLOCK_MAX)
-			return -EFBIG;
-		count++;
-	}
-
-	buf = malloc((size_t)total);
-	if (!buf)
-		return -ENOMEM;
-	w = buf;
-	mf_put_le32(w, (uint32_t)vendor_len);
-	memcpy(w + 4, FLAC_VENDOR, vendor_len);
-	w += 4 + vendor_len;
-	mf_put_le32(w, count);
-	w += 4;
-
-	/* Pass 2: write; same decisions as pass 1. */
-	for (i = 0; i < t->ntags; i++) {
-		const struct mf_synth_tag *tag = &t->tags[i];
-		size_t nlen, vlen;
-
-		if (mf_vocab_to_vorbis(tag->key, name, sizeof(name)))
-			continue;
-		nlen = strlen(name);
-		vlen = strlen(tag->value);
-		mf_put_le32(w, (uint32_t)(nlen + 1 + vlen));
-		memcpy(w + 4, name, nlen);
-		w[4 + nlen] = '=';
-		memcpy(w + 5 + nlen, tag->value, vlen);
-		w += 5 + nlen + vlen;
-	}
-	*out = buf;
-	*outlen = (uint32_t)total;
-	return 0;
-}
-
 /* Append a block header to @l. */
 static int add_hdr(struct mf_layout *l, bool last, unsigned type, uint32_t len)
 {
@@ -762,9 +700,10 @@ static int synth_validate(const struct mf_flac_track *t, size_t *nblocks)
 
 int mf_flac_synth(const struct mf_flac_track *t, struct mf_layout **out)
 {
+	const size_t vendor_len = strlen(FLAC_VENDOR);
 	struct mf_layout *l = NULL;
-	uint8_t *vc = NULL;
-	uint32_t vc_len = 0;
+	uint64_t tags_len;
+	uint32_t count;
 	size_t nblocks, left, i;
 	int ret;
 
@@ -773,7 +712,11 @@ int mf_flac_synth(const struct mf_flac_track *t, struct mf_layout **out)
 	ret = synth_validate(t, &nblocks);
 	if (ret)
 		return ret;
-	ret = synth_comment(t, &vc, &vc_len);
+	/* the VORBIS_COMMENT body (Vorbis I spec 5.2.1 without the framing
+	 * bit, as RFC 9639 section 8.6 requires) */
+	ret = mf_vorbis_measure(t->tags, t->ntags,
+				MF_FLAC_BLOCK_MAX - (8 + vendor_len), FLAC_DOM,
+				&count, &tags_len);
 	if (ret)
 		return ret;
 	l = mf_layout_new();
@@ -793,8 +736,10 @@ int mf_flac_synth(const struct mf_flac_track *t, struct mf_layout **out)
 		goto out;
 
 	left = nblocks - 1;
-	if ((ret = add_hdr(l, left == 0, FLAC_VORBIS_COMMENT, vc_len)) ||
-	    (ret = mf_layout_add_inline(l, vc, vc_len)))
+	if ((ret = add_hdr(l, left == 0, FLAC_VORBIS_COMMENT,
+			   (uint32_t)(8 + vendor_len + tags_len))) ||
+	    (ret = mf_vorbis_add_head(l, FLAC_VENDOR, vendor_len, count)) ||
+	    (ret = mf_vorbis_add_tags(l, t->tags, t->ntags)))
 		goto out;
 	for (i = 0; i < t->npics; i++) {
 		ret = add_picture(l, &t->pics[i], --left == 0);
@@ -818,7 +763,6 @@ int mf_flac_synth(const struct mf_flac_track *t, struct mf_layout **out)
 	l = NULL;
 out:
 	mf_layout_free(l);
-	free(vc);
 	return ret;
 }
 

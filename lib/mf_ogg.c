@@ -35,6 +35,7 @@
 #include "mf_picture.h"
 #include "mf_reader.h"
 #include "mf_vocab.h"
+#include "mf_vorbis.h"
 
 #include "mf_banned.h"
 
@@ -1288,30 +1289,17 @@ static const struct mf_synth_bin *find_bin(const struct mf_synth_input *in,
 static int add_comment(struct mf_layout *l, const struct mf_synth_input *in,
 		       const struct sin *s, bool last, uint64_t *len)
 {
-	char name[MF_VOCAB_KEY_MAX + 1];
 	const struct mf_synth_bin *extra = NULL;
-	uint64_t body = 4 + s->vendor_len + 4, start = mf_layout_size(l);
+	uint64_t body, tags, start = mf_layout_size(l);
 	uint32_t count = 0;
 	size_t i;
 	int ret;
 
-	for (i = 0; i < in->ntags; i++) {
-		const struct mf_synth_tag *t = &in->tags[i];
-		uint64_t elen;
-
-		if (!t->key || !t->value || !mf_vocab_key_valid(t->key))
-			return -EINVAL;
-		if (mf_vocab_to_vorbis(t->key, name, sizeof(name))) {
-			mf_debug(OGG_DOM, "tag '%s' has no vorbis name; left out",
-				 t->key);
-			continue;
-		}
-		elen = strlen(name) + 1 + strlen(t->value);
-		if (elen > UINT32_MAX)
-			return -EFBIG;
-		body += 4 + elen;
-		count++;
-	}
+	ret = mf_vorbis_measure(in->tags, in->ntags, UINT64_MAX, OGG_DOM,
+				&count, &tags);
+	if (ret)
+		return ret;
+	body = 4 + s->vendor_len + 4 + tags;
 	for (i = 0; i < in->npics; i++) {
 		const struct mf_synth_pic *pic = &in->pics[i];
 
@@ -1343,24 +1331,10 @@ static int add_comment(struct mf_layout *l, const struct mf_synth_input *in,
 		break;
 	}
 	}
-	if (ret || (ret = add_le32(l, (uint32_t)s->vendor_len)) ||
-	    (ret = mf_layout_add_inline(l, s->vendor, s->vendor_len)) ||
-	    (ret = add_le32(l, count)))
+	if (ret ||
+	    (ret = mf_vorbis_add_head(l, s->vendor, s->vendor_len, count)) ||
+	    (ret = mf_vorbis_add_tags(l, in->tags, in->ntags)))
 		return ret;
-	for (i = 0; i < in->ntags; i++) {
-		const struct mf_synth_tag *t = &in->tags[i];
-		size_t nlen, vlen;
-
-		if (mf_vocab_to_vorbis(t->key, name, sizeof(name)))
-			continue;
-		nlen = strlen(name);
-		vlen = strlen(t->value);
-		if ((ret = add_le32(l, (uint32_t)(nlen + 1 + vlen))) ||
-		    (ret = mf_layout_add_inline(l, name, nlen)) ||
-		    (ret = mf_layout_add_inline(l, "=", 1)) ||
-		    (ret = mf_layout_add_inline(l, t->value, vlen)))
-			return ret;
-	}
 	for (i = 0; i < in->npics; i++) {
 		ret = add_mbp(l, &in->pics[i]);
 		if (ret)
