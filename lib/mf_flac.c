@@ -29,8 +29,10 @@
 
 #include "mf_bytes.h"
 #include "mf_log.h"
+#include "mf_picture.h"
 #include "mf_reader.h"
 #include "mf_vocab.h"
+#include "mf_vorbis.h"
 
 #include "mf_banned.h"
 
@@ -50,8 +52,6 @@ enum {
 
 #define FLAC_HDR_LEN 4		/* metadata block header */
 #define FLAC_SEEKPOINT_LEN 18	/* section 8.5 */
-#define FLAC_PIC_FIXED 32	/* eight 32-bit fields of a PICTURE */
-#define FLAC_PIC_TYPE_MAX 20	/* highest defined picture type */
 #define FLAC_VENDOR "musefs"
 
 /* ---- byte helpers ---- */
@@ -251,23 +251,6 @@ static bool vc_well_formed(const uint8_t *body, uint32_t len)
 	return true;
 }
 
-/* Same for PICTURE (section 8.8): every length must add up to the block. */
-static bool pic_well_formed(const uint8_t *body, uint32_t len)
-{
-	uint64_t mime, desc, data;
-
-	if (len < FLAC_PIC_FIXED)
-		return false;
-	mime = mf_get_be32(body + 4);
-	if (mime > len - FLAC_PIC_FIXED)
-		return false;
-	desc = mf_get_be32(body + 8 + mime);
-	if (desc > len - FLAC_PIC_FIXED - mime)
-		return false;
-	data = mf_get_be32(body + 28 + mime + desc);
-	return FLAC_PIC_FIXED + mime + desc + data == len;
-}
-
 static int probe_streaminfo(struct probe *p, struct block *b)
 {
 	const FLAC__StreamMetadata_StreamInfo *si;
@@ -375,28 +358,26 @@ static int probe_vorbis_comment(struct probe *p, struct block *b)
 static int probe_picture(struct probe *p, struct block *b)
 {
 	const FLAC__StreamMetadata_Picture *pic;
+	struct mf_picture_fields f;
 	struct mf_picture out;
 	const char *violation = NULL;
-	uint32_t mime_len, desc_len;
 	int ret;
 
-	if (!pic_well_formed(b->body, b->len))
+	if (mf_picture_parse(b->body, b->len, &f))
 		return mf_reader_fail(&p->rd, -EBADMSG, "picture block %u is malformed",
 				  b->index);
 	ret = block_parse(p, b);
 	if (ret)
 		return ret;
 	pic = &b->meta->data.picture;
-	mime_len = mf_get_be32(b->body + 4);
-	desc_len = mf_get_be32(b->body + 8 + mime_len);
-	if (pic->type > FLAC_PIC_TYPE_MAX) {
+	if (pic->type > MF_PICTURE_TYPE_MAX) {
 		mf_warn(FLAC_DOM, "skipping picture block %u of reserved type %u",
 			b->index, (unsigned)pic->type);
 		return 0;
 	}
 	if (!FLAC__format_picture_is_legal(pic, &violation) ||
-	    strlen(pic->mime_type) != mime_len ||
-	    strlen((const char *)pic->description) != desc_len) {
+	    strlen(pic->mime_type) != f.mime_len ||
+	    strlen((const char *)pic->description) != f.desc_len) {
 		mf_warn(FLAC_DOM, "skipping illegal picture block %u: %s",
 			b->index, violation ? violation : "embedded NUL byte");
 		return 0;
@@ -644,16 +625,6 @@ int mf_flac_probe(int fd, const struct mf_sink *sink, char *why,
 
 /* ---- synthesis ---- */
 
-/* Is @s printable ASCII, as a PICTURE MIME type must be (section 8.8)? */
-static bool printable_ascii(const char *s)
-{
-	for (; *s; s++) {
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-			return false;
-	}
-	return true;
-}
-
 /* Which binary tags become blocks, and as what type (0 = ignored). */
 static unsigned bin_block_type(const struct mf_synth_bin *b)
 {
@@ -666,69 +637,6 @@ static unsigned bin_block_type(const struct mf_synth_bin *b)
 	return 0;
 }
 
-/*
- * Build the VORBIS_COMMENT body (Vorbis I spec 5.2.1 without the framing
- * bit, as RFC 9639 section 8.6 requires) into a new buffer *@out.
- */
-static int synth_comment(const struct mf_flac_track *t, uint8_t **out,
-			 uint32_t *outlen)
-{
-	char name[MF_VOCAB_KEY_MAX + 1];
-	const size_t vendor_len = strlen(FLAC_VENDOR);
-	uint64_t total = 4 + vendor_len + 4;
-	uint32_t count = 0;
-	uint8_t *buf = NULL, *w;
-	size_t i;
-	int ret;
-
-	/* Pass 1: validate and size. */
-	for (i = 0; i < t->ntags; i++) {
-		const struct mf_synth_tag *tag = &t->tags[i];
-
-		if (!tag->key || !tag->value || !mf_vocab_key_valid(tag->key))
-			return -EINVAL;
-		ret = mf_vocab_to_vorbis(tag->key, name, sizeof(name));
-		if (ret) {
-			mf_debug(FLAC_DOM, "tag '%s' has no vorbis name; left out",
-				 tag->key);
-			continue;
-		}
-		total += 4 + strlen(name) + 1 + strlen(tag->value);
-		if (total > MF_FLAC_BLOCK_MAX)
-			return -EFBIG;
-		count++;
-	}
-
-	buf = malloc((size_t)total);
-	if (!buf)
-		return -ENOMEM;
-	w = buf;
-	mf_put_le32(w, (uint32_t)vendor_len);
-	memcpy(w + 4, FLAC_VENDOR, vendor_len);
-	w += 4 + vendor_len;
-	mf_put_le32(w, count);
-	w += 4;
-
-	/* Pass 2: write; same decisions as pass 1. */
-	for (i = 0; i < t->ntags; i++) {
-		const struct mf_synth_tag *tag = &t->tags[i];
-		size_t nlen, vlen;
-
-		if (mf_vocab_to_vorbis(tag->key, name, sizeof(name)))
-			continue;
-		nlen = strlen(name);
-		vlen = strlen(tag->value);
-		mf_put_le32(w, (uint32_t)(nlen + 1 + vlen));
-		memcpy(w + 4, name, nlen);
-		w[4 + nlen] = '=';
-		memcpy(w + 5 + nlen, tag->value, vlen);
-		w += 5 + nlen + vlen;
-	}
-	*out = buf;
-	*outlen = (uint32_t)total;
-	return 0;
-}
-
 /* Append a block header to @l. */
 static int add_hdr(struct mf_layout *l, bool last, unsigned type, uint32_t len)
 {
@@ -738,36 +646,15 @@ static int add_hdr(struct mf_layout *l, bool last, unsigned type, uint32_t len)
 	return mf_layout_add_inline(l, h, sizeof(h));
 }
 
-/* Append a big-endian 32-bit field. */
-static int add_be32(struct mf_layout *l, uint32_t v)
-{
-	uint8_t b[4];
-
-	mf_put_be32(b, v);
-	return mf_layout_add_inline(l, b, sizeof(b));
-}
-
 /* Append a PICTURE block (section 8.8); the image is a BLOB segment. */
 static int add_picture(struct mf_layout *l, const struct mf_synth_pic *pic,
 		       bool last)
 {
-	size_t mlen = strlen(pic->mime), dlen = strlen(pic->desc);
-	uint32_t body = (uint32_t)(FLAC_PIC_FIXED + mlen + dlen + pic->len);
 	int ret;
 
-	if ((ret = add_hdr(l, last, FLAC_PICTURE, body)) ||
-	    (ret = add_be32(l, pic->type)) ||
-	    (ret = add_be32(l, (uint32_t)mlen)) ||
-	    (ret = mf_layout_add_inline(l, pic->mime, mlen)) ||
-	    (ret = add_be32(l, (uint32_t)dlen)) ||
-	    (ret = mf_layout_add_inline(l, pic->desc, dlen)) ||
-	    (ret = add_be32(l, pic->width)) ||
-	    (ret = add_be32(l, pic->height)) ||
-	    (ret = add_be32(l, pic->depth)) ||
-	    (ret = add_be32(l, pic->colors)) ||
-	    (ret = add_be32(l, (uint32_t)pic->len)))
-		return ret;
-	return mf_layout_add_blob(l, &pic->ref, 0, pic->len);
+	ret = add_hdr(l, last, FLAC_PICTURE,
+		      (uint32_t)mf_picture_body_len(pic));
+	return ret ? ret : mf_picture_add(l, pic, true);
 }
 
 /* Check what mf_flac_synth() refuses, before building anything. */
@@ -788,11 +675,11 @@ static int synth_validate(const struct mf_flac_track *t, size_t *nblocks)
 	for (i = 0; i < t->npics; i++) {
 		const struct mf_synth_pic *pic = &t->pics[i];
 
-		if (!pic->mime || !pic->desc || !printable_ascii(pic->mime))
+		if (!pic->mime || !pic->desc ||
+		    !mf_picture_mime_ok(pic->mime, strlen(pic->mime)))
 			return -EINVAL;
 		if (pic->len > MF_FLAC_BLOCK_MAX ||
-		    FLAC_PIC_FIXED + strlen(pic->mime) + strlen(pic->desc) +
-		    pic->len > MF_FLAC_BLOCK_MAX)
+		    mf_picture_body_len(pic) > MF_FLAC_BLOCK_MAX)
 			return -EFBIG;
 		n++;
 	}
@@ -813,9 +700,10 @@ static int synth_validate(const struct mf_flac_track *t, size_t *nblocks)
 
 int mf_flac_synth(const struct mf_flac_track *t, struct mf_layout **out)
 {
+	const size_t vendor_len = strlen(FLAC_VENDOR);
 	struct mf_layout *l = NULL;
-	uint8_t *vc = NULL;
-	uint32_t vc_len = 0;
+	uint64_t tags_len;
+	uint32_t count;
 	size_t nblocks, left, i;
 	int ret;
 
@@ -824,7 +712,11 @@ int mf_flac_synth(const struct mf_flac_track *t, struct mf_layout **out)
 	ret = synth_validate(t, &nblocks);
 	if (ret)
 		return ret;
-	ret = synth_comment(t, &vc, &vc_len);
+	/* the VORBIS_COMMENT body (Vorbis I spec 5.2.1 without the framing
+	 * bit, as RFC 9639 section 8.6 requires) */
+	ret = mf_vorbis_measure(t->tags, t->ntags,
+				MF_FLAC_BLOCK_MAX - (8 + vendor_len), FLAC_DOM,
+				&count, &tags_len);
 	if (ret)
 		return ret;
 	l = mf_layout_new();
@@ -844,8 +736,10 @@ int mf_flac_synth(const struct mf_flac_track *t, struct mf_layout **out)
 		goto out;
 
 	left = nblocks - 1;
-	if ((ret = add_hdr(l, left == 0, FLAC_VORBIS_COMMENT, vc_len)) ||
-	    (ret = mf_layout_add_inline(l, vc, vc_len)))
+	if ((ret = add_hdr(l, left == 0, FLAC_VORBIS_COMMENT,
+			   (uint32_t)(8 + vendor_len + tags_len))) ||
+	    (ret = mf_vorbis_add_head(l, FLAC_VENDOR, vendor_len, count)) ||
+	    (ret = mf_vorbis_add_tags(l, t->tags, t->ntags)))
 		goto out;
 	for (i = 0; i < t->npics; i++) {
 		ret = add_picture(l, &t->pics[i], --left == 0);
@@ -869,7 +763,6 @@ int mf_flac_synth(const struct mf_flac_track *t, struct mf_layout **out)
 	l = NULL;
 out:
 	mf_layout_free(l);
-	free(vc);
 	return ret;
 }
 

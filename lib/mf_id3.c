@@ -29,6 +29,7 @@
 #include "mf_bytes.h"
 #include "mf_image.h"
 #include "mf_log.h"
+#include "mf_utf8.h"
 #include "mf_vocab.h"
 
 #include "mf_banned.h"
@@ -246,85 +247,6 @@ static size_t unsync_decode(uint8_t *dst, const uint8_t *src, size_t n)
 	return o;
 }
 
-static size_t put_utf8(uint8_t *p, uint32_t c)
-{
-	if (c < 0x80) {
-		p[0] = (uint8_t)c;
-		return 1;
-	}
-	if (c < 0x800) {
-		p[0] = (uint8_t)(0xc0 | c >> 6);
-		p[1] = (uint8_t)(0x80 | (c & 0x3f));
-		return 2;
-	}
-	if (c < 0x10000) {
-		p[0] = (uint8_t)(0xe0 | c >> 12);
-		p[1] = (uint8_t)(0x80 | ((c >> 6) & 0x3f));
-		p[2] = (uint8_t)(0x80 | (c & 0x3f));
-		return 3;
-	}
-	p[0] = (uint8_t)(0xf0 | c >> 18);
-	p[1] = (uint8_t)(0x80 | ((c >> 12) & 0x3f));
-	p[2] = (uint8_t)(0x80 | ((c >> 6) & 0x3f));
-	p[3] = (uint8_t)(0x80 | (c & 0x3f));
-	return 4;
-}
-
-/*
- * Decode one UTF-8 sequence at @s (@n bytes left, n > 0) into *@c; returns
- * its length, or 0 if it is not well-formed (overlong, surrogate, above
- * U+10FFFF, truncated).
- */
-static size_t utf8_next(const uint8_t *s, size_t n, uint32_t *c)
-{
-	uint32_t v;
-	size_t len, i;
-
-	if (s[0] < 0x80) {
-		*c = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		v = s[0] & 0x1fu;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		v = s[0] & 0x0fu;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		v = s[0] & 0x07u;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		v = v << 6 | (s[i] & 0x3fu);
-	}
-	if ((len == 3 && v < 0x800) || (len == 4 && v < 0x10000) ||
-	    v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*c = v;
-	return len;
-}
-
-static bool utf8_valid(const uint8_t *s, size_t n)
-{
-	uint32_t c;
-
-	while (n) {
-		size_t k = utf8_next(s, n, &c);
-
-		if (!k)
-			return false;
-		s += k;
-		n -= k;
-	}
-	return true;
-}
-
 /*
  * Decode @n bytes of ID3 text in encoding @enc (0 ISO-8859-1, 1 UTF-16
  * with BOM, 2 UTF-16BE, 3 UTF-8) into UTF-8 at @out, which holds at least
@@ -337,7 +259,7 @@ static size_t text_decode(unsigned enc, const uint8_t *p, size_t n,
 {
 	size_t o = 0, i;
 
-	if (enc == 3 && utf8_valid(p, n)) {
+	if (enc == 3 && mf_utf8_valid(p, n)) {
 		memcpy(out, p, n);
 		o = n;
 	} else if (enc == 1 || enc == 2) {
@@ -374,13 +296,13 @@ static size_t text_decode(unsigned enc, const uint8_t *p, size_t n,
 			} else if (u >= 0xd800 && u <= 0xdfff) {
 				u = 0xfffd;
 			}
-			o += put_utf8(out + o, u);
+			o += mf_utf8_put(out + o, u);
 		}
 	} else {
 		if (enc == 3)
 			mf_debug(ID3_DOM, "invalid utf-8 text read as latin-1");
 		for (i = 0; i < n; i++)
-			o += put_utf8(out + o, p[i]);
+			o += mf_utf8_put(out + o, p[i]);
 	}
 	while (o && out[o - 1] == 0)
 		o--;
@@ -806,7 +728,7 @@ static int frame_ufid(struct rd *r, const char *id, const uint8_t *b,
 
 	if (len == strlen(MB_UFID_OWNER) && used > len &&
 	    memcmp(b, MB_UFID_OWNER, len) == 0 && used < n &&
-	    !memchr(b + used, 0, n - used) && utf8_valid(b + used, n - used))
+	    !memchr(b + used, 0, n - used) && mf_utf8_valid(b + used, n - used))
 		return emit(r, "musicbrainz_recordingid", b + used, n - used);
 	return emit_binary(r, id, b, n);
 }
@@ -1243,7 +1165,7 @@ static void wb_chars(struct wbuf *w, int ver, const char *s, size_t n)
 	}
 	while (n) {
 		uint32_t c;
-		size_t k = utf8_next(p, n, &c);
+		size_t k = mf_utf8_next(p, n, &c);
 		uint8_t u[4];
 
 		if (!k) {

@@ -32,8 +32,10 @@
 #include "mf_bytes.h"
 #include "mf_image.h"
 #include "mf_log.h"
+#include "mf_picture.h"
 #include "mf_reader.h"
 #include "mf_vocab.h"
+#include "mf_vorbis.h"
 
 #include "mf_banned.h"
 
@@ -56,8 +58,6 @@
 #define FLAC_STREAMINFO_LEN 34
 #define FLAC_MAPPING_LEN 51		/* 0x7F FLAC ... STREAMINFO */
 #define FLAC_BLOCK_MAX 0xffffffu
-#define FLAC_PIC_FIXED 32
-#define PIC_TYPE_MAX 20
 
 enum codec { CODEC_NONE = 0, CODEC_VORBIS, CODEC_OPUS, CODEC_FLAC };
 
@@ -148,53 +148,6 @@ uint32_t mf_ogg_crc_reseq(uint32_t crc, uint32_t old_seq, uint32_t new_seq,
 }
 
 /* ---- image headers and pictures ---- */
-
-static bool printable_ascii(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-			return false;
-	return true;
-}
-
-/* Is @s (@n bytes) valid UTF-8 without NUL (RFC 3629)? */
-static bool valid_utf8(const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		uint8_t c = s[i];
-		size_t k;
-		uint32_t cp;
-
-		if (c == 0)
-			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			k = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			k = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			k = 3, cp = c & 0x07;
-		else
-			return false;
-		if (n - i <= k)
-			return false;
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + j] & 0x3f);
-		}
-		if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-			return false;
-		i += k + 1;
-	}
-	return true;
-}
 
 /* ---- probe ---- */
 
@@ -337,41 +290,25 @@ static int emit_picture(struct probe *p, uint32_t type, const char *mime,
  */
 static int parse_picture(struct probe *p, const uint8_t *b, size_t len)
 {
-	uint64_t mlen, dlen, datalen;
+	struct mf_picture_fields f;
 	char *mime = NULL, *desc = NULL;
-	const uint8_t *f;
-	uint32_t type;
 	int ret;
 
-	if (len < FLAC_PIC_FIXED)
+	if (mf_picture_parse(b, len, &f))
 		return 1;
-	type = mf_get_be32(b);
-	mlen = mf_get_be32(b + 4);
-	if (mlen > len - FLAC_PIC_FIXED)
-		return 1;
-	dlen = mf_get_be32(b + 8 + mlen);
-	if (dlen > len - FLAC_PIC_FIXED - mlen)
-		return 1;
-	f = b + 12 + mlen + dlen;
-	datalen = mf_get_be32(f + 16);
-	if (FLAC_PIC_FIXED + mlen + dlen + datalen != len)
-		return 1;
-	if (type > PIC_TYPE_MAX ||
-	    !printable_ascii((const char *)b + 8, (size_t)mlen) ||
-	    !valid_utf8(b + 12 + mlen, (size_t)dlen)) {
+	if (!mf_picture_fields_legal(&f)) {
 		mf_warn(OGG_DOM, "skipping a picture with type %u, or a bad MIME type or description",
-			(unsigned)type);
+			(unsigned)f.type);
 		return 0;
 	}
-	mime = strndup((const char *)b + 8, (size_t)mlen);
-	desc = strndup((const char *)b + 12 + mlen, (size_t)dlen);
+	mime = strndup(f.mime, f.mime_len);
+	desc = strndup(f.desc, f.desc_len);
 	if (!mime || !desc) {
 		ret = mf_reader_fail(&p->r, -ENOMEM, "out of memory");
 		goto out;
 	}
-	ret = emit_picture(p, type, mime, desc, mf_get_be32(f), mf_get_be32(f + 4),
-			   mf_get_be32(f + 8), mf_get_be32(f + 12), f + 20,
-			   (size_t)datalen);
+	ret = emit_picture(p, f.type, mime, desc, f.width, f.height, f.depth,
+			   f.colors, f.data, f.data_len);
 out:
 	free(mime);
 	free(desc);
@@ -460,7 +397,7 @@ static int handle_cover(struct probe *p, const uint8_t *list, uint32_t count, co
 	}
 	/* Legacy COVERART: a bare image; COVERARTMIME pairs by position. */
 	m = find_field(list, count, "coverartmime", p->ncover++, &mlen);
-	if (m && printable_ascii(m, mlen)) {
+	if (m && mf_picture_mime_ok(m, mlen)) {
 		mime = strndup(m, mlen);
 		if (!mime) {
 			ret = mf_reader_fail(&p->r, -ENOMEM, "out of memory");
@@ -1311,28 +1248,13 @@ static int add_le32(struct mf_layout *l, uint32_t v)
 	return mf_layout_add_inline(l, b, 4);
 }
 
-static int add_be32(struct mf_layout *l, uint32_t v)
-{
-	uint8_t b[4];
-
-	mf_put_be32(b, v);
-	return mf_layout_add_inline(l, b, 4);
-}
-
 #define MBP_NAME "METADATA_BLOCK_PICTURE="
-
-/* Bytes of a FLAC PICTURE block body for @pic. */
-static uint64_t pic_block_len(const struct mf_synth_pic *pic)
-{
-	return FLAC_PIC_FIXED + strlen(pic->mime) + strlen(pic->desc) + pic->len;
-}
 
 /* Append the METADATA_BLOCK_PICTURE comment for @pic: base64 streamed. */
 static int add_mbp(struct mf_layout *l, const struct mf_synth_pic *pic)
 {
-	size_t mlen = strlen(pic->mime), dlen = strlen(pic->desc);
 	struct mf_layout *inner;
-	uint64_t b64 = mf_base64_len(pic_block_len(pic));
+	uint64_t b64 = mf_base64_len(mf_picture_body_len(pic));
 	/* The Ogg picture fields must be all valid or all 0 (opusinfo
 	 * checks): a store row without a colour depth gives all 0. */
 	bool known = pic->width && pic->height && pic->depth;
@@ -1344,17 +1266,7 @@ static int add_mbp(struct mf_layout *l, const struct mf_synth_pic *pic)
 	inner = mf_layout_new();
 	if (!inner)
 		return -ENOMEM;
-	if ((ret = add_be32(inner, pic->type)) ||
-	    (ret = add_be32(inner, (uint32_t)mlen)) ||
-	    (ret = mf_layout_add_inline(inner, pic->mime, mlen)) ||
-	    (ret = add_be32(inner, (uint32_t)dlen)) ||
-	    (ret = mf_layout_add_inline(inner, pic->desc, dlen)) ||
-	    (ret = add_be32(inner, known ? pic->width : 0)) ||
-	    (ret = add_be32(inner, known ? pic->height : 0)) ||
-	    (ret = add_be32(inner, known ? pic->depth : 0)) ||
-	    (ret = add_be32(inner, known ? pic->colors : 0)) ||
-	    (ret = add_be32(inner, (uint32_t)pic->len)) ||
-	    (ret = mf_layout_add_blob(inner, &pic->ref, 0, pic->len)) ||
+	if ((ret = mf_picture_add(inner, pic, known)) ||
 	    (ret = mf_layout_add_base64(l, inner)))
 		mf_layout_free(inner);
 	return ret;
@@ -1377,40 +1289,27 @@ static const struct mf_synth_bin *find_bin(const struct mf_synth_input *in,
 static int add_comment(struct mf_layout *l, const struct mf_synth_input *in,
 		       const struct sin *s, bool last, uint64_t *len)
 {
-	char name[MF_VOCAB_KEY_MAX + 1];
 	const struct mf_synth_bin *extra = NULL;
-	uint64_t body = 4 + s->vendor_len + 4, start = mf_layout_size(l);
+	uint64_t body, tags, start = mf_layout_size(l);
 	uint32_t count = 0;
 	size_t i;
 	int ret;
 
-	for (i = 0; i < in->ntags; i++) {
-		const struct mf_synth_tag *t = &in->tags[i];
-		uint64_t elen;
-
-		if (!t->key || !t->value || !mf_vocab_key_valid(t->key))
-			return -EINVAL;
-		if (mf_vocab_to_vorbis(t->key, name, sizeof(name))) {
-			mf_debug(OGG_DOM, "tag '%s' has no vorbis name; left out",
-				 t->key);
-			continue;
-		}
-		elen = strlen(name) + 1 + strlen(t->value);
-		if (elen > UINT32_MAX)
-			return -EFBIG;
-		body += 4 + elen;
-		count++;
-	}
+	ret = mf_vorbis_measure(in->tags, in->ntags, UINT64_MAX, OGG_DOM,
+				&count, &tags);
+	if (ret)
+		return ret;
+	body = 4 + s->vendor_len + 4 + tags;
 	for (i = 0; i < in->npics; i++) {
 		const struct mf_synth_pic *pic = &in->pics[i];
 
 		if (!pic->mime || !pic->desc ||
-		    !printable_ascii(pic->mime, strlen(pic->mime)) ||
-		    pic->type > PIC_TYPE_MAX)
+		    !mf_picture_mime_ok(pic->mime, strlen(pic->mime)) ||
+		    pic->type > MF_PICTURE_TYPE_MAX)
 			return -EINVAL;
-		if (pic_block_len(pic) > UINT32_MAX / 2)
+		if (mf_picture_body_len(pic) > UINT32_MAX / 2)
 			return -EFBIG;
-		body += 4 + strlen(MBP_NAME) + mf_base64_len(pic_block_len(pic));
+		body += 4 + strlen(MBP_NAME) + mf_base64_len(mf_picture_body_len(pic));
 		count++;
 	}
 	if (s->codec == CODEC_OPUS)
@@ -1432,24 +1331,10 @@ static int add_comment(struct mf_layout *l, const struct mf_synth_input *in,
 		break;
 	}
 	}
-	if (ret || (ret = add_le32(l, (uint32_t)s->vendor_len)) ||
-	    (ret = mf_layout_add_inline(l, s->vendor, s->vendor_len)) ||
-	    (ret = add_le32(l, count)))
+	if (ret ||
+	    (ret = mf_vorbis_add_head(l, s->vendor, s->vendor_len, count)) ||
+	    (ret = mf_vorbis_add_tags(l, in->tags, in->ntags)))
 		return ret;
-	for (i = 0; i < in->ntags; i++) {
-		const struct mf_synth_tag *t = &in->tags[i];
-		size_t nlen, vlen;
-
-		if (mf_vocab_to_vorbis(t->key, name, sizeof(name)))
-			continue;
-		nlen = strlen(name);
-		vlen = strlen(t->value);
-		if ((ret = add_le32(l, (uint32_t)(nlen + 1 + vlen))) ||
-		    (ret = mf_layout_add_inline(l, name, nlen)) ||
-		    (ret = mf_layout_add_inline(l, "=", 1)) ||
-		    (ret = mf_layout_add_inline(l, t->value, vlen)))
-			return ret;
-	}
 	for (i = 0; i < in->npics; i++) {
 		ret = add_mbp(l, &in->pics[i]);
 		if (ret)

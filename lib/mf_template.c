@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "mf_array.h"
+#include "mf_utf8.h"
 #include "mf_banned.h"
 
 enum tpl_kind {
@@ -93,46 +94,6 @@ static int sb_addc(struct strbuf *sb, char c)
 	return sb_add(sb, &c, 1);
 }
 
-/* ---- UTF-8 ---- */
-
-/*
- * Length of the valid UTF-8 sequence at @s (at most @n bytes), or 0 if
- * the bytes there are not one (overlong, surrogate, beyond U+10FFFF,
- * truncated or a stray continuation byte).
- */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len, i;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF) {
-		len = 2;
-		cp = c & 0x1F;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		len = 3;
-		cp = c & 0x0F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3F);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-		return 0;
-	return len;
-}
-
 /*
  * Append @len bytes of @s with control bytes and invalid UTF-8 replaced by
  * '_'. '/' becomes '_' too unless @split; then it is a separator, and
@@ -159,7 +120,7 @@ static int sb_add_sanitized(struct strbuf *sb, const char *s, size_t len,
 			pending_sep = false;
 		}
 		any = true;
-		n = utf8_seq_len(u + i, len - i);
+		n = mf_utf8_next(u + i, len - i, NULL);
 		if (n == 1 && (u[i] < 0x20 || u[i] == 0x7F || u[i] == '/'))
 			n = 0;
 		if (n == 0) {
@@ -577,16 +538,6 @@ static int render_seq(struct render *r, size_t begin, size_t end,
 	return ret;
 }
 
-/* Cut @len so that @s[0, len) ends on a UTF-8 boundary within @max bytes. */
-static size_t utf8_cut(const char *s, size_t len, size_t max)
-{
-	if (len <= max)
-		return len;
-	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-		max--;
-	return max;
-}
-
 /*
  * Append the sanitized component @s (@len bytes) to @out, capped at @max
  * bytes: trim spaces, cut, empty -> "_", "." / ".." -> "_" / "__".
@@ -598,7 +549,7 @@ static int add_component(struct strbuf *out, const char *s, size_t len,
 		s++;
 		len--;
 	}
-	len = utf8_cut(s, len, max);
+	len = mf_utf8_cut(s, len, max);
 	while (len && s[len - 1] == ' ')
 		len--;
 	if (len == 0)
@@ -617,7 +568,7 @@ static bool ext_valid(const char *ext, size_t len)
 	if (len > MF_TEMPLATE_EXT_MAX)
 		return false;
 	for (i = 0; i < len; i += n) {
-		n = utf8_seq_len((const unsigned char *)ext + i, len - i);
+		n = mf_utf8_next((const uint8_t *)ext + i, len - i, NULL);
 		if (n == 0 || (n == 1 && ((unsigned char)ext[i] < 0x20 ||
 		    ext[i] == 0x7F || ext[i] == '/' || ext[i] == '.')))
 			return false;

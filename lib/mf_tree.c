@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "mf_array.h"
+#include "mf_utf8.h"
 #include "mf_banned.h"
 
 #define NAME_MAX_BYTES 255
@@ -1040,16 +1041,6 @@ static int cmp_track(const void *x, const void *y, void *arg)
 	return (a > b) - (a < b);
 }
 
-/* Cut @len bytes of @s down to at most @max on a UTF-8 boundary. */
-static size_t utf8_cut(const char *s, size_t len, size_t max)
-{
-	if (len <= max)
-		return len;
-	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-		max--;
-	return max;
-}
-
 /* Write "stem (k).ext" for @name into @buf (>= 256 bytes); its length. */
 static size_t suffixed_name(char *buf, const char *name, size_t len, uint32_t k)
 {
@@ -1074,7 +1065,7 @@ static size_t suffixed_name(char *buf, const char *name, size_t len, uint32_t k)
 		stem = len;
 		ext = 0;
 	}
-	stem = utf8_cut(name, stem, NAME_MAX_BYTES - slen - ext);
+	stem = mf_utf8_cut(name, stem, NAME_MAX_BYTES - slen - ext);
 	memcpy(buf, name, stem);
 	memcpy(buf + stem, suffix + i, slen);
 	memcpy(buf + stem + slen, name + len - ext, ext);

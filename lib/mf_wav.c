@@ -27,6 +27,7 @@
 #include "mf_bytes.h"
 #include "mf_log.h"
 #include "mf_reader.h"
+#include "mf_utf8.h"
 #include "mf_vocab.h"
 
 #include "mf_banned.h"
@@ -131,48 +132,6 @@ int mf_wav_info_id(const char *key, char id[4])
 	return 0;
 }
 
-/* Length of the valid UTF-8 sequence at @s (@n bytes left), or 0. */
-static size_t utf8_seq(const uint8_t *s, size_t n)
-{
-	uint32_t cp;
-	size_t len, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1fu;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0fu;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07u;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
-static bool utf8_valid(const uint8_t *s, size_t n)
-{
-	size_t i = 0, l;
-
-	while (i < n) {
-		l = utf8_seq(s + i, n - i);
-		if (!l)
-			return false;
-		i += l;
-	}
-	return true;
-}
-
 /* Windows-1252 0x80-0x9f (undefined bytes map to the C1 control). */
 static const uint16_t cp1252_c1[32] = {
 	0x20ac, 0x0081, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
@@ -193,7 +152,7 @@ static int info_text(const uint8_t *s, size_t n, char **out, size_t *outlen)
 
 	if (nul)
 		n = (size_t)(nul - s);
-	if (utf8_valid(s, n)) {
+	if (mf_utf8_valid(s, n)) {
 		buf = malloc(n + 1);
 		if (!buf)
 			return -ENOMEM;
