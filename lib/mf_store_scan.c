@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* mf_store_scan - the scanner's records in the store (see mf_store_scan.h) */
+#include <errno.h>
+#include <time.h>
+
+#include "mf_heartbeat.h"
+#include "mf_log.h"
+#include "mf_store_scan.h"
+
+int mf_store_scan_run_begin(struct mf_store *s, const char *roots,
+			    int64_t *id)
+{
+	sqlite3 *db = mf_store_db(s);
+	sqlite3_stmt *st = NULL;
+	int rc;
+	int ret = 0;
+
+	*id = 0;
+	if (sqlite3_exec(db, "UPDATE scan_runs SET outcome = 'interrupted' "
+			 "WHERE outcome = 'running'", NULL, NULL, NULL) != SQLITE_OK)
+		mf_warn("store", "cannot close stale runs: %s",
+			sqlite3_errmsg(db));
+	/* a writer: drop the heartbeat rows of mounts long gone */
+	if (mf_heartbeat_expire(db, (int64_t)time(NULL), NULL) < 0)
+		mf_debug("store", "cannot expire old mount rows: %s",
+			 sqlite3_errmsg(db));
+	rc = sqlite3_prepare_v2(db, "INSERT INTO scan_runs (started_at, "
+				"roots) VALUES (unixepoch(), ?)", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		ret = mf_store_errno(rc);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, roots, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		*id = sqlite3_last_insert_rowid(db);
+	else
+		ret = mf_store_errno(rc);
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int mf_store_scan_run_end(struct mf_store *s, int64_t id,
+			  const struct mf_store_scan_run *r)
+{
+	sqlite3 *db = mf_store_db(s);
+	sqlite3_stmt *st = NULL;
+	int rc;
+	int ret = 0;
+
+	if (!id)
+		return 0;
+	rc = sqlite3_prepare_v2(db, "UPDATE scan_runs SET ended_at = "
+				"unixepoch(), seen = ?, new = ?, changed = ?, "
+				"unchanged = ?, skipped = ?, failed = ?, "
+				"bytes_read = ?, outcome = ?, moved = ?, "
+				"pruned = ? WHERE id = ?", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		ret = mf_store_errno(rc);
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (int64_t)r->seen);
+	sqlite3_bind_int64(st, 2, (int64_t)r->new);
+	sqlite3_bind_int64(st, 3, (int64_t)r->changed);
+	sqlite3_bind_int64(st, 4, (int64_t)r->unchanged);
+	sqlite3_bind_int64(st, 5, (int64_t)r->skipped);
+	sqlite3_bind_int64(st, 6, (int64_t)r->failed);
+	sqlite3_bind_int64(st, 7, (int64_t)r->bytes_read);
+	sqlite3_bind_text(st, 8, r->outcome, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, (int64_t)r->moved);
+	sqlite3_bind_int64(st, 10, (int64_t)r->pruned);
+	sqlite3_bind_int64(st, 11, id);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		ret = mf_store_errno(rc);
+out:
+	sqlite3_finalize(st);
+	return ret;
+}

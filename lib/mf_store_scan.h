@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mf_store_scan - the scanner's records in the store: one scan_runs row
+ * per musefs-scan run (docs/store.md "scan_runs").
+ *
+ * Every function takes a read-write struct mf_store and follows its thread
+ * rules (one thread at a time per store).
+ */
+#ifndef MF_STORE_SCAN_H
+#define MF_STORE_SCAN_H
+
+#include <stdint.h>
+
+#include "mf_store.h"
+
+/* What a finished run records in its scan_runs row. */
+struct mf_store_scan_run {
+	uint64_t seen, new, changed, unchanged, skipped, failed;
+	uint64_t moved, pruned;
+	uint64_t bytes_read;	/* bytes read from backing files */
+	const char *outcome;	/* 'ok', 'partial', 'failed', 'interrupted' */
+};
+
+/*
+ * Start a run: mark rows still 'running' as 'interrupted' (the caller holds
+ * the scan lock, so such a run was killed), expire old mount heartbeat
+ * rows, and insert a 'running' row whose roots column is @roots (the roots
+ * joined by '\n'; borrowed for the call). Sets *@id to its rowid, or to 0
+ * if the row could not be inserted. The first two steps only log on
+ * failure. Returns 0 or a negative errno (-EBUSY, -EROFS, -EIO).
+ */
+int mf_store_scan_run_begin(struct mf_store *s, const char *roots,
+			    int64_t *id);
+
+/*
+ * Finish run @id (from mf_store_scan_run_begin(); 0 is a no-op): set
+ * ended_at to now and the counts and outcome from @r (borrowed). Returns 0
+ * or a negative errno; the caller may only log a failure.
+ */
+int mf_store_scan_run_end(struct mf_store *s, int64_t id,
+			  const struct mf_store_scan_run *r);
+
+#endif /* MF_STORE_SCAN_H */
