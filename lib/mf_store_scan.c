@@ -7,6 +7,60 @@
 #include "mf_log.h"
 #include "mf_store_scan.h"
 
+int mf_store_scan_stamps_each(struct mf_store *s, enum mf_store_stamp_set set,
+			      int (*fn)(void *ctx,
+					const struct mf_store_stamp *row),
+			      void *ctx)
+{
+	/* a track in a format with format_blocks but none (written by
+	 * musefs 1.x) gets ctime -1: its stamp never matches, so it is
+	 * probed again, which fills them in */
+	static const char *const sql[] = {
+		[MF_STORE_STAMPS_TRACKS] =
+			"SELECT backing_path, id, backing_size, "
+			"backing_mtime_ns, CASE WHEN format NOT IN "
+			"('flac', 'mp3') AND NOT EXISTS (SELECT 1 FROM "
+			"format_blocks f WHERE f.track_id = tracks.id) "
+			"THEN -1 ELSE backing_ctime_ns END, NULL, "
+			"fingerprint FROM tracks",
+		[MF_STORE_STAMPS_FAILURES] =
+			"SELECT path, 0, backing_size, backing_mtime_ns, "
+			"backing_ctime_ns, reason, NULL FROM scan_failures",
+	};
+	sqlite3 *db = mf_store_db(s);
+	sqlite3_stmt *st = NULL;
+	int rc, ret = 0;
+
+	if (sqlite3_prepare_v2(db, sql[set], -1, &st, NULL) != SQLITE_OK) {
+		mf_err("store", "cannot load stamps: %s", sqlite3_errmsg(db));
+		return -EIO;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct mf_store_stamp row = {
+			.path = (const char *)sqlite3_column_text(st, 0),
+			.id = sqlite3_column_int64(st, 1),
+			.size = sqlite3_column_int64(st, 2),
+			.mtime_ns = sqlite3_column_int64(st, 3),
+			.ctime_ns = sqlite3_column_int64(st, 4),
+			.reason = (const char *)sqlite3_column_text(st, 5),
+			.fingerprint = (const char *)sqlite3_column_text(st, 6),
+		};
+
+		if (!row.path)
+			continue;
+		ret = fn(ctx, &row);
+		if (ret < 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		mf_err("store", "cannot load stamps: %s", sqlite3_errmsg(db));
+		ret = -EIO;
+	}
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
 int mf_store_scan_run_begin(struct mf_store *s, const char *roots,
 			    int64_t *id)
 {

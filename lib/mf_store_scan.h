@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mf_store_scan - the scanner's records in the store: one scan_runs row
- * per musefs-scan run (docs/store.md "scan_runs").
+ * mf_store_scan - the scanner's records in the store: the freshness
+ * stamps it starts from, and one scan_runs row per musefs-scan run
+ * (docs/store.md "scan_runs").
  *
  * Every function takes a read-write struct mf_store and follows its thread
  * rules (one thread at a time per store).
@@ -12,6 +13,36 @@
 #include <stdint.h>
 
 #include "mf_store.h"
+
+/*
+ * One freshness stamp as the scanner starts from it. Strings are borrowed
+ * for the callback only (copy what you keep).
+ */
+struct mf_store_stamp {
+	const char *path;	/* tracks.backing_path or scan_failures.path */
+	int64_t id;		/* tracks.id; 0 for a failure */
+	int64_t size, mtime_ns, ctime_ns;	/* backing stamp; ctime_ns is -1
+						 * for a track to probe again
+						 * (1.x row without format
+						 * blocks) */
+	const char *reason;	/* scan_failures.reason; NULL for a track */
+	const char *fingerprint;	/* 64 hex digits or NULL */
+};
+
+enum mf_store_stamp_set {
+	MF_STORE_STAMPS_TRACKS,		/* every tracks row */
+	MF_STORE_STAMPS_FAILURES,	/* every scan_failures row */
+};
+
+/*
+ * Call @fn(@ctx, row) for every row of @set (rows without a path are
+ * skipped). A negative return from @fn stops the walk and is returned.
+ * Returns 0 or a negative errno (-EIO for a store that cannot be read).
+ */
+int mf_store_scan_stamps_each(struct mf_store *s, enum mf_store_stamp_set set,
+			      int (*fn)(void *ctx,
+					const struct mf_store_stamp *row),
+			      void *ctx);
 
 /* What a finished run records in its scan_runs row. */
 struct mf_store_scan_run {

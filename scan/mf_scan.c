@@ -744,20 +744,13 @@ static int load_state(struct scan *sc)
 	ret = find_covered_roots(sc);
 	if (ret < 0)
 		return ret;
-	/* a stamp of -1 ctime never matches: a track whose format keeps
-	 * format_blocks but has none (written by musefs 1.x) is probed
-	 * again, which fills them in */
-	ret = stamp_map_load(sc->db, "SELECT backing_path, id, backing_size, "
-			     "backing_mtime_ns, CASE WHEN format NOT IN "
-			     "('flac', 'mp3') AND NOT EXISTS (SELECT 1 FROM "
-			     "format_blocks f WHERE f.track_id = tracks.id) "
-			     "THEN -1 ELSE backing_ctime_ns END, NULL, "
-			     "fingerprint FROM tracks", &sc->tracks);
+	/* mf_store_scan_stamps_each(): a 1.x track without format_blocks
+	 * has ctime -1, never matches, and is probed again */
+	ret = stamp_map_load(sc->store, MF_STORE_STAMPS_TRACKS, &sc->tracks);
 	if (ret < 0)
 		return ret;
-	return stamp_map_load(sc->db, "SELECT path, 0, backing_size, "
-			      "backing_mtime_ns, backing_ctime_ns, reason, NULL "
-			      "FROM scan_failures", &sc->failures);
+	return stamp_map_load(sc->store, MF_STORE_STAMPS_FAILURES,
+			      &sc->failures);
 }
 
 /*
