@@ -7,6 +7,14 @@
 #include "mf_log.h"
 #include "mf_store_scan.h"
 
+int mf_store_scan_process_init(void)
+{
+	int rc = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+
+	return rc == SQLITE_OK ? 0 : rc == SQLITE_MISUSE ? -EBUSY :
+	       mf_store_errno(rc);
+}
+
 int mf_store_scan_stamps_each(struct mf_store *s, enum mf_store_stamp_set set,
 			      int (*fn)(void *ctx,
 					const struct mf_store_stamp *row),

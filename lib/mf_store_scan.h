@@ -15,6 +15,15 @@
 #include "mf_store.h"
 
 /*
+ * Configure SQLite for a bulk-writing process: no global malloc statistics
+ * (they take a mutex per allocation, which the writer thread felt). Call
+ * once, first thing in main(), before any store is opened; later calls
+ * fail. Returns 0 or a negative errno (-EBUSY once SQLite is initialized).
+ * Not thread-safe.
+ */
+int mf_store_scan_process_init(void);
+
+/*
  * One freshness stamp as the scanner starts from it. Strings are borrowed
  * for the callback only (copy what you keep).
  */
