@@ -140,3 +140,118 @@ out:
 	sqlite3_finalize(st);
 	return ret;
 }
+
+int mf_store_scan_root_dev(struct mf_store *s, const char *root,
+			   int64_t *dev)
+{
+	sqlite3 *db = mf_store_db(s);
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT dev FROM scan_roots WHERE root = ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_text(st, 1, root, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*dev = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int mf_store_scan_root_record(struct mf_store *s, const char *root,
+			      int64_t dev)
+{
+	sqlite3 *db = mf_store_db(s);
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, "INSERT INTO scan_roots (root, dev) "
+				"VALUES (?, ?) ON CONFLICT (root) DO UPDATE SET "
+				"dev = excluded.dev, scanned_at = unixepoch()",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(st, 1, root, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, dev);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+fail:
+	mf_warn("store", "cannot record the roots: %s", sqlite3_errmsg(db));
+	return -EIO;
+}
+
+int mf_store_scan_prune(struct mf_store *s, const int64_t *ids, size_t nids,
+			const char *const *paths, size_t npaths,
+			uint64_t *pruned)
+{
+	sqlite3 *db = mf_store_db(s);
+	sqlite3_stmt *st = NULL;
+	int ret;
+
+	*pruned = 0;
+	ret = mf_store_exec(s, "BEGIN IMMEDIATE");
+	if (ret < 0)
+		return ret;
+	if (sqlite3_prepare_v2(db, "DELETE FROM tracks WHERE id = ?", -1,
+			       &st, NULL) != SQLITE_OK) {
+		ret = -EIO;
+		goto rollback;
+	}
+	for (size_t k = 0; k < nids; k++) {
+		sqlite3_bind_int64(st, 1, ids[k]);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			mf_err("scan", "cannot prune: %s", sqlite3_errmsg(db));
+			ret = -EIO;
+			goto rollback;
+		}
+		sqlite3_reset(st);
+		*pruned += (uint64_t)sqlite3_changes(db);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(db, "DELETE FROM scan_failures WHERE path = ?",
+			       -1, &st, NULL) != SQLITE_OK) {
+		ret = -EIO;
+		goto rollback;
+	}
+	for (size_t k = 0; k < npaths; k++) {
+		sqlite3_bind_text(st, 1, paths[k], -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			ret = -EIO;
+			goto rollback;
+		}
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	ret = mf_store_exec(s, "DELETE FROM art WHERE NOT EXISTS "
+			    "(SELECT 1 FROM track_art WHERE art_id = art.id)");
+	if (ret < 0)
+		goto rollback;
+	ret = mf_store_exec(s, "COMMIT");
+	if (ret < 0)
+		goto rollback;
+	return 0;
+rollback:
+	sqlite3_finalize(st);
+	mf_store_exec(s, "ROLLBACK");
+	*pruned = 0;
+	return ret;
+}
+
+int mf_store_vacuum(struct mf_store *s)
+{
+	int ret;
+
+	mf_store_exec(s, "PRAGMA wal_checkpoint(TRUNCATE)");
+	ret = mf_store_exec(s, "VACUUM");
+	if (ret < 0)
+		return ret;
+	mf_store_exec(s, "PRAGMA wal_checkpoint(TRUNCATE)");
+	return 0;
+}

@@ -80,4 +80,39 @@ int mf_store_scan_run_begin(struct mf_store *s, const char *roots,
 int mf_store_scan_run_end(struct mf_store *s, int64_t id,
 			  const struct mf_store_scan_run *r);
 
+/*
+ * The device (st_dev) scan_roots recorded for directory @root (an absolute,
+ * resolved path; borrowed) into *@dev. Returns 1 if recorded, 0 if not,
+ * or a negative errno (-EIO).
+ */
+int mf_store_scan_root_dev(struct mf_store *s, const char *root,
+			   int64_t *dev);
+
+/*
+ * Record (insert or update, scanned_at = now) that directory @root (an
+ * absolute, resolved path; borrowed) is on device @dev. Returns 0 or a
+ * negative errno (-EIO, -EBUSY, -EROFS).
+ */
+int mf_store_scan_root_record(struct mf_store *s, const char *root,
+			      int64_t dev);
+
+/*
+ * --prune in one IMMEDIATE transaction: delete the tracks rows @ids[0..
+ * @nids) (their dependent rows follow by the schema's cascades), the
+ * scan_failures rows whose path is one of @paths[0..@npaths), then every
+ * art row no track links to. *@pruned is set to the number of tracks rows
+ * deleted (0 on failure: everything is rolled back). Arrays are borrowed.
+ * Returns 0 or a negative errno (-EBUSY, -EROFS, -EIO).
+ */
+int mf_store_scan_prune(struct mf_store *s, const int64_t *ids, size_t nids,
+			const char *const *paths, size_t npaths,
+			uint64_t *pruned);
+
+/*
+ * Checkpoint the WAL, VACUUM, checkpoint again (truncating the WAL).
+ * Returns 0 or a negative errno from VACUUM (-EBUSY while another
+ * connection reads).
+ */
+int mf_store_vacuum(struct mf_store *s);
+
 #endif /* MF_STORE_SCAN_H */
