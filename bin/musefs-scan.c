@@ -20,6 +20,7 @@
 #include "mf_log.h"
 #include "mf_main.h"
 #include "mf_store.h"
+#include "mf_store_scan.h"
 #include "../scan/mf_scan.h"
 #include "mf_banned.h"
 
@@ -252,9 +253,7 @@ int main(int argc, char **argv)
 	int c, ret, status, lockfd = -1;
 
 	mf_main_init("musefs-scan");
-	/* no global malloc statistics: they take a mutex per allocation,
-	 * which the writer thread felt; must precede sqlite3_initialize() */
-	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	(void)mf_store_scan_process_init();	/* first: before any store */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":j:vqhV", longopts, NULL)) != -1) {
 		switch (c) {

@@ -25,11 +25,11 @@
 #include <unistd.h>
 
 #include "mf_format.h"
-#include "mf_heartbeat.h"
 #include "mf_ignore.h"
 #include "mf_log.h"
 #include "mf_queue.h"
 #include "mf_scan_int.h"
+#include "mf_store_scan.h"
 #include "mf_banned.h"
 
 #define JOBS_QUEUE 256
@@ -597,20 +597,10 @@ static void *progress_thread(void *arg)
 
 static int64_t run_begin(struct scan *sc)
 {
-	sqlite3_stmt *st = NULL;
 	char roots[4096] = "";
 	size_t n = 0;
 	int64_t id = 0;
 
-	/* we hold the scan lock: a run still "running" was killed */
-	if (sqlite3_exec(sc->db, "UPDATE scan_runs SET outcome = 'interrupted' "
-			 "WHERE outcome = 'running'", NULL, NULL, NULL) != SQLITE_OK)
-		mf_warn("scan", "cannot close stale runs: %s",
-			sqlite3_errmsg(sc->db));
-	/* a writer: drop the heartbeat rows of mounts long gone */
-	if (mf_heartbeat_expire(sc->db, (int64_t)time(NULL), NULL) < 0)
-		mf_debug("scan", "cannot expire old mount rows: %s",
-			 sqlite3_errmsg(sc->db));
 	for (size_t i = 0; i < sc->opts->nroots; i++) {
 		int r = snprintf(roots + n, sizeof(roots) - n, "%s%s",
 				 i ? "\n" : "", sc->opts->roots[i]);
@@ -619,49 +609,24 @@ static int64_t run_begin(struct scan *sc)
 			break;
 		n += (size_t)r;
 	}
-	if (sqlite3_prepare_v2(sc->db, "INSERT INTO scan_runs (started_at, "
-			       "roots) VALUES (unixepoch(), ?)", -1, &st,
-			       NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, roots, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_DONE)
-		id = sqlite3_last_insert_rowid(sc->db);
-	sqlite3_finalize(st);
+	if (mf_store_scan_run_begin(sc->store, roots, &id) < 0)
+		mf_debug("scan", "cannot record the run's start");
 	return id;
 }
 
 static void run_end(struct scan *sc, int64_t run_id, const char *outcome)
 {
 	const struct mf_scan_stats *s = sc->st;
-	sqlite3_stmt *st = NULL;
+	const struct mf_store_scan_run r = {
+		.seen = s->seen, .new = s->new, .changed = s->changed,
+		.unchanged = s->unchanged, .skipped = s->skipped,
+		.failed = s->failed, .moved = s->moved, .pruned = s->pruned,
+		.bytes_read = s->bytes_read, .outcome = outcome,
+	};
+	int ret = mf_store_scan_run_end(sc->store, run_id, &r);
 
-	if (!run_id)
-		return;
-	if (sqlite3_prepare_v2(sc->db, "UPDATE scan_runs SET ended_at = "
-			       "unixepoch(), seen = ?, new = ?, changed = ?, "
-			       "unchanged = ?, skipped = ?, failed = ?, "
-			       "bytes_read = ?, outcome = ?, moved = ?, "
-			       "pruned = ? WHERE id = ?", -1,
-			       &st, NULL) != SQLITE_OK) {
-		mf_warn("scan", "cannot record the run: %s",
-			sqlite3_errmsg(sc->db));
-		return;
-	}
-	sqlite3_bind_int64(st, 1, (int64_t)s->seen);
-	sqlite3_bind_int64(st, 2, (int64_t)s->new);
-	sqlite3_bind_int64(st, 3, (int64_t)s->changed);
-	sqlite3_bind_int64(st, 4, (int64_t)s->unchanged);
-	sqlite3_bind_int64(st, 5, (int64_t)s->skipped);
-	sqlite3_bind_int64(st, 6, (int64_t)s->failed);
-	sqlite3_bind_int64(st, 7, (int64_t)s->bytes_read);
-	sqlite3_bind_text(st, 8, outcome, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 9, (int64_t)s->moved);
-	sqlite3_bind_int64(st, 10, (int64_t)s->pruned);
-	sqlite3_bind_int64(st, 11, run_id);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		mf_warn("scan", "cannot record the run: %s",
-			sqlite3_errmsg(sc->db));
-	sqlite3_finalize(st);
+	if (ret < 0)
+		mf_warn("scan", "cannot record the run: %s", strerror(-ret));
 }
 
 /*---- mf_scan_run -----------------------------------------------------*/
@@ -779,20 +744,13 @@ static int load_state(struct scan *sc)
 	ret = find_covered_roots(sc);
 	if (ret < 0)
 		return ret;
-	/* a stamp of -1 ctime never matches: a track whose format keeps
-	 * format_blocks but has none (written by musefs 1.x) is probed
-	 * again, which fills them in */
-	ret = stamp_map_load(sc->db, "SELECT backing_path, id, backing_size, "
-			     "backing_mtime_ns, CASE WHEN format NOT IN "
-			     "('flac', 'mp3') AND NOT EXISTS (SELECT 1 FROM "
-			     "format_blocks f WHERE f.track_id = tracks.id) "
-			     "THEN -1 ELSE backing_ctime_ns END, NULL, "
-			     "fingerprint FROM tracks", &sc->tracks);
+	/* mf_store_scan_stamps_each(): a 1.x track without format_blocks
+	 * has ctime -1, never matches, and is probed again */
+	ret = stamp_map_load(sc->store, MF_STORE_STAMPS_TRACKS, &sc->tracks);
 	if (ret < 0)
 		return ret;
-	return stamp_map_load(sc->db, "SELECT path, 0, backing_size, "
-			      "backing_mtime_ns, backing_ctime_ns, reason, NULL "
-			      "FROM scan_failures", &sc->failures);
+	return stamp_map_load(sc->store, MF_STORE_STAMPS_FAILURES,
+			      &sc->failures);
 }
 
 /*

@@ -21,6 +21,7 @@
 
 #include "mf_scan.h"
 #include "mf_sink.h"
+#include "mf_store_scan.h"
 
 struct mf_queue;
 struct mf_ignore;
@@ -56,10 +57,11 @@ struct stamp_map {
 };
 
 /*
- * Load "SELECT path, id, size, mtime_ns, ctime_ns, reason, fingerprint"
- * rows of @sql into @m. Returns 0, -ENOMEM or -EIO.
+ * Load the stamps of @set (mf_store_scan_stamps_each()) into @m.
+ * Returns 0, -ENOMEM or -EIO.
  */
-int stamp_map_load(sqlite3 *db, const char *sql, struct stamp_map *m);
+int stamp_map_load(struct mf_store *s, enum mf_store_stamp_set set,
+		   struct stamp_map *m);
 struct stamp *stamp_map_get(const struct stamp_map *m, const char *path);
 void stamp_map_release(struct stamp_map *m);
 /* First entry with fingerprint @fp, then follow ->fp_next; or NULL. */

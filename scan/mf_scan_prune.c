@@ -39,24 +39,6 @@ static bool gone(const char *path)
 	return lstat(path, &sb) < 0 && (errno == ENOENT || errno == ENOTDIR);
 }
 
-static int stored_dev(sqlite3 *db, const char *root, int64_t *dev)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (sqlite3_prepare_v2(db, "SELECT dev FROM scan_roots WHERE root = ?",
-			       -1, &st, NULL) != SQLITE_OK)
-		return -EIO;
-	sqlite3_bind_text(st, 1, root, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*dev = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : -EIO;
-}
-
 /*
  * Check root @i and append its doomed rows to @ids. Returns 0, 1 when it
  * refused (logged), or a negative errno.
@@ -108,7 +90,7 @@ static int prune_root(struct scan *sc, size_t i, int64_t **ids, size_t *nids,
 		       "are stored under it (not mounted?); --force to prune "
 		       "anyway", arg, (unsigned long long)total);
 		ret = 1;
-	} else if ((ret = stored_dev(sc->db, root, &dev)) == 1 &&
+	} else if ((ret = mf_store_scan_root_dev(sc->store, root, &dev)) == 1 &&
 		   dev != (int64_t)sb.st_dev) {
 		mf_err(NULL, "not pruning: root '%s' is on a different "
 		       "filesystem than at the last scan (not mounted?); "
@@ -136,8 +118,8 @@ out:
 int scan_prune(struct scan *sc)
 {
 	int64_t *ids = NULL;
-	size_t nids = 0, cap = 0;
-	sqlite3_stmt *st = NULL;
+	const char **paths = NULL;
+	size_t nids = 0, cap = 0, npaths = 0;
 	bool refused = false;
 	int ret = 0;
 
@@ -155,73 +137,35 @@ int scan_prune(struct scan *sc)
 		ret = -EPERM;
 		goto out;
 	}
-	ret = mf_store_exec(sc->store, "BEGIN IMMEDIATE");
-	if (ret < 0)
+	/* known failures whose files are gone (and unreferenced art) */
+	paths = calloc(sc->failures.n ? sc->failures.n : 1, sizeof(*paths));
+	if (!paths) {
+		ret = -ENOMEM;
 		goto out;
-	if (sqlite3_prepare_v2(sc->db, "DELETE FROM tracks WHERE id = ?", -1,
-			       &st, NULL) != SQLITE_OK) {
-		ret = -EIO;
-		goto rollback;
-	}
-	for (size_t k = 0; k < nids; k++) {
-		sqlite3_bind_int64(st, 1, ids[k]);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			mf_err("scan", "cannot prune: %s", sqlite3_errmsg(sc->db));
-			ret = -EIO;
-			goto rollback;
-		}
-		sqlite3_reset(st);
-		sc->st->pruned += (uint64_t)sqlite3_changes(sc->db);
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	/* known failures whose files are gone, and unreferenced art */
-	if (sqlite3_prepare_v2(sc->db, "DELETE FROM scan_failures WHERE path = ?",
-			       -1, &st, NULL) != SQLITE_OK) {
-		ret = -EIO;
-		goto rollback;
 	}
 	for (size_t k = 0; k < sc->failures.n; k++) {
 		const struct stamp *e = &sc->failures.v[k];
 
 		if (__atomic_load_n(&e->seen, __ATOMIC_RELAXED) || !gone(e->path))
 			continue;
-		sqlite3_bind_text(st, 1, e->path, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			ret = -EIO;
-			goto rollback;
-		}
-		sqlite3_reset(st);
+		paths[npaths++] = e->path;
 	}
-	ret = mf_store_exec(sc->store, "DELETE FROM art WHERE NOT EXISTS "
-			    "(SELECT 1 FROM track_art WHERE art_id = art.id)");
+	ret = mf_store_scan_prune(sc->store, ids, nids, paths, npaths,
+				  &sc->st->pruned);
 	if (ret < 0)
-		goto rollback;
-	ret = mf_store_exec(sc->store, "COMMIT");
-	if (ret < 0)
-		goto rollback;
+		goto out;
 	for (size_t k = 0; k < nids; k++)
 		mf_debug("scan", "pruned track %lld", (long long)ids[k]);
-	goto out;
-rollback:
-	mf_store_exec(sc->store, "ROLLBACK");
-	sc->st->pruned = 0;
 out:
-	sqlite3_finalize(st);
+	free(paths);
 	free(ids);
 	return ret;
 }
 
 int scan_roots_record(struct scan *sc)
 {
-	sqlite3_stmt *st = NULL;
 	int ret = 0;
 
-	if (sqlite3_prepare_v2(sc->db, "INSERT INTO scan_roots (root, dev) "
-			       "VALUES (?, ?) ON CONFLICT (root) DO UPDATE SET "
-			       "dev = excluded.dev, scanned_at = unixepoch()",
-			       -1, &st, NULL) != SQLITE_OK)
-		return -EIO;
 	for (size_t i = 0; i < sc->opts->nroots && !ret; i++) {
 		char *root;
 		struct stat sb;
@@ -231,19 +175,11 @@ int scan_roots_record(struct scan *sc)
 		    sc->root_covered[i])
 			continue;
 		root = realpath(sc->opts->roots[i], NULL);
-		if (root && stat(root, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-			sqlite3_bind_text(st, 1, root, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 2, (int64_t)sb.st_dev);
-			if (sqlite3_step(st) != SQLITE_DONE)
-				ret = -EIO;
-			sqlite3_reset(st);
-		}
+		if (root && stat(root, &sb) == 0 && S_ISDIR(sb.st_mode))
+			ret = mf_store_scan_root_record(sc->store, root,
+							(int64_t)sb.st_dev);
 		free(root);
 	}
-	sqlite3_finalize(st);
-	if (ret < 0)
-		mf_warn("scan", "cannot record the roots: %s",
-			sqlite3_errmsg(sc->db));
 	return ret;
 }
 
@@ -290,11 +226,9 @@ int mf_scan_vacuum(struct mf_store *s, int64_t *reclaimed)
 	int ret;
 
 	*reclaimed = 0;
-	mf_store_exec(s, "PRAGMA wal_checkpoint(TRUNCATE)");
-	ret = mf_store_exec(s, "VACUUM");
+	ret = mf_store_vacuum(s);
 	if (ret < 0)
 		return ret;
-	mf_store_exec(s, "PRAGMA wal_checkpoint(TRUNCATE)");
 	*reclaimed = before - (file_bytes(path, "") + file_bytes(path, "-wal"));
 	return 0;
 }

@@ -134,55 +134,42 @@ static int build_index(struct stamp_map *m)
 	return 0;
 }
 
-int stamp_map_load(sqlite3 *db, const char *sql, struct stamp_map *m)
+static int stamp_add(void *ctx, const struct mf_store_stamp *row)
 {
-	sqlite3_stmt *st = NULL;
-	int rc, ret = 0;
+	struct stamp_map *m = ctx;
+	const char *fp = row->fingerprint;
+	struct stamp *e;
+
+	e = mf_array_grow(m->v, &m->cap, m->n + 1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	m->v = e;
+	e = &m->v[m->n];
+	memset(e, 0, sizeof(*e));
+	e->path = arena_dup(m, row->path);
+	e->reason = row->reason ? arena_dup(m, row->reason) : NULL;
+	if (!e->path || (row->reason && !e->reason))
+		return -ENOMEM;
+	e->id = row->id;
+	e->size = row->size;
+	e->mtime_ns = row->mtime_ns;
+	e->ctime_ns = row->ctime_ns;
+	e->fp_next = STAMP_NONE;
+	e->has_fp = fp && strlen(fp) == 64 && hex_to_raw(fp, e->fp) == 0;
+	m->n++;
+	return 0;
+}
+
+int stamp_map_load(struct mf_store *s, enum mf_store_stamp_set set,
+		   struct stamp_map *m)
+{
+	int ret;
 
 	memset(m, 0, sizeof(*m));
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		mf_err("scan", "cannot load stamps: %s", sqlite3_errmsg(db));
-		return -EIO;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *path = (const char *)sqlite3_column_text(st, 0);
-		const char *reason = (const char *)sqlite3_column_text(st, 5);
-		const char *fp = (const char *)sqlite3_column_text(st, 6);
-		struct stamp *e;
-
-		if (!path)
-			continue;
-		e = mf_array_grow(m->v, &m->cap, m->n + 1, sizeof(*e));
-		if (!e) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		m->v = e;
-		e = &m->v[m->n];
-		memset(e, 0, sizeof(*e));
-		e->path = arena_dup(m, path);
-		e->reason = reason ? arena_dup(m, reason) : NULL;
-		if (!e->path || (reason && !e->reason)) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		e->id = sqlite3_column_int64(st, 1);
-		e->size = sqlite3_column_int64(st, 2);
-		e->mtime_ns = sqlite3_column_int64(st, 3);
-		e->ctime_ns = sqlite3_column_int64(st, 4);
-		e->fp_next = STAMP_NONE;
-		e->has_fp = fp && strlen(fp) == 64 && hex_to_raw(fp, e->fp) == 0;
-		m->n++;
-	}
-	if (rc != SQLITE_DONE) {
-		mf_err("scan", "cannot load stamps: %s", sqlite3_errmsg(db));
-		ret = -EIO;
-		goto out;
-	}
-	ret = build_index(m);
-out:
-	sqlite3_finalize(st);
-	return ret;
+	ret = mf_store_scan_stamps_each(s, set, stamp_add, m);
+	if (ret < 0)
+		return ret;
+	return build_index(m);
 }
 
 struct stamp *stamp_map_get(const struct stamp_map *m, const char *path)

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -19,50 +21,34 @@
 
 #include "../../scan/mf_scan_stamp.c"
 
-static sqlite3 *make_db(int n)
+/* Feed @n generated rows through the loader's row callback into @m. */
+static void make_map(int n, struct stamp_map *m)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
 	char path[64], fp[65];
 
-	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "CREATE TABLE t (path TEXT, id INTEGER, "
-				      "size INTEGER, m INTEGER, c INTEGER, reason TEXT, "
-				      "fp TEXT)", NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO t VALUES "
-					    "(?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL),
-			 SQLITE_OK);
+	memset(m, 0, sizeof(*m));
 	for (int i = 0; i < n; i++) {
+		struct mf_store_stamp row = {
+			.path = path, .id = i + 1, .size = 1000 + i,
+			.mtime_ns = 2000 + i, .ctime_ns = 3000 + i,
+		};
+
 		snprintf(path, sizeof(path), "/lib/d%d/f\xe9%d.flac", i % 37, i);
 		/* 7 distinct fingerprints; every 5th row has none; one bad */
 		snprintf(fp, sizeof(fp), "%064x", i % 7);
-		sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 2, i + 1);
-		sqlite3_bind_int64(st, 3, 1000 + i);
-		sqlite3_bind_int64(st, 4, 2000 + i);
-		sqlite3_bind_int64(st, 5, 3000 + i);
-		sqlite3_bind_null(st, 6);
-		if (i % 5 == 0)
-			sqlite3_bind_null(st, 7);
-		else if (i == 3)
-			sqlite3_bind_text(st, 7, "XYZ", -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_text(st, 7, fp, -1, SQLITE_TRANSIENT);
-		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-		sqlite3_reset(st);
+		row.fingerprint = i % 5 == 0 ? NULL : i == 3 ? "XYZ" : fp;
+		assert_int_equal(stamp_add(m, &row), 0);
 	}
-	sqlite3_finalize(st);
-	return db;
+	assert_int_equal(build_index(m), 0);
 }
 
 static void test_lookup(void **state)
 {
-	sqlite3 *db = make_db(5000);
 	struct stamp_map m;
 	char path[64];
 
 	(void)state;
-	assert_int_equal(stamp_map_load(db, "SELECT * FROM t", &m), 0);
+	make_map(5000, &m);
 	assert_int_equal(m.n, 5000);
 	for (int i = 0; i < 5000; i++) {
 		struct stamp *e;
@@ -79,18 +65,16 @@ static void test_lookup(void **state)
 	assert_null(stamp_map_get(&m, "/lib/d0/f0.flac"));	/* other byte */
 	assert_null(stamp_map_get(&m, ""));
 	stamp_map_release(&m);
-	sqlite3_close(db);
 }
 
 static void test_fingerprints(void **state)
 {
-	sqlite3 *db = make_db(700);
 	struct stamp_map m;
 	uint8_t fp[32] = { 0 };
 	size_t total = 0;
 
 	(void)state;
-	assert_int_equal(stamp_map_load(db, "SELECT * FROM t", &m), 0);
+	make_map(700, &m);
 	for (int k = 0; k < 7; k++) {
 		size_t n = 0, want = 0;
 
@@ -109,30 +93,40 @@ static void test_fingerprints(void **state)
 	assert_null(stamp_map_fp_first(&m, fp));
 	assert_int_equal(total, 700 - 140 - 1);
 	stamp_map_release(&m);
-	sqlite3_close(db);
 }
 
+/* The real loader on a fresh store: empty; a missing table is -EIO. */
 static void test_empty_and_errors(void **state)
 {
-	sqlite3 *db = make_db(0);
+	char dir[] = "/tmp/test_scan_stamp.XXXXXX";
+	char path[64], err[512] = "", msg[512];
+	struct mf_store *s = NULL;
 	struct stamp_map m;
 	uint8_t fp[32] = { 0 };
 	struct stderr_capture cap;
-	char msg[512];
 	int ret;
 
 	(void)state;
-	assert_int_equal(stamp_map_load(db, "SELECT * FROM t", &m), 0);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/store.db", dir);
+	assert_int_equal(mf_store_open(path, MF_STORE_CREATE, &s, err,
+				       sizeof(err)), 0);
+	assert_int_equal(stamp_map_load(s, MF_STORE_STAMPS_TRACKS, &m), 0);
+	assert_int_equal(m.n, 0);
 	assert_null(stamp_map_get(&m, "/x"));
 	assert_null(stamp_map_fp_first(&m, fp));
 	stamp_map_release(&m);
+	assert_int_equal(mf_store_exec(s, "DROP TABLE scan_failures"), 0);
 	stderr_capture_begin(&cap);
-	ret = stamp_map_load(db, "SELECT * FROM nosuch", &m);
+	ret = stamp_map_load(s, MF_STORE_STAMPS_FAILURES, &m);
 	stderr_capture_end(&cap, msg, sizeof(msg));
 	assert_int_equal(ret, -EIO);
-	assert_non_null(strstr(msg, "cannot load stamps: no such table: nosuch"));
+	assert_non_null(strstr(msg, "cannot load stamps: no such table: "
+			       "scan_failures"));
 	stamp_map_release(&m);
-	sqlite3_close(db);
+	mf_store_close(s);
+	assert_int_equal(unlink(path), 0);
+	rmdir(dir);
 }
 
 int main(void)
