@@ -123,6 +123,11 @@ $(B)/t/%.o: t/unit/%.c $(B)/CFLAGS
 $(B)/t/test_%: $(B)/t/test_%.o $(LIBCORE)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) -lpthread
 
+# test_enomem fails libcore's allocations in turn through a link-time seam.
+ENOMEM_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
+$(B)/t/test_enomem: $(B)/t/test_enomem.o $(LIBCORE)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) $(ENOMEM_WRAP) -o $@ $^ $(PKG_LIBS) -lpthread
+
 $(B)/t/helper-%.o: t/helper/%.c $(B)/CFLAGS
 	@mkdir -p $(@D)
 	$(Q_CC)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<

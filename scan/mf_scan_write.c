@@ -407,7 +407,9 @@ static void tx_rollback(struct scan *sc)
 	group_clear(sc);
 	if (!sc->in_tx)
 		return;
-	mf_store_exec(sc->store, "ROLLBACK");
+	/* SQLite already rolled back on SQLITE_FULL, IOERR, NOMEM */
+	if (!sqlite3_get_autocommit(sc->db))
+		mf_store_exec(sc->store, "ROLLBACK");
 	sc->in_tx = false;
 }
 

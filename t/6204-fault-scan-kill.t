@@ -25,10 +25,7 @@ more_tracks_than () {
 # per file (a file that exists), its title tag from the file's name, its
 # stream description for FLAC. Leaves the track count in $stored.
 sound () {
-	test "$(scan_sql "PRAGMA integrity_check")" = ok &&
-	test -z "$(scan_sql "PRAGMA foreign_key_check")" &&
-	stored=$(scan_sql "SELECT count(*) FROM tracks") &&
-	test "$(scan_sql "SELECT count(DISTINCT backing_path) FROM tracks")" = "$stored" &&
+	scan_store_sound &&
 	scan_sql "SELECT t.backing_path, g.value FROM tracks t
 		LEFT JOIN tags g ON g.track_id = t.id AND g.key = 'title'" >rows &&
 	test "$(wc -l <rows)" = "$stored" &&

@@ -73,3 +73,12 @@ scan_track_id () {
 scan_tag () {
 	scan_sql "SELECT value FROM tags WHERE track_id = $1 AND key = '$2' ORDER BY ordinal"
 }
+
+# scan_store_sound: the store passes integrity_check and foreign_key_check
+# and holds one row per backing path. Leaves the track count in $stored.
+scan_store_sound () {
+	test "$(scan_sql "PRAGMA integrity_check")" = ok &&
+	test -z "$(scan_sql "PRAGMA foreign_key_check")" &&
+	stored=$(scan_sql "SELECT count(*) FROM tracks") &&
+	test "$(scan_sql "SELECT count(DISTINCT backing_path) FROM tracks")" = "$stored"
+}
