@@ -13,7 +13,7 @@
  * makes. TAP: one line per operation with that number.
  *
  * Usage: test_enomem DIR FILE.flac FILE.mp3 FILE.ogg FILE.m4a FILE.wav
- * (the fixtures made by t/0205-enomem.t); DIR is for the store.
+ * (the fixtures made by t/0207-enomem.t); DIR is for the store.
  */
 #include <errno.h>
 #include <fcntl.h>
