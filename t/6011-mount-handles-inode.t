@@ -49,7 +49,11 @@ mf_test 'a row naming a file outside every root is EIO, never read' '
 	B=$(track_of lib/b.flac) &&
 	fault_sql "UPDATE tracks SET backing_path = '\''/etc/passwd'\'' WHERE id = $B" &&
 	mf_wait_until 10 fault_eio cat mnt/Art/One/Beta.flac &&
-	grep "/etc/passwd. is outside every root" "$MF_MOUNT_LOG" &&
+	# a daemon detaches stderr (to /dev/null): its log file stops there
+	if test "${MF_MOUNT_FORM-}" != daemon
+	then
+		grep "/etc/passwd. is outside every root" "$MF_MOUNT_LOG"
+	fi &&
 	fault_same_audio mnt/Art/Two/Gamma.flac lib/c.flac &&
 	mf_umount mnt
 '
