@@ -363,6 +363,73 @@ static void test_tracks(void **state)
 	free(p4097);
 }
 
+/*
+ * Generated cases, rule by rule: every key of 1 to 3 bytes over an
+ * alphabet of boundary bytes (control, DEL, '=', '~', space, a lone
+ * continuation byte, a two-byte character), crossed with boundary
+ * ordinals; every block kind of 0 to 4 bytes over {a, ':', 'x'}; every
+ * (offset, length, size) over boundary values for each format name. Each
+ * is inserted with CHECKs on and run through the C predicate; the
+ * verdicts must match (tag_case/block_case/track_case fail otherwise).
+ */
+static void test_generated(void **state)
+{
+	static const char *const alpha[] = {
+		"a", "Z", "=", "~", " ", "\t", "\x01", "\x1f", "\x7f", "\x80",
+		"\xc3\xa9", ":", "[",
+	};
+	static const int ordinals[] = { -1, 0, 1, 65535 };
+	static const char *const kalpha[] = { "a", ":", "x" };
+	static const int64_t v[] = { 0, 1, 5, 9, 10, 11 };
+	static const char *const formats[] = { "flac", "wav", "FLAC", "" };
+	const size_t na = sizeof(alpha) / sizeof(alpha[0]);
+	int before = ncase;
+	char key[16], kind[8];
+
+	(void)state;
+	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+	for (size_t n = 1; n <= 3; n++) {
+		size_t total = 1;
+
+		for (size_t k = 0; k < n; k++)
+			total *= na;
+		for (size_t c = 0; c < total; c++) {
+			size_t x = c, o = c % 4, at = 0;
+
+			for (size_t k = 0; k < n; k++, x /= na) {
+				size_t l = strlen(alpha[x % na]);
+
+				memcpy(key + at, alpha[x % na], l);
+				at += l;
+			}
+			key[at] = '\0';
+			tag_case(key, ordinals[o], "v", 1, false);
+		}
+	}
+	for (size_t n = 0; n <= 4; n++) {
+		size_t total = 1;
+
+		for (size_t k = 0; k < n; k++)
+			total *= 3;
+		for (size_t c = 0; c < total; c++) {
+			size_t x = c;
+
+			for (size_t k = 0; k < n; k++, x /= 3)
+				kind[k] = kalpha[x % 3][0];
+			kind[n] = '\0';
+			block_case(kind, 4);
+		}
+	}
+	for (size_t f = 0; f < sizeof(formats) / sizeof(formats[0]); f++)
+		for (size_t a = 0; a < 6; a++)
+			for (size_t b = 0; b < 6; b++)
+				for (size_t s = 0; s < 6; s++)
+					track_case("/g", formats[f], v[a], v[b],
+						   v[s]);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	assert_true(ncase - before > 2000);
+}
+
 /* The predicates assume SQLite's ASCII-only lower(); so does the writer
  * (checks_in_c() in mf_scan_write.c), which falls back to SQLite's own
  * CHECKs otherwise. */
@@ -385,6 +452,7 @@ int main(void)
 		cmocka_unit_test(test_pictures),
 		cmocka_unit_test(test_blocks),
 		cmocka_unit_test(test_tracks),
+		cmocka_unit_test(test_generated),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
