@@ -1,0 +1,52 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+test_description='soak (make soak): 32 readers checking whole files and random ranges, a tree walker and a writer retagging, re-arting and renaming tracks through the store (with rescans), all at once against one mount for SOAK_SECONDS (30 here; make soak runs 300): no wrong byte, no unexpected error, no stuck thread, mount RSS flat-ish after warm-up
+
+The only bound is on RSS growth (generous); nothing depends on how fast
+the machine is. Named .sh, so prove -r t/ (make check) does not run it
+yet: today it fails on two mount findings (issue 14) - under concurrent
+retags a handle reads bytes that mix two layouts (whole reads shorter
+than st_size, audio not where the header says; also with
+SOAK_KEEP_ART=1), and a handle opened before a picture was replaced gets
+EIO once the old art row is deleted ("cannot open art.data of row N").
+Rename it to t/9002-soak.t when the mount passes.'
+. "${0%/*}/lib.sh"
+. "$MF_SOURCE/t/lib-mount.sh"
+
+mf_require_fuse
+mf_require_progs sox flac metaflac sqlite3
+DB=$MF_TRASH/store.db
+N=16
+
+mf_test "set up $N FLAC files titled t<id>-0 in the store and mount them" '
+	mkdir lib &&
+	i=0 &&
+	while test $i -lt $N
+	do
+		mf_make_flac lib/$i.flac 1 $((300 + 37 * i)) &&
+		metaflac --set-tag=ARTIST=Art --set-tag=ALBUM=Alb --set-tag=TITLE=x$i lib/$i.flac ||
+			return 1
+		i=$((i + 1))
+	done &&
+	musefs-scan --db "$DB" lib >/dev/null &&
+	sqlite3 "$DB" "UPDATE tags SET value = '\''t'\'' || track_id || '\''-0'\''
+		WHERE key = '\''title'\''" &&
+	mf_mount mnt --db "$DB" --template "\$title" --poll-interval-ms 100 &&
+	mf_wait_until 10 test -e mnt/t1-0.flac &&
+	test "$(ls mnt | wc -l)" = $N
+'
+
+mf_test "soak for ${SOAK_SECONDS:-30} s" '
+	/usr/bin/python3 "$MF_SOURCE/t/helper/soak.py" "$PWD/mnt" "$DB" "$PWD/lib" \
+		"$MF_MOUNT_PID" "${SOAK_SECONDS:-30}" 32 >soak.out
+	rc=$?
+	sed "s/^/# /" soak.out
+	test $rc = 0
+'
+
+mf_test 'the mount is still healthy and unmounts cleanly' '
+	test "$(ls mnt | wc -l)" = $N &&
+	mf_umount mnt
+'
+
+test_done
