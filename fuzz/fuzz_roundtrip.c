@@ -243,6 +243,24 @@ static void sort_idx(const struct item *it, size_t n, size_t *idx)
 	}
 }
 
+/* The items @a and @b (@n each) are the same multiset of (key, bytes)
+ * pairs in key order (stable: values with one key keep their order). */
+static int same_items(const struct item *a, const struct item *b, size_t n)
+{
+	static size_t ia[RT_MAX], ib[RT_MAX];
+
+	sort_idx(a, n, ia);
+	sort_idx(b, n, ib);
+	for (size_t i = 0; i < n; i++) {
+		const struct item *x = &a[ia[i]], *y = &b[ib[i]];
+
+		if (strcmp(x->key, y->key) || x->len != y->len ||
+		    memcmp(x->data, y->data, x->len))
+			return 0;
+	}
+	return 1;
+}
+
 static uint32_t le32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
@@ -435,6 +453,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    r2.pics[i].len != r.pics[i].len ||
 		    memcmp(r2.pics[i].data, r.pics[i].data, r.pics[i].len))
 			fail(format, "a served picture differs");
+	for (size_t i = 0; i < r.npics; i++)
+		if (strcmp(r2.pics[i].mime, r.pics[i].mime) ||
+		    strcmp(r2.pics[i].desc, r.pics[i].desc) ||
+		    r2.pics[i].w != r.pics[i].w || r2.pics[i].h != r.pics[i].h)
+			fail(format, "a served picture's MIME, description or size differs");
+	/* MP3 and MP4 tags are compared only with FUZZ_RT_ALL_TAGS set: open
+	 * findings (t/fuzz-regressions/open/roundtrip-mp4-title loses its
+	 * title, roundtrip-mp3-tags serves other tag values), kept out of
+	 * make check's few seconds until they are fixed. */
+	if ((data[0] % 5 == 1 || data[0] % 5 == 3) &&
+	    !getenv("FUZZ_RT_ALL_TAGS"))
+		goto out;
+	if (r2.ntags != r.ntags || !same_items(r.tags, r2.tags, r.ntags))
+		fail(format, "the served tags differ (%zu tags, were %zu; "
+		     "the first was %s=%.40s)", r2.ntags, r.ntags,
+		     r.ntags ? r.tags[0].key : "-",
+		     r.ntags ? (const char *)r.tags[0].data : "");
+	if (r2.nbins != r.nbins || !same_items(r.bins, r2.bins, r.nbins))
+		fail(format, "the served binary tags differ (%zu, were %zu)",
+		     r2.nbins, r.nbins);
 out:
 	served_now = NULL;
 	free(served);
