@@ -136,11 +136,12 @@ mf_test 'a running scan has a null end and counts its age from the start' '
 
 mf_test 'mounts: live, stale by age, stale by a dead pid, stopped' '
 	sleep 0 & dead=$! && wait $dead &&
-	stat_add_heartbeat "$HOST" /mnt/live $$ running $NOW 10 \
+	now=$(date +%s) &&	# not $NOW: earlier tests may have taken seconds
+	stat_add_heartbeat "$HOST" /mnt/live $$ running $now 10 \
 		"reads=7 read_bytes=7000 changelog.lag_s=2.5 uptime_s=100 future.key=1" &&
-	stat_add_heartbeat elsewhere /mnt/old 12345 running $((NOW - 31)) 10 "reads=1" &&
-	stat_add_heartbeat "$HOST" /mnt/killed $dead running $NOW 10 "reads=2" &&
-	stat_add_heartbeat "$HOST" /mnt/done $$ stopped $((NOW - 5)) 10 "reads=3" &&
+	stat_add_heartbeat elsewhere /mnt/old 12345 running $((now - 31)) 10 "reads=1" &&
+	stat_add_heartbeat "$HOST" /mnt/killed $dead running $now 10 "reads=2" &&
+	stat_add_heartbeat "$HOST" /mnt/done $$ stopped $((now - 5)) 10 "reads=3" &&
 	musefs-stat --json >j &&
 	test "$(stat_json j "j[\"mounts\"][\"live\"]")" = 1 &&
 	test "$(stat_json j "j[\"mounts\"][\"stale\"]")" = 2 &&
