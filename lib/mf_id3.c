@@ -543,14 +543,14 @@ static int emit_genres(struct rd *r, const uint8_t *u, size_t n)
 	return 0;
 }
 
-/* Keep the first value of a 2.3 date piece (TYER, TDAT, TIME). */
+/* Keep the first value of a 2.3 date piece (TYER, TDAT, TIME), UTF-8 in
+ * @u, cut to fit @cap on a character boundary. */
 static void keep_piece(char *dst, size_t cap, const uint8_t *u, size_t n)
 {
 	const uint8_t *z = memchr(u, 0, n);
 	size_t len = z ? (size_t)(z - u) : n;
 
-	if (len >= cap)
-		len = cap - 1;
+	len = mf_utf8_cut((const char *)u, len, cap - 1);
 	memcpy(dst, u, len);
 	dst[len] = '\0';
 }
@@ -1216,10 +1216,11 @@ static void wb_desc(struct wbuf *w, int ver, const char *s)
 
 /*
  * Several values as one text field: NUL-separated (2.4), or joined with
- * "/" into one string (2.3). Not terminated.
+ * "/" into one string (2.3). Not terminated. @tcon: a value starting with
+ * '(' gets another one in front (TCON's escape).
  */
 static void wb_values(struct wbuf *w, int ver, const char *const *v,
-		      size_t n)
+		      size_t n, bool tcon)
 {
 	wb_bom(w, ver);
 	for (size_t i = 0; i < n; i++) {
@@ -1227,6 +1228,10 @@ static void wb_values(struct wbuf *w, int ver, const char *const *v,
 			wb_u8(w, 0);
 		else if (i)
 			wb_chars(w, ver, "/", 1);
+		/* a TCON text starting with '(' is written "((" (id3v2.3.0
+		 * 4.2.1), else a reader takes it for a "(n)" reference */
+		if (tcon && v[i][0] == '(')
+			wb_chars(w, ver, "(", 1);
 		wb_chars(w, ver, v[i], strlen(v[i]));
 	}
 }
@@ -1274,7 +1279,7 @@ static int put_text(struct wr *w, const char *id, const char *const *v,
 	struct wbuf b = { 0 };
 
 	wb_u8(&b, ver_enc(w->ver));
-	wb_values(&b, w->ver, v, n);
+	wb_values(&b, w->ver, v, n, strcmp(id, "TCON") == 0);
 	return put_frame(w, id, &b);
 }
 
@@ -1286,7 +1291,7 @@ static int put_txxx(struct wr *w, const char *desc, const char *const *v,
 
 	wb_u8(&b, ver_enc(w->ver));
 	wb_desc(&b, w->ver, desc);
-	wb_values(&b, w->ver, v, n);
+	wb_values(&b, w->ver, v, n, false);
 	return put_frame(w, "TXXX", &b);
 }
 
@@ -1299,7 +1304,7 @@ static int put_described(struct wr *w, const char *id, const char *desc,
 	wb_u8(&b, ver_enc(w->ver));
 	wb_put(&b, "eng", 3);
 	wb_desc(&b, w->ver, desc);
-	wb_values(&b, w->ver, v, n);
+	wb_values(&b, w->ver, v, n, false);
 	return put_frame(w, id, &b);
 }
 

@@ -1799,9 +1799,23 @@ struct mctx {
 	int err;
 };
 
+/*
+ * Copy box @b as it is, except that a size field of 0 ("to the end of
+ * the enclosing box", ISO/IEC 14496-12 4.2) becomes the box's size: what
+ * follows it in the new parent (an ilst, a udta) must not be swallowed.
+ */
 static void emit_raw(struct mctx *c, const struct box *b)
 {
-	ob_put(&c->o, c->buf + b->off, b->size);
+	if (mf_get_be32(c->buf + b->off) != 0) {
+		ob_put(&c->o, c->buf + b->off, b->size);
+		return;
+	}
+	if (b->size > UINT32_MAX) {
+		c->err = -EFBIG;
+		return;
+	}
+	ob_be32(&c->o, (uint32_t)b->size);
+	ob_put(&c->o, c->buf + b->off + 4, b->size - 4);
 }
 
 static void emit_close(struct mctx *c, size_t start)

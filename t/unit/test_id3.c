@@ -424,6 +424,27 @@ static void test_v23(void **state)
 	rec_free(&r);
 }
 
+/*
+ * A 2.3 TYER longer than a date piece keeps is cut on a character
+ * boundary: ten ISO-8859-1 "\xe9" are 20 bytes of UTF-8, cut to 7
+ * characters, never to 15 bytes ending inside one (fuzz finding
+ * roundtrip-mp3-tags: the served file read that back as mojibake).
+ */
+static void test_v23_long_year(void **state)
+{
+	struct tb t;
+	struct rec r;
+
+	(void)state;
+	tb_start(&t, 3, 0);
+	LATIN(&t, 3, "TYER", "\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9");
+	tb_end(&t, false);
+	assert_int_equal(parse(t.buf, t.len, &r), 0);
+	assert_int_equal(r.ntags, 1);
+	ASSERT_TAG(&r, "date=\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9");
+	rec_free(&r);
+}
+
 static void test_v22(void **state)
 {
 	struct tb t;
@@ -699,6 +720,44 @@ static void test_build(void **state)
 	free(buf);
 }
 
+/*
+ * A genre text starting with '(' survives a round trip in 2.3 and 2.4:
+ * written "((" (id3v2.3.0 4.2.1) so that it is not read as a "(n)"
+ * reference or lose a parenthesis (fuzz finding: "(((x" came back as
+ * "((x").
+ */
+static void test_build_genre_paren(void **state)
+{
+	static const struct mf_synth_tag tags[] = {
+		{ "genre", "(((x" }, { "genre", "(13)" }, { "genre", "Rock" },
+	};
+
+	(void)state;
+	/* 2.4 holds the three as NUL-separated values; 2.3 joins several
+	 * with '/', so it is given one at a time */
+	for (size_t k = 0; k < 4; k++) {
+		int ver = k == 0 ? 4 : 3;
+		struct mf_synth_input in = {
+			.tags = k == 0 ? tags : tags + k - 1,
+			.ntags = k == 0 ? 3 : 1,
+		};
+		struct rec r;
+		size_t len;
+		uint8_t *buf = build(&in, ver, &len);
+
+		assert_int_equal(parse(buf, len, &r), 0);
+		assert_int_equal(r.ntags, in.ntags);
+		for (size_t i = 0; i < in.ntags; i++) {
+			char kv[64];
+
+			snprintf(kv, sizeof(kv), "genre=%s", in.tags[i].value);
+			ASSERT_TAG(&r, kv);
+		}
+		rec_free(&r);
+		free(buf);
+	}
+}
+
 static void test_build_refuses(void **state)
 {
 	const struct mf_synth_tag bad[] = { { "Title", "x" } };
@@ -814,10 +873,12 @@ int main(void)
 		cmocka_unit_test(test_v24),
 		cmocka_unit_test(test_v24_itunes_sizes),
 		cmocka_unit_test(test_v23),
+		cmocka_unit_test(test_v23_long_year),
 		cmocka_unit_test(test_v22),
 		cmocka_unit_test(test_v1),
 		cmocka_unit_test(test_image_info),
 		cmocka_unit_test(test_build),
+		cmocka_unit_test(test_build_genre_paren),
 		cmocka_unit_test(test_build_refuses),
 		cmocka_unit_test(test_hostile),
 	};

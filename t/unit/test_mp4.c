@@ -646,6 +646,10 @@ static void c_full(struct craft *c, const char *type, const void *body,
  * has @nchunks offsets starting at the mdat payload + @shift, udta/meta/
  * ilst with @ilst bytes), mdat of 64 bytes.
  */
+/* Bytes craft_file() puts in the meta after the ilst (none if NULL). */
+static const uint8_t *meta_tail;
+static size_t meta_tail_len;
+
 static void craft_file(struct craft *c, const char *handler, uint32_t nchunks,
 		       uint32_t shift, const void *ilst, size_t ilst_len)
 {
@@ -684,6 +688,8 @@ static void craft_file(struct craft *c, const char *handler, uint32_t nchunks,
 	c_open(c, "ilst");
 	c_bytes(c, ilst, ilst_len);
 	c_close(c);
+	if (meta_tail)
+		c_bytes(c, meta_tail, meta_tail_len);
 	c_close(c);
 	c_close(c);
 	c_close(c);
@@ -877,6 +883,51 @@ static void test_co64(void **state)
 	rec_free(&r);
 }
 
+/*
+ * A box of size 0 ("to the end of the enclosing box") after the ilst: the
+ * served meta must not let it swallow the new ilst (fuzz finding
+ * roundtrip-mp4-title: the title was lost).
+ */
+static void test_size0_box(void **state)
+{
+	static const uint8_t ilst[] = {
+		0, 0, 0, 25, 0xa9, 'n', 'a', 'm',
+		0, 0, 0, 17, 'd', 'a', 't', 'a', 0, 0, 0, 1, 0, 0, 0, 0, 'T',
+	};
+	static const uint8_t tail[] = { 0, 0, 0, 0, 'z', 'z', 'z', 'z',
+					1, 2, 3, 4 };
+	struct craft c;
+	struct rec r = { 0 }, r2 = { 0 };
+	struct input s;
+	struct mf_layout *l = NULL;
+	struct io_ctx io;
+	char why[128];
+	uint8_t *served;
+	size_t slen;
+
+	(void)state;
+	meta_tail = tail;
+	meta_tail_len = sizeof(tail);
+	craft_file(&c, "soun", 1, 0, ilst, sizeof(ilst));
+	meta_tail = NULL;
+	assert_int_equal(probe_craft(&c, &r, why, sizeof(why)), 0);
+	assert_int_equal(r.ntags, 1);
+	input_from(&s, &r, c.n);
+	assert_int_equal(mf_mp4_synth(&s.in, &l), 0);
+	io = (struct io_ctx){ .r = &r, .backing = c.b, .backing_len = c.n };
+	served = serve(l, &io, &slen);
+	assert_int_equal(probe_bytes(served, slen, &r2, why, sizeof(why)), 0);
+	same_items(r.tags, r.ntags, r2.tags, r2.ntags);
+	assert_int_equal(r2.len, r.len);
+	assert_memory_equal(served + r2.off, c.b + r.off, r.len);
+	/* the kept box now has its size written out */
+	assert_non_null(memmem(served, slen, "\0\0\0\14zzzz", 8));
+	free(served);
+	mf_layout_free(l);
+	rec_free(&r2);
+	rec_free(&r);
+}
+
 /* ---- hostile mutations of a real file ---- */
 
 static void probe_and_synth(const uint8_t *buf, size_t len)
@@ -968,6 +1019,7 @@ int main(void)
 		cmocka_unit_test(test_synth_refuses),
 		cmocka_unit_test(test_crafted),
 		cmocka_unit_test(test_co64),
+		cmocka_unit_test(test_size0_box),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_mutated),
 		cmocka_unit_test(test_not_regular),
