@@ -335,6 +335,24 @@ void mf_layout_seg(const struct mf_layout *l, size_t i, struct mf_seg *out)
 	}
 }
 
+int mf_layout_each_blob(const struct mf_layout *l,
+			int (*fn)(void *ctx, const struct mf_blob_ref *ref,
+				  uint64_t need),
+			void *ctx)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < l->nsegs && !ret; i++) {
+		const struct layout_seg *seg = &l->segs[i];
+
+		if (seg->kind == MF_SEG_BLOB)
+			ret = fn(ctx, &seg->blob, seg->src_off + seg->len);
+		else if (seg->kind == MF_SEG_CUSTOM && seg->ops == &b64_ops)
+			ret = mf_layout_each_blob(seg->priv, fn, ctx);
+	}
+	return ret;
+}
+
 size_t mf_layout_find(const struct mf_layout *l, uint64_t off)
 {
 	size_t lo = 0, hi = l->nsegs;

@@ -125,6 +125,18 @@ uint64_t mf_layout_size(const struct mf_layout *l);
 size_t mf_layout_nsegs(const struct mf_layout *l);
 void mf_layout_seg(const struct mf_layout *l, size_t i, struct mf_seg *out);
 
+/*
+ * Call @fn(@ctx, ref, need) once per MF_SEG_BLOB segment of @l and of the
+ * layouts nested in it (mf_layout_add_base64()), in order; @need is the
+ * blob bytes that segment reads (its source offset + length). A blob read
+ * by several segments is reported each time. Stops at and returns the
+ * first non-zero value of @fn, else 0. Thread-safe on a shared layout.
+ */
+int mf_layout_each_blob(const struct mf_layout *l,
+			int (*fn)(void *ctx, const struct mf_blob_ref *ref,
+				  uint64_t need),
+			void *ctx);
+
 /* Index of the segment holding byte @off, or nsegs if @off >= size. */
 size_t mf_layout_find(const struct mf_layout *l, uint64_t off);
 

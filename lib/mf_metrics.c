@@ -110,6 +110,10 @@ const struct mf_metric_desc mf_metric_descs[MF_M__COUNT] = {
 	[MF_M_REFRESH_LAST_NS] = G("refresh.last_duration_s",
 		"musefs_mount_last_refresh_duration_seconds", NULL, "seconds",
 		1000000000, "Duration of the last refresh pass."),
+	[MF_M_STALE_WAITS] = C("refresh.stale_waits",
+		"musefs_mount_stale_waits_total", NULL, "", 1,
+		"Requests that found the store ahead of the tree and waited "
+		"for a refresh."),
 	[MF_M_WATERMARK] = G("changelog.watermark",
 		"musefs_mount_changelog_watermark", NULL, "", 1,
 		"Changelog sequence number the tree reflects."),

@@ -72,6 +72,7 @@ enum mf_metric {
 	MF_M_REBUILDS_INCR,
 	MF_M_REBUILDS_FULL,
 	MF_M_REFRESH_LAST_NS,	/* gauge: duration of the last refresh */
+	MF_M_STALE_WAITS,	/* requests that woke the refresh */
 	MF_M_WATERMARK,		/* gauge: changelog seq applied */
 	MF_M_STORE_HEAD,	/* gauge: changelog head seen at last poll */
 	MF_M_LAG_SEQ,		/* derived: head - watermark, >= 0 */

@@ -51,6 +51,7 @@ struct mf_node {
 	union {
 		struct {
 			int64_t track;
+			uint64_t version;	/* immutable */
 			_Atomic uint64_t size1;	/* atomic: size + 1, 0 = none */
 			_Atomic int64_t mtime;	/* atomic: with size1 */
 		} f;
@@ -259,6 +260,12 @@ static int tix_grow(struct mf_tree *t)
 	t->tix = nt;
 	t->tix_mask = cap - 1;
 	return 0;
+}
+
+/* Point the entry of @slot's track (present) at @slot instead. */
+static void tix_swap(struct mf_tree *t, uint32_t slot)
+{
+	t->tix[tix_find(t, t->nodes[slot].u.f.track)] = slot + 1;
 }
 
 /* Make room for one more entry (call before tix_put). */
@@ -483,6 +490,16 @@ size_t mf_node_nsubdir(const struct mf_node *n)
 	return n->flags & F_DIR ? n->u.d.nsubdir : 0;
 }
 
+uint64_t mf_node_version(const struct mf_node *n)
+{
+	return n->flags & F_DIR ? 0 : n->u.f.version;
+}
+
+bool mf_node_live(const struct mf_node *n)
+{
+	return n->flags & F_LIVE;
+}
+
 int64_t mf_node_mtime_ns(const struct mf_node *n)
 {
 	return n->flags & F_DIR ? n->u.d.mtime : 0;
@@ -523,6 +540,14 @@ const struct mf_node *mf_tree_get(const struct mf_tree *t, uint64_t ino)
 	if (ino == 0 || ino > t->nslots)
 		return NULL;
 	return t->nodes[ino - 1].flags & F_LIVE ? &t->nodes[ino - 1] : NULL;
+}
+
+const struct mf_node *mf_tree_get_any(const struct mf_tree *t, uint64_t ino)
+{
+	if (ino == 0 || ino > t->nslots)
+		return NULL;
+	return t->nodes[ino - 1].flags & (F_LIVE | F_ORPHAN) ?
+	       &t->nodes[ino - 1] : NULL;
 }
 
 /* Binary search of @len bytes of @name among the first @hi entries of @d. */
@@ -687,6 +712,7 @@ struct apply {
 	mf_tree_inval_fn inval;
 	void *ctx;
 	uint32_t *slot;		/* per change: its node, or NO_SLOT */
+	uint32_t *old;		/* per change: the node it replaces, or NO_SLOT */
 	uint32_t *dir;		/* per change: target directory, or NO_SLOT */
 	uint8_t *state;		/* per change: ST_* */
 	uint32_t *touched;	/* directories touched */
@@ -913,6 +939,7 @@ static int phase_detach(struct apply *a)
 		int ret;
 
 		a->slot[i] = s;
+		a->old[i] = NO_SLOT;
 		a->dir[i] = NO_SLOT;
 		a->state[i] = ST_TODO;
 		if (s == NO_SLOT) {
@@ -921,6 +948,18 @@ static int phase_detach(struct apply *a)
 			continue;
 		}
 		n = &t->nodes[s];
+		if (a->ch[i].path && n->u.f.version != a->ch[i].version) {
+			/* a new version: a new node; the old one keeps its
+			 * bytes (and cached attributes) for its handles */
+			ret = touch(a, n->parent);
+			if (ret)
+				return ret;
+			inval(a, n->parent, n->name);
+			n->flags |= F_DETACHED;
+			a->old[i] = s;
+			a->slot[i] = NO_SLOT;
+			continue;
+		}
 		atomic_store(&n->u.f.size1, 0);
 		inval(a, s, NULL);
 		if (a->ch[i].path && same_place(a, s, a->ch[i].path)) {
@@ -936,6 +975,19 @@ static int phase_detach(struct apply *a)
 			a->state[i] = ST_GONE;
 	}
 	return 0;
+}
+
+/*
+ * Out of memory in phase B: change @i leaves its track out of the tree
+ * (the node it would have replaced, if any, goes as a removal would).
+ */
+static void left_out(struct apply *a, size_t i)
+{
+	if (a->old[i] != NO_SLOT) {
+		a->slot[i] = a->old[i];
+		a->old[i] = NO_SLOT;
+	}
+	a->state[i] = a->slot[i] == NO_SLOT ? ST_DONE : ST_GONE;
 }
 
 /* Phase B: directories for every path, then link the files. */
@@ -972,22 +1024,25 @@ static int phase_link(struct apply *a)
 			continue;
 		if (a->dir[i] == NO_SLOT || ret) {
 			/* out of memory: the track is left out */
-			a->state[i] = s == NO_SLOT ? ST_DONE : ST_GONE;
+			left_out(a, i);
 			continue;
 		}
 		base = strrchr(p, '/');
 		base = base ? base + 1 : p;
 		if (s == NO_SLOT) {
-			ret = tix_reserve(t);
+			bool swap = a->old[i] != NO_SLOT;
+
+			ret = swap ? 0 : tix_reserve(t);
 			s = ret ? NO_SLOT : slot_alloc(t);
 			if (s == NO_SLOT) {
 				ret = -ENOMEM;
-				a->state[i] = ST_DONE;
+				left_out(a, i);
 				continue;
 			}
 			n = &t->nodes[s];
 			n->flags = F_LIVE;
 			n->u.f.track = a->ch[i].track_id;
+			n->u.f.version = a->ch[i].version;
 			atomic_init(&n->u.f.size1, 0);
 			atomic_init(&n->u.f.mtime, 0);
 			t->nfiles++;
@@ -998,10 +1053,13 @@ static int phase_link(struct apply *a)
 				t->nfiles--;
 				slot_release(t, s);
 				a->slot[i] = NO_SLOT;
-				a->state[i] = ST_DONE;
+				left_out(a, i);
 				continue;
 			}
-			tix_put(t, s);
+			if (swap)
+				tix_swap(t, s);
+			else
+				tix_put(t, s);
 		} else {
 			n = &t->nodes[s];
 			if (set_name(t, n, base, strlen(base), NULL) < 0 ||
@@ -1280,14 +1338,16 @@ int mf_tree_apply(struct mf_tree *t, const struct mf_tree_change *changes,
 		return ret;
 	reclaim_orphans(t);
 	a.slot = malloc((n ? n : 1) * sizeof(*a.slot));
+	a.old = malloc((n ? n : 1) * sizeof(*a.old));
 	a.dir = malloc((n ? n : 1) * sizeof(*a.dir));
 	a.state = malloc(n ? n : 1);
-	if (!a.slot || !a.dir || !a.state) {
+	if (!a.slot || !a.old || !a.dir || !a.state) {
 		ret = -ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
 		a.slot[i] = NO_SLOT;
+		a.old[i] = NO_SLOT;
 		a.state[i] = ST_DONE;
 	}
 	/* directories an earlier ENOMEM left unsettled are settled now */
@@ -1303,9 +1363,12 @@ int mf_tree_apply(struct mf_tree *t, const struct mf_tree_change *changes,
 	if (ret) {
 rollback:
 		/* nothing moved yet: put back what was marked */
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
 			if (a.slot[i] != NO_SLOT && a.state[i] != ST_SAME)
 				t->nodes[a.slot[i]].flags &= ~F_DETACHED;
+			if (a.old[i] != NO_SLOT)
+				t->nodes[a.old[i]].flags &= ~F_DETACHED;
+		}
 		for (size_t i = 0; i < a.ntouched; i++) {
 			t->nodes[a.touched[i]].flags &= ~F_TOUCHED;
 			if (t->nodes[a.touched[i]].flags & F_UNSETTLED)
@@ -1327,6 +1390,8 @@ rollback:
 	for (size_t i = 0; i < n; i++) {
 		uint32_t s = a.slot[i];
 
+		if (a.old[i] != NO_SLOT)
+			slot_drop(t, a.old[i]);	/* replaced: the new one is s */
 		if (s == NO_SLOT)
 			continue;
 		if (a.state[i] == ST_GONE)
@@ -1340,6 +1405,7 @@ out:
 	free(a.touched);
 	free(a.state);
 	free(a.dir);
+	free(a.old);
 	free(a.slot);
 	return ret;
 }

@@ -27,8 +27,11 @@
  *     names collide as above.
  *
  * Inode numbers: a node's number is its slot index + 1. A file keeps its
- * node while its track exists (renames and moves included); a directory
- * keeps its node while it has entries. A removed node's slot is reused only
+ * node while its track exists with the same version (renames and moves
+ * included); a change with another version gives the track a new node, so
+ * that an inode's served bytes never change (the kernel keeps one page
+ * cache and one size per inode, and handles opened before the change go on
+ * reading the old node). A directory keeps its node while it has entries. A removed node's slot is reused only
  * once the kernel has forgotten it (lookup count 0, see mf_tree_ref() and
  * mf_tree_forget()), and then with a new generation number, so an (inode,
  * generation) pair never names two different objects.
@@ -60,6 +63,9 @@ struct mf_tree_change {
 	int64_t track_id;	/* unique within one batch */
 	const char *path;	/* new relative path ("a/b/c.flac"), or NULL
 				 * to remove the track */
+	uint64_t version;	/* what the node serves (opaque to the tree):
+				 * another value than the node's gives the
+				 * track a new node */
 };
 
 /*
@@ -83,8 +89,12 @@ void mf_tree_free(struct mf_tree *t);
  * Apply @n changes. Each path must be relative and made of non-empty
  * components of at most 255 bytes without NUL, other than "." and ".."
  * (mf_template_render() output qualifies). A change for a track not in the
- * tree with a NULL path is a no-op; a change whose path is the one the
- * track already has only reports the track's inode (its bytes changed).
+ * tree with a NULL path is a no-op; a change whose path and version are
+ * the node's only reports the track's inode. A change of version replaces
+ * the track's node by a new one at the new path: the old node leaves the
+ * tree (reported as a vanished name, not as an inode to invalidate: its
+ * bytes stay what they were) and stays readable with mf_tree_get_any()
+ * while the kernel holds it.
  * @now_ns stamps the mtime of the directories whose entries change.
  * @inval (may be NULL) is called for every name and inode to invalidate;
  * it must not call back into the tree.
@@ -104,6 +114,17 @@ const struct mf_node *mf_tree_root(const struct mf_tree *t);
 
 /* The live node with inode number @ino, or NULL (none, or removed). */
 const struct mf_node *mf_tree_get(const struct mf_tree *t, uint64_t ino);
+
+/*
+ * As mf_tree_get(), but also a removed file the kernel still holds (an
+ * orphan: lookup count above 0): its track, version and cached attributes
+ * stay readable until mf_tree_forget() lets the next apply reclaim it.
+ * mf_node_live() tells the two apart. NULL for no such inode.
+ */
+const struct mf_node *mf_tree_get_any(const struct mf_tree *t, uint64_t ino);
+
+/* Is @n in the tree (not an orphan)? */
+bool mf_node_live(const struct mf_node *n);
 
 /*
  * Entry @name (one component) of directory @parent_ino, or NULL if
@@ -180,6 +201,10 @@ bool mf_node_is_dir(const struct mf_node *n);
 /* Files: the track served. Directories: -1. */
 int64_t mf_node_track(const struct mf_node *n);
 
+/* Files: the version given by the change that made the node (it never
+ * changes for a node). Directories: 0. */
+uint64_t mf_node_version(const struct mf_node *n);
+
 /* Directories: number of entries, of child directories. Files: 0. */
 size_t mf_node_nchild(const struct mf_node *n);
 size_t mf_node_nsubdir(const struct mf_node *n);
@@ -190,8 +215,8 @@ int64_t mf_node_mtime_ns(const struct mf_node *n);
 
 /*
  * Files: a cache of the served size (bytes) and mtime (ns), filled by
- * readers after computing them and dropped by mf_tree_apply() when the
- * track changes. mf_node_attr_get() returns false when nothing is cached.
+ * readers after computing them and dropped by mf_tree_apply() when a
+ * change keeps the node (a replaced node keeps its own). mf_node_attr_get() returns false when nothing is cached.
  * Atomic: readers may race to fill it with the same values.
  */
 bool mf_node_attr_get(const struct mf_node *n, uint64_t *size,

@@ -44,7 +44,20 @@ _Static_assert(sizeof(fuse_ino_t) >= sizeof(uint64_t), "64-bit inodes");
 /* More changed tracks than this: one full scan beats that many lookups. */
 #define MF_FULL_SCAN_MIN 4096
 
+/* Longest wait (s) of a request for a refresh to catch up with the store. */
+#define MF_STALE_WAIT_S 5
+
+/* served_get(): any version will do. */
+#define MF_ANY_VERSION UINT64_MAX
+
 /*---- state -----------------------------------------------------------*/
+
+/* A blob a layout reads (art.data, tags.value_blob), copied from the store. */
+struct pin {
+	struct mf_blob_ref ref;
+	uint64_t len;			/* bytes held: what the layout reads */
+	uint8_t *data;
+};
 
 /* One cached layout of one track version; reference counted. */
 struct served {
@@ -53,17 +66,24 @@ struct served {
 	char *backing_path;		/* immutable */
 	struct mf_layout *layout;	/* immutable */
 	size_t mem;			/* bytes charged to the cache */
-	_Atomic bool stale;		/* atomic: a refresh dropped it */
 	_Atomic bool refused;		/* atomic: confinement logged it */
+	/* copies of the blobs the layout reads, made at its first open
+	 * (served_pin()) so that its handles go on reading them after a
+	 * tagger deletes the rows; published under cache_lock before
+	 * pinned is set (release), immutable after */
+	_Atomic bool pinned;
+	struct pin *pins;
+	size_t npins;
 	uint64_t store_gen;		/* immutable: the store it came from */
 	struct served *prev, *next;	/* LRU list; guarded by cache_lock */
 };
 
-/* An open file handle. */
+/* An open file handle: one version of one inode (the node's version). */
 struct handle {
 	int fd;				/* the backing file */
 	struct served *sv;		/* one reference */
 	fuse_ino_t ino;			/* immutable */
+	uint64_t gen;			/* immutable: the node's generation */
 	_Atomic int refs;		/* atomic: open model 1, else cache + reads */
 	struct handle *prev, *next;	/* fs->handles; guarded by handles_lock */
 };
@@ -110,6 +130,16 @@ struct mf_fs {
 	int64_t data_version;		/* refresh thread only */
 	struct inval *invals;		/* refresh thread only */
 	size_t ninvals, invals_cap;	/* refresh thread only */
+	/* invalidations handed to the notifier thread: never sent from a
+	 * request handler or the refresh thread, since the kernel may wait
+	 * for requests in flight (a lookup holds its directory's lock while
+	 * it waits for the refresh) before it invalidates */
+	pthread_mutex_t notify_lock;
+	pthread_cond_t notify_cond;	/* work queued, or stop */
+	struct inval *nq;		/* guarded by notify_lock */
+	size_t nq_n, nq_cap;		/* guarded by notify_lock */
+	pthread_t notify_thread;
+	bool notify_running;		/* owner thread only */
 
 	pthread_mutex_t cache_lock;
 	struct served **slots;		/* guarded by cache_lock; by track id */
@@ -142,8 +172,16 @@ struct mf_fs {
 	struct fuse_session *se;	/* set before the refresh thread starts */
 	pthread_t refresh_thread;
 	bool refresh_running;		/* owner thread only */
-	pthread_mutex_t stop_lock;
-	pthread_cond_t stop_cond;	/* signalled by mf_fs_stop */
+	_Atomic bool refresh_live;	/* atomic: the refresh thread runs */
+	/* the refresh thread sleeps on wake_cond between polls; a request
+	 * that finds the store ahead of its node (wait_refresh()) wakes it
+	 * and waits on ended_cond for a refresh that began after it asked */
+	pthread_mutex_t wake_lock;
+	pthread_cond_t wake_cond;	/* mf_fs_stop, wait_refresh */
+	pthread_cond_t ended_cond;	/* a refresh ended, or stop */
+	bool refresh_wanted;		/* guarded by wake_lock */
+	uint64_t refresh_begun;		/* guarded by wake_lock */
+	uint64_t refresh_ended;		/* guarded by wake_lock */
 	_Atomic bool stop;		/* atomic */
 };
 
@@ -218,10 +256,34 @@ static struct mf_store *thread_store(struct mf_fs *fs)
 
 /*---- layout cache ----------------------------------------------------*/
 
+/*
+ * What a tree node of this layout serves: the store generation in the top
+ * 16 bits, tracks.content_version below (a store would need 2^48 bumps of
+ * one track to wrap into the generation). Every change of served bytes
+ * moves it, so a node (an inode) serves exactly one version.
+ */
+static uint64_t version_of(uint64_t store_gen, int64_t content_version)
+{
+	return store_gen << 48 ^ (uint64_t)content_version;
+}
+
+static uint64_t served_version(const struct served *sv)
+{
+	return version_of(sv->store_gen, sv->info.content_version);
+}
+
+static void pins_free(struct pin *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].data);
+	free(v);
+}
+
 static void served_put(struct served *sv)
 {
 	if (!sv || atomic_fetch_sub(&sv->refs, 1) != 1)
 		return;
+	pins_free(sv->pins, sv->npins);
 	mf_layout_free(sv->layout);
 	free(sv->backing_path);
 	free(sv);
@@ -366,17 +428,19 @@ static void cache_drop(struct mf_fs *fs, const int64_t *ids, size_t n)
 		}
 	}
 	pthread_mutex_unlock(&fs->cache_lock);
-	for (struct served *sv = dead; sv; sv = sv->next)
-		atomic_store(&sv->stale, true);	/* a newer version exists */
 	served_put_chain(dead);
 }
 
 /*
  * The served state of track @id, with one reference for the caller
- * (served_put()). Returns 0, ENOENT (track gone), EIO (malformed row,
- * store error, synthesis refused) or ENOMEM: positive errno for replies.
+ * (served_put()): the cached one when its version is @want (or any with
+ * MF_ANY_VERSION), else what the store has now - which may be another
+ * version than @want: callers compare served_version(). Returns 0, ENOENT
+ * (track gone), EIO (malformed row, store error, synthesis refused) or
+ * ENOMEM: positive errno for replies.
  */
-static int served_get(struct mf_fs *fs, int64_t id, struct served **out)
+static int served_get(struct mf_fs *fs, int64_t id, uint64_t want,
+		      struct served **out)
 {
 	struct mf_store *s;
 	struct mf_track *t = NULL;
@@ -388,7 +452,8 @@ static int served_get(struct mf_fs *fs, int64_t id, struct served **out)
 	pthread_mutex_lock(&fs->cache_lock);
 	j = cache_find(fs, id);
 	if (j < fs->nslots &&
-	    fs->slots[j]->store_gen == atomic_load(&fs->store_gen)) {
+	    fs->slots[j]->store_gen == atomic_load(&fs->store_gen) &&
+	    (want == MF_ANY_VERSION || served_version(fs->slots[j]) == want)) {
 		sv = fs->slots[j];
 		atomic_fetch_add(&sv->refs, 1);
 		lru_unlink(fs, sv);
@@ -436,7 +501,15 @@ static int served_get(struct mf_fs *fs, int64_t id, struct served **out)
 	atomic_init(&sv->refs, 1);
 
 	pthread_mutex_lock(&fs->cache_lock);
-	if (gen == fs->cache_gen && cache_find(fs, id) >= fs->nslots &&
+	j = gen == fs->cache_gen ? cache_find(fs, id) : 0;
+	if (gen == fs->cache_gen && j < fs->nslots &&
+	    served_version(fs->slots[j]) != served_version(sv)) {
+		/* another version (older, or of a replaced store) */
+		evict = cache_remove_slot(fs, j);
+		evict->next = NULL;
+		j = fs->nslots;
+	}
+	if (gen == fs->cache_gen && j >= fs->nslots &&
 	    ((fs->nentries + 1) * 2 <= fs->nslots || cache_grow(fs) == 0)) {
 		j = slot_of(fs, id);
 		while (fs->slots[j])
@@ -461,6 +534,124 @@ static int served_get(struct mf_fs *fs, int64_t id, struct served **out)
 	return 0;
 }
 
+
+struct pin_set {
+	struct pin *v;
+	size_t n, cap;
+};
+
+/* mf_layout_each_blob() callback: one pin per blob, the largest need. */
+static int pin_note(void *ctx, const struct mf_blob_ref *ref, uint64_t need)
+{
+	struct pin_set *ps = ctx;
+	struct pin *v;
+
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->v[i].ref.kind == ref->kind &&
+		    ps->v[i].ref.rowid == ref->rowid) {
+			if (need > ps->v[i].len)
+				ps->v[i].len = need;
+			return 0;
+		}
+	v = mf_array_grow(ps->v, &ps->cap, ps->n + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	ps->v = v;
+	v[ps->n].ref = *ref;
+	v[ps->n].len = need;
+	v[ps->n].data = NULL;
+	ps->n++;
+	return 0;
+}
+
+/*
+ * Copy the blobs @sv's layout reads into memory, once per served version
+ * (at its first open; a stat never pays for it). The copies are charged to
+ * the layout cache while @sv is in it and live as long as a handle holds
+ * @sv. Returns 0, EIO (a row gone or shorter than the layout says, a store
+ * error, a replaced store) or ENOMEM. Threads may race to pin the same
+ * @sv: one copy is published, the others freed.
+ */
+static int served_pin(struct mf_fs *fs, struct served *sv)
+{
+	struct pin_set ps = { 0 };
+	struct mf_store *s;
+	uint64_t gen = 0;
+	size_t bytes = 0, j;
+	int ret;
+
+	if (atomic_load_explicit(&sv->pinned, memory_order_acquire))
+		return 0;
+	if (mf_layout_each_blob(sv->layout, pin_note, &ps) < 0) {
+		ret = ENOMEM;
+		goto out;
+	}
+	s = ps.n ? thread_store_gen(fs, &gen) : NULL;
+	if (ps.n && (!s || gen != sv->store_gen)) {
+		ret = EIO;
+		goto out;
+	}
+	for (size_t i = 0; i < ps.n; i++) {
+		struct pin *p = &ps.v[i];
+
+		/* the layout's blob lengths were bounded when it was made */
+		if (p->len > SIZE_MAX / 2) {
+			ret = EIO;
+			goto out;
+		}
+		p->data = malloc(p->len ? (size_t)p->len : 1);
+		if (!p->data) {
+			ret = ENOMEM;
+			goto out;
+		}
+		if (p->len && mf_store_blob_read(s, &p->ref, 0, p->data,
+						 (size_t)p->len) < 0) {
+			mf_warn("mount", "track %lld: cannot read its %s blob "
+				"(row %lld): the store changed under the open",
+				(long long)sv->info.id,
+				p->ref.kind == MF_BLOB_ART ? "art" : "tag",
+				(long long)p->ref.rowid);
+			ret = EIO;
+			goto out;
+		}
+		bytes += (size_t)p->len;
+	}
+	pthread_mutex_lock(&fs->cache_lock);
+	if (!atomic_load(&sv->pinned)) {
+		sv->pins = ps.v;
+		sv->npins = ps.n;
+		ps.v = NULL;
+		ps.n = 0;
+		j = cache_find(fs, sv->info.id);
+		if (j < fs->nslots && fs->slots[j] == sv)
+			fs->cache_mem += bytes;
+		sv->mem += bytes;
+		atomic_store_explicit(&sv->pinned, true, memory_order_release);
+	}
+	pthread_mutex_unlock(&fs->cache_lock);
+	ret = 0;
+out:
+	pins_free(ps.v, ps.n);
+	return ret;
+}
+
+/* Has the store moved past the version @sv serves (or lost the track)? */
+static bool version_moved(struct mf_fs *fs, const struct served *sv)
+{
+	struct mf_store *s;
+	struct mf_track *t = NULL;
+	uint64_t gen = 0;
+	bool moved;
+
+	s = thread_store_gen(fs, &gen);
+	if (!s || gen != sv->store_gen)
+		return true;
+	if (mf_track_load(s, sv->info.id, &t) < 0)
+		return true;	/* gone, or unreadable now */
+	moved = mf_track_info(t)->content_version != sv->info.content_version;
+	mf_track_free(t);
+	return moved;
+}
 
 /*---- attributes ------------------------------------------------------*/
 
@@ -536,6 +727,8 @@ static void dir_attr(struct mf_fs *fs, fuse_ino_t ino, size_t nsubdir,
 struct node_copy {
 	fuse_ino_t ino;
 	uint64_t gen;
+	uint64_t version;	/* files: what the node serves */
+	bool live;		/* in the tree (else an orphan the kernel holds) */
 	bool is_dir;
 	bool have_attr;		/* files: size and mtime below are cached */
 	int64_t track;
@@ -550,6 +743,8 @@ static void copy_node(const struct mf_tree *t, const struct mf_node *n,
 	c->ino = mf_tree_ino(t, n);
 	c->gen = mf_node_gen(n);
 	c->is_dir = mf_node_is_dir(n);
+	c->live = mf_node_live(n);
+	c->version = mf_node_version(n);
 	c->track = mf_node_track(n);
 	c->nsubdir = mf_node_nsubdir(n);
 	c->mtime_ns = mf_node_mtime_ns(n);
@@ -557,9 +752,9 @@ static void copy_node(const struct mf_tree *t, const struct mf_node *n,
 }
 
 /*
- * Copy node @ino (or, with @name, entry @name of directory @ino) into *@c
- * under tree_lock; with @ref, count one kernel reference to it. Returns 0
- * or ENOENT.
+ * Copy node @ino (live, or an orphan the kernel still holds) or, with
+ * @name, the live entry @name of directory @ino into *@c under tree_lock;
+ * with @ref, count one kernel reference to it. Returns 0 or ENOENT.
  */
 static int find_node(struct mf_fs *fs, fuse_ino_t ino, const char *name,
 		     bool ref, struct node_copy *c)
@@ -568,7 +763,7 @@ static int find_node(struct mf_fs *fs, fuse_ino_t ino, const char *name,
 
 	pthread_rwlock_rdlock(&fs->tree_lock);
 	n = name ? mf_tree_lookup(fs->tree, ino, name) :
-		   mf_tree_get(fs->tree, ino);
+		   mf_tree_get_any(fs->tree, ino);
 	if (n) {
 		copy_node(fs->tree, n, c);
 		if (ref)
@@ -585,40 +780,64 @@ static void unref_node(struct mf_fs *fs, fuse_ino_t ino)
 	pthread_rwlock_unlock(&fs->tree_lock);
 }
 
-static uint64_t cache_gen_now(struct mf_fs *fs)
+/*
+ * The store is ahead of the tree: a request found a newer version of a
+ * track than its live node serves (the refresh has not run since the
+ * commit). Wake the refresh thread and wait, at most MF_STALE_WAIT_S, for
+ * a refresh that began after this call to end. Returns whether one did
+ * (then the track's new node is in the tree). Blocks the calling worker.
+ */
+static bool wait_refresh(struct mf_fs *fs)
 {
-	uint64_t g;
+	struct timespec ts;
+	uint64_t target;
+	bool done;
 
-	pthread_mutex_lock(&fs->cache_lock);
-	g = fs->cache_gen;
-	pthread_mutex_unlock(&fs->cache_lock);
-	return g;
+	if (!atomic_load(&fs->refresh_live))
+		return false;
+	mf_metric_inc(MF_M_STALE_WAITS);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += MF_STALE_WAIT_S;
+	pthread_mutex_lock(&fs->wake_lock);
+	target = fs->refresh_begun + 1;
+	fs->refresh_wanted = true;
+	pthread_cond_signal(&fs->wake_cond);
+	while (fs->refresh_ended < target && !atomic_load(&fs->stop) &&
+	       pthread_cond_timedwait(&fs->ended_cond, &fs->wake_lock,
+				      &ts) == 0)
+		;
+	done = fs->refresh_ended >= target;
+	pthread_mutex_unlock(&fs->wake_lock);
+	return done;
 }
 
 /*
- * Fill c->size and c->mtime_ns of a file from its layout; cache them in
- * the node unless a refresh began meanwhile (it bumps cache_gen before it
- * patches the tree, which clears the cached attributes: a layout loaded
- * before the change must not put the old size back).
+ * Fill c->size and c->mtime_ns of a file from its layout and cache them in
+ * the node (a node's version, so its attributes, never change). ESTALE
+ * when the store has another version than the node serves (an orphan,
+ * or a live node the refresh has not replaced yet: see wait_refresh()).
  */
 static int fill_file_attr(struct mf_fs *fs, struct node_copy *c)
 {
 	const struct mf_node *n;
 	struct served *sv;
-	uint64_t gen = cache_gen_now(fs);
 	int err;
 
-	err = served_get(fs, c->track, &sv);
+	err = served_get(fs, c->track, c->version, &sv);
 	if (err)
 		return err;
+	if (served_version(sv) != c->version) {
+		served_put(sv);
+		return ESTALE;
+	}
 	c->size = mf_layout_size(sv->layout);
 	c->mtime_ns = served_mtime(&sv->info);
 	c->have_attr = true;
 	served_put(sv);
 	pthread_rwlock_rdlock(&fs->tree_lock);
-	n = mf_tree_get(fs->tree, c->ino);
-	if (n && mf_node_gen(n) == c->gen && mf_node_track(n) == c->track &&
-	    cache_gen_now(fs) == gen)
+	n = mf_tree_get_any(fs->tree, c->ino);
+	if (n && mf_node_gen(n) == c->gen && !mf_node_is_dir(n) &&
+	    mf_node_version(n) == c->version)
 		mf_node_attr_set(n, c->size, c->mtime_ns);
 	pthread_rwlock_unlock(&fs->tree_lock);
 	return 0;
@@ -676,9 +895,12 @@ static void mf_fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct node_copy c;
 	int err;
 
+	bool waited = false;
+
 	memset(&e, 0, sizeof(e));
 	e.attr_timeout = fs->cfg.entry_timeout_s;
 	e.entry_timeout = fs->cfg.entry_timeout_s;
+again:
 	err = find_node(fs, parent, name, true, &c);
 	if (err) {
 		struct node_copy p;
@@ -687,7 +909,8 @@ static void mf_fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		 * new names); not with case folding, where other spellings
 		 * of a name would stay cached */
 		if (!fs->cfg.casefold &&
-		    find_node(fs, parent, NULL, false, &p) == 0 && p.is_dir) {
+		    find_node(fs, parent, NULL, false, &p) == 0 && p.is_dir &&
+		    p.live) {
 			fuse_reply_entry(req, &e);
 			return;
 		}
@@ -697,6 +920,12 @@ static void mf_fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	err = node_attr(fs, &c, &e.attr);
 	if (err) {
 		unref_node(fs, c.ino);
+		/* the store has a newer version: answer with its node */
+		if (err == ESTALE && !waited) {
+			waited = true;
+			if (wait_refresh(fs))
+				goto again;
+		}
 		fuse_reply_err(req, err);
 		return;
 	}
@@ -712,6 +941,7 @@ static void mf_fs_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct mf_fs *fs = fs_of(req);
 	struct node_copy c;
 	struct stat st;
+	bool waited = false;
 	int err;
 
 	if (fi && fi->fh) {
@@ -723,9 +953,18 @@ static void mf_fs_getattr(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_attr(req, &st, fs->cfg.entry_timeout_s);
 		return;
 	}
+again:
 	err = find_node(fs, ino, NULL, false, &c);
 	if (!err)
 		err = node_attr(fs, &c, &st);
+	if (err == ESTALE && c.live && !waited) {
+		/* after the refresh the node is an orphan with its own
+		 * attributes cached, or answers ESTALE (the VFS then looks
+		 * the path up again) */
+		waited = true;
+		if (wait_refresh(fs))
+			goto again;
+	}
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -1014,7 +1253,10 @@ static void handle_free(struct mf_fs *fs, struct handle *h)
  * A handle on inode @ino: its served state and its backing file, opened
  * confined and checked against the scan's stamp. Returns 0 and sets *@out
  * (one reference, handle_put()), or a positive errno for the reply:
- * ENOENT, EISDIR, EIO (store error, confinement, drift), ENOMEM.
+ * ENOENT, EISDIR, EIO (store error, confinement, drift), ENOMEM, ESTALE
+ * when the store no longer has the version the inode serves (after waiting
+ * for the refresh when the node is still live, so that the VFS's retry
+ * with LOOKUP_REVAL finds the new node).
  */
 static int handle_make(struct mf_fs *fs, fuse_ino_t ino, struct handle **out)
 {
@@ -1033,12 +1275,31 @@ static int handle_make(struct mf_fs *fs, fuse_ino_t ino, struct handle **out)
 	if (!h)
 		return ENOMEM;
 	h->ino = ino;
+	h->gen = c.gen;
 	atomic_init(&h->refs, 1);
-	err = served_get(fs, c.track, &h->sv);
+	err = served_get(fs, c.track, c.version, &h->sv);
 	if (err == EIO)
 		mf_metric_inc(MF_M_ERR_STORE);
 	if (err)
 		goto out_free;
+	if (served_version(h->sv) != c.version) {
+		if (c.live)
+			wait_refresh(fs);
+		err = ESTALE;
+		goto out_put;
+	}
+	err = served_pin(fs, h->sv);
+	if (err == EIO && version_moved(fs, h->sv)) {
+		/* a tagger committed (and dropped the old blob) meanwhile */
+		if (c.live)
+			wait_refresh(fs);
+		err = ESTALE;
+		goto out_put;
+	}
+	if (err) {
+		mf_metric_inc(err == EIO ? MF_M_ERR_STORE : MF_M_ERR_OTHER);
+		goto out_put;
+	}
 	s = thread_store(fs);
 	h->fd = mf_confine_open(&fs->cfg.confine, s ? mf_store_db(s) : NULL,
 				h->sv->backing_path, &why);
@@ -1086,18 +1347,13 @@ static void handle_put(struct handle *h)
 	mf_metric_add(MF_M_OPEN_HANDLES, -1);
 }
 
-/* Whether @h still serves the current version of its inode's track. */
-static bool handle_current(struct mf_fs *fs, const struct handle *h)
-{
-	return !atomic_load(&h->sv->stale) &&
-	       h->sv->store_gen == atomic_load(&fs->store_gen);
-}
-
 /*
  * The no-open model: the handle a read of @ino uses, from the bounded
  * inode-keyed cache (direct-mapped, MF_INO_HANDLES slots, fd_lock), made
- * anew when missing or when its track has a newer version. Returns 0 and
- * a reference in *@out, or a positive errno as handle_make().
+ * anew when missing or when the inode number now names another node (a
+ * reused slot). An orphan's handle goes on serving its version; once
+ * evicted, reads of the orphan get ESTALE. Returns 0 and a reference in
+ * *@out, or a positive errno as handle_make().
  */
 static int ino_handle_get(struct mf_fs *fs, fuse_ino_t ino,
 			  struct handle **out)
@@ -1105,11 +1361,16 @@ static int ino_handle_get(struct mf_fs *fs, fuse_ino_t ino,
 	size_t slot = (size_t)(ino * 0x9E3779B97F4A7C15ull >> 32) %
 		      MF_INO_HANDLES;
 	struct handle *h, *old = NULL;
+	struct node_copy c;
 	int err;
 
+	err = find_node(fs, ino, NULL, false, &c);
+	if (err)
+		return err;
 	pthread_mutex_lock(&fs->fd_lock);
 	h = fs->ino_handles[slot];
-	if (h && h->ino == ino && handle_current(fs, h)) {
+	if (h && h->ino == ino && h->gen == c.gen &&
+	    h->sv->store_gen == atomic_load(&fs->store_gen)) {
 		atomic_fetch_add(&h->refs, 1);
 		pthread_mutex_unlock(&fs->fd_lock);
 		*out = h;
@@ -1176,6 +1437,7 @@ struct read_io {
 	struct mf_fs *fs;
 	int fd;
 	uint64_t store_gen;	/* of the layout: its blob row ids */
+	const struct served *sv;	/* its pinned blobs */
 };
 
 static int io_read_blob(void *ctx, const struct mf_blob_ref *ref, uint64_t off,
@@ -1183,10 +1445,28 @@ static int io_read_blob(void *ctx, const struct mf_blob_ref *ref, uint64_t off,
 {
 	struct read_io *io = ctx;
 	uint64_t gen = 0;
-	struct mf_store *s = thread_store_gen(io->fs, &gen);
+	struct mf_store *s;
+	int ret;
+
+	if (io->sv && atomic_load_explicit(&io->sv->pinned,
+					   memory_order_acquire)) {
+		for (size_t i = 0; i < io->sv->npins; i++) {
+			const struct pin *p = &io->sv->pins[i];
+
+			if (p->ref.kind != ref->kind || p->ref.rowid != ref->rowid)
+				continue;
+			if (off > p->len || len > p->len - off) {
+				mf_metric_inc(MF_M_ERR_STORE);
+				return -EIO;
+			}
+			memcpy(buf, p->data + off, len);
+			return 0;
+		}
+	}
+	s = thread_store_gen(io->fs, &gen);
 	/* a layout from a replaced store: its row ids name other blobs */
-	int ret = s && gen == io->store_gen ?
-		  mf_store_blob_read(s, ref, off, buf, len) : -EIO;
+	ret = s && gen == io->store_gen ?
+	      mf_store_blob_read(s, ref, off, buf, len) : -EIO;
 
 	if (ret < 0)
 		mf_metric_inc(MF_M_ERR_STORE);
@@ -1235,7 +1515,6 @@ static void mf_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct fuse_bufvec *bv = NULL;
 	size_t first, nseg, k = 0;
 	char *mem = NULL;
-	bool stale;
 	int err = 0;
 
 	if (off < 0) {
@@ -1253,6 +1532,7 @@ static void mf_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	l = h->sv->layout;
 	rio.fd = h->fd;
 	rio.store_gen = h->sv->store_gen;
+	rio.sv = h->sv;
 	total = mf_layout_size(l);
 	/* every read re-checks the stamp: drift gives EIO, never mixed bytes */
 	if (!handle_fresh(h)) {
@@ -1314,17 +1594,8 @@ static void mf_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	bv->idx = 0;
 	bv->off = 0;
 	mf_metricsfs_count_read(l, (uint64_t)off, (size_t)(end - (uint64_t)off));
-	/*
-	 * A handle held across a change reads the old version: those bytes
-	 * must not stay in the inode's page cache, where a new open (with
-	 * keep_cache) would find them. Decided before the reply: once the
-	 * kernel has it, a release may free the handle.
-	 */
-	stale = atomic_load(&h->sv->stale);
+	/* the inode serves this one version: its page cache keeps it */
 	fuse_reply_data(req, bv, 0);
-	if (stale)
-		fuse_lowlevel_notify_inval_inode(fs->se, ino, off,
-						 (off_t)(end - (uint64_t)off));
 out:
 	if (err)
 		fuse_reply_err(req, err);
@@ -1432,7 +1703,7 @@ static void mf_fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	if (!err && strncmp(name, "user.musefs.", 12) != 0)
 		err = ENODATA;
 	if (!err)
-		err = served_get(fs, c.track, &sv);
+		err = served_get(fs, c.track, MF_ANY_VERSION, &sv);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -1637,6 +1908,7 @@ const struct fuse_lowlevel_ops *mf_fs_ops(void)
 struct changes {
 	struct mf_tree_change *v;
 	size_t n, cap;
+	uint64_t store_gen;	/* of the versions: see version_of() */
 };
 
 static void changes_release(struct changes *c)
@@ -1647,8 +1919,9 @@ static void changes_release(struct changes *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* Append (@id, @path); @path is copied (NULL: a removal). */
-static int changes_add(struct changes *c, int64_t id, const char *path)
+/* Append (@id, @path, @cv); @path is copied (NULL: a removal). */
+static int changes_add(struct changes *c, int64_t id, const char *path,
+		       int64_t cv)
 {
 	struct mf_tree_change *v = mf_array_grow(c->v, &c->cap, c->n + 1,
 						 sizeof(*v));
@@ -1661,13 +1934,14 @@ static int changes_add(struct changes *c, int64_t id, const char *path)
 		return -ENOMEM;
 	c->v[c->n].track_id = id;
 	c->v[c->n].path = p;
+	c->v[c->n].version = version_of(c->store_gen, cv);
 	c->n++;
 	return 0;
 }
 
-static int add_rendered(void *ctx, int64_t id, const char *path)
+static int add_rendered(void *ctx, int64_t id, int64_t cv, const char *path)
 {
-	return changes_add(ctx, id, path);
+	return changes_add(ctx, id, path, cv);
 }
 
 struct gone_ctx {
@@ -1692,7 +1966,7 @@ static int add_gone(void *ctx, const struct mf_node *n)
 		else
 			hi = mid;
 	}
-	return changes_add(g->c, id, NULL);
+	return changes_add(g->c, id, NULL, 0);
 }
 
 /*
@@ -1734,10 +2008,11 @@ static void queue_inval(void *ctx, uint64_t ino, const char *name)
 	fs->ninvals++;
 }
 
-static void send_invals(struct mf_fs *fs)
+/* Send @n invalidations @v to the kernel and free their names. */
+static void send_invals(struct mf_fs *fs, struct inval *v0, size_t n)
 {
-	for (size_t i = 0; i < fs->ninvals; i++) {
-		struct inval *v = &fs->invals[i];
+	for (size_t i = 0; i < n; i++) {
+		struct inval *v = &v0[i];
 		int r;
 
 		if (v->name)
@@ -1752,7 +2027,82 @@ static void send_invals(struct mf_fs *fs)
 				 v->name ? v->name : "", strerror(-r));
 		free(v->name);
 	}
+}
+
+/*
+ * Hand the refresh's queued invalidations to the notifier thread (in
+ * order, after those of earlier refreshes). Without a notifier (tests of
+ * the tree alone, or out of memory), they are sent from here.
+ */
+static void post_invals(struct mf_fs *fs)
+{
+	struct inval *v;
+
+	pthread_mutex_lock(&fs->notify_lock);
+	if (!fs->notify_running) {
+		pthread_mutex_unlock(&fs->notify_lock);
+		goto direct;
+	}
+	if (fs->nq_n == 0) {	/* swap the arrays: no copy, no allocation */
+		struct inval *t = fs->nq;
+		size_t cap = fs->nq_cap;
+
+		fs->nq = fs->invals;
+		fs->nq_cap = fs->invals_cap;
+		fs->nq_n = fs->ninvals;
+		fs->invals = t;
+		fs->invals_cap = cap;
+	} else {
+		v = mf_array_grow(fs->nq, &fs->nq_cap, fs->nq_n + fs->ninvals,
+				  sizeof(*v));
+		if (!v) {
+			pthread_mutex_unlock(&fs->notify_lock);
+			goto direct;
+		}
+		fs->nq = v;
+		memcpy(v + fs->nq_n, fs->invals, fs->ninvals * sizeof(*v));
+		fs->nq_n += fs->ninvals;
+	}
 	fs->ninvals = 0;
+	pthread_cond_signal(&fs->notify_cond);
+	pthread_mutex_unlock(&fs->notify_lock);
+	return;
+direct:
+	send_invals(fs, fs->invals, fs->ninvals);
+	fs->ninvals = 0;
+}
+
+static void *notify_main(void *arg)
+{
+	struct mf_fs *fs = arg;
+	struct inval *v = NULL;
+	size_t n, cap = 0;
+
+	pthread_mutex_lock(&fs->notify_lock);
+	for (;;) {
+		while (!fs->nq_n && !atomic_load(&fs->stop))
+			pthread_cond_wait(&fs->notify_cond, &fs->notify_lock);
+		if (atomic_load(&fs->stop))
+			break;
+		/* take the queue, leave our empty array in its place */
+		{
+			struct inval *t = fs->nq;
+			size_t tcap = fs->nq_cap;
+
+			n = fs->nq_n;
+			fs->nq = v;
+			fs->nq_cap = cap;
+			fs->nq_n = 0;
+			v = t;
+			cap = tcap;
+		}
+		pthread_mutex_unlock(&fs->notify_lock);
+		send_invals(fs, v, n);
+		pthread_mutex_lock(&fs->notify_lock);
+	}
+	pthread_mutex_unlock(&fs->notify_lock);
+	free(v);
+	return NULL;
 }
 
 /* Append @id to the array *@ids of *@n items (capacity *@cap). */
@@ -1879,6 +2229,7 @@ static int refresh_once(struct mf_fs *fs, bool force_full)
 	if (ret < 0)
 		return ret;
 	force_full = force_full || ret;
+	c.store_gen = atomic_load(&fs->store_gen);
 	db = mf_store_db(fs->poll_store);
 	if (mf_store_data_version(fs->poll_store, &dv) < 0)
 		return -EIO;
@@ -1903,10 +2254,11 @@ static int refresh_once(struct mf_fs *fs, bool force_full)
 	} else {
 		for (size_t i = 0; i < n && !ret; i++) {
 			char *path = NULL;
+			int64_t cv = 0;
 
-			ret = mf_render_one(fs->render, ids[i], &path);
+			ret = mf_render_one(fs->render, ids[i], &path, &cv);
 			if (!ret)
-				ret = changes_add(&c, ids[i], path);
+				ret = changes_add(&c, ids[i], path, cv);
 			free(path);
 		}
 	}
@@ -1925,7 +2277,7 @@ out_end:
 		cache_drop(fs, NULL, 0);
 	else
 		cache_drop(fs, ids, n);
-	send_invals(fs);
+	post_invals(fs);
 	if (ret < 0) {
 		mf_warn("mount", "cannot patch the tree: %s; a full rebuild "
 			"follows", strerror(-ret));
@@ -1956,6 +2308,7 @@ static void *refresh_main(void *arg)
 
 	while (!atomic_load(&fs->stop)) {
 		struct timespec ts;
+		uint64_t seq;
 		int ret;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -1965,15 +2318,21 @@ static void *refresh_main(void *arg)
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000;
 		}
-		pthread_mutex_lock(&fs->stop_lock);
-		while (!atomic_load(&fs->stop) &&
-		       pthread_cond_timedwait(&fs->stop_cond, &fs->stop_lock,
+		pthread_mutex_lock(&fs->wake_lock);
+		while (!atomic_load(&fs->stop) && !fs->refresh_wanted &&
+		       pthread_cond_timedwait(&fs->wake_cond, &fs->wake_lock,
 					      &ts) == 0)
 			;
-		pthread_mutex_unlock(&fs->stop_lock);
+		fs->refresh_wanted = false;
+		seq = ++fs->refresh_begun;
+		pthread_mutex_unlock(&fs->wake_lock);
 		if (atomic_load(&fs->stop))
 			break;
 		ret = refresh_once(fs, force_full);
+		pthread_mutex_lock(&fs->wake_lock);
+		fs->refresh_ended = seq;
+		pthread_cond_broadcast(&fs->ended_cond);
+		pthread_mutex_unlock(&fs->wake_lock);
 		force_full = ret == -ENOMEM;
 		if (ret < 0)
 			mf_warn("mount", "refresh failed; retrying in %u ms",
@@ -2053,8 +2412,11 @@ int mf_fs_new(const struct mf_fs_config *cfg, struct mf_fs **out, char *err,
 	pthread_mutex_init(&fs->statfs_lock, NULL);
 	pthread_mutex_init(&fs->handles_lock, NULL);
 	pthread_mutex_init(&fs->fd_lock, NULL);
-	pthread_mutex_init(&fs->stop_lock, NULL);
-	pthread_cond_init(&fs->stop_cond, NULL);
+	pthread_mutex_init(&fs->notify_lock, NULL);
+	pthread_cond_init(&fs->notify_cond, NULL);
+	pthread_mutex_init(&fs->wake_lock, NULL);
+	pthread_cond_init(&fs->wake_cond, NULL);
+	pthread_cond_init(&fs->ended_cond, NULL);
 	if (pthread_key_create(&fs->store_key, store_key_free) != 0) {
 		free(fs);
 		return -ENOMEM;
@@ -2091,22 +2453,43 @@ int mf_fs_start(struct mf_fs *fs, struct fuse_session *se)
 
 	fs->se = se;
 	atomic_store(&fs->stop, false);
-	r = pthread_create(&fs->refresh_thread, NULL, refresh_main, fs);
+	r = pthread_create(&fs->notify_thread, NULL, notify_main, fs);
 	if (r != 0)
 		return -r;
+	pthread_mutex_lock(&fs->notify_lock);
+	fs->notify_running = true;
+	pthread_mutex_unlock(&fs->notify_lock);
+	r = pthread_create(&fs->refresh_thread, NULL, refresh_main, fs);
+	if (r != 0) {
+		mf_fs_stop(fs);
+		return -r;
+	}
 	fs->refresh_running = true;
+	atomic_store(&fs->refresh_live, true);
 	return 0;
 }
 
 void mf_fs_stop(struct mf_fs *fs)
 {
+	if (fs->notify_running) {
+		pthread_mutex_lock(&fs->notify_lock);
+		atomic_store(&fs->stop, true);
+		pthread_cond_broadcast(&fs->notify_cond);
+		pthread_mutex_unlock(&fs->notify_lock);
+		pthread_join(fs->notify_thread, NULL);
+		pthread_mutex_lock(&fs->notify_lock);
+		fs->notify_running = false;
+		pthread_mutex_unlock(&fs->notify_lock);
+	}
 	if (!fs->refresh_running)
 		return;
-	pthread_mutex_lock(&fs->stop_lock);
+	pthread_mutex_lock(&fs->wake_lock);
 	atomic_store(&fs->stop, true);
-	pthread_cond_broadcast(&fs->stop_cond);
-	pthread_mutex_unlock(&fs->stop_lock);
+	pthread_cond_broadcast(&fs->wake_cond);
+	pthread_cond_broadcast(&fs->ended_cond);
+	pthread_mutex_unlock(&fs->wake_lock);
 	pthread_join(fs->refresh_thread, NULL);
+	atomic_store(&fs->refresh_live, false);
 	fs->refresh_running = false;
 }
 
@@ -2146,6 +2529,9 @@ void mf_fs_free(struct mf_fs *fs)
 	for (size_t i = 0; i < fs->ninvals; i++)
 		free(fs->invals[i].name);
 	free(fs->invals);
+	for (size_t i = 0; i < fs->nq_n; i++)	/* not sent: the session ended */
+		free(fs->nq[i].name);
+	free(fs->nq);
 	tc = pthread_getspecific(fs->store_key);
 	if (tc) {
 		pthread_setspecific(fs->store_key, NULL);
@@ -2157,8 +2543,11 @@ void mf_fs_free(struct mf_fs *fs)
 	pthread_mutex_destroy(&fs->statfs_lock);
 	pthread_mutex_destroy(&fs->handles_lock);
 	pthread_mutex_destroy(&fs->fd_lock);
-	pthread_mutex_destroy(&fs->stop_lock);
-	pthread_cond_destroy(&fs->stop_cond);
+	pthread_mutex_destroy(&fs->wake_lock);
+	pthread_cond_destroy(&fs->wake_cond);
+	pthread_cond_destroy(&fs->ended_cond);
+	pthread_mutex_destroy(&fs->notify_lock);
+	pthread_cond_destroy(&fs->notify_cond);
 	free(fs);
 }
 

@@ -25,7 +25,8 @@ static const char *const vnames[V_COUNT] = {
 };
 
 /*
- * Column 7 is the container's own extension when it differs from the
+ * Column 8 is the track's content_version (the mount gives every version
+ * its own inode). Column 7 is the container's own extension when it differs from the
  * format's (an .m4b audiobook is stored as format m4a with an "mp4:ext"
  * block, see docs/store.md); looked up only for m4a rows so that the
  * start-up walk stays one join. A store without format_blocks (made by
@@ -34,14 +35,16 @@ static const char *const vnames[V_COUNT] = {
 #define TRACK_COLS_(EXT) "t.id, t.format, coalesce(p.duration_ms, 0), " \
 	"coalesce(p.bitrate_kbps, 0), coalesce(p.sample_rate, 0), " \
 	"coalesce(p.channels, 0), coalesce(p.bits_per_sample, 0), " EXT \
-	" FROM tracks t LEFT JOIN track_props p ON p.track_id = t.id"
+	", t.content_version FROM tracks t LEFT JOIN track_props p ON " \
+	"p.track_id = t.id"
 #define TRACK_COLS TRACK_COLS_("CASE WHEN t.format = 'm4a' THEN (SELECT " \
 	"CAST(data AS TEXT) FROM format_blocks WHERE track_id = t.id AND " \
 	"kind = 'mp4:ext' AND ordinal = 0) END")
 #define TRACK_COLS_CORE TRACK_COLS_("NULL")
 /* A store with neither extension table (a 1.x store opened read-only):
  * the audio-property fields are then missing (0). */
-#define TRACK_COLS_BARE "t.id, t.format, 0, 0, 0, 0, 0, NULL FROM tracks t"
+#define TRACK_COLS_BARE "t.id, t.format, 0, 0, 0, 0, 0, NULL, " \
+	"t.content_version FROM tracks t"
 
 /* Prepare "SELECT TRACK_COLS @tail", without the extension tables that
  * are absent. */
@@ -360,7 +363,9 @@ void mf_render_free(struct mf_render *r)
 }
 
 int mf_render_all(struct mf_render *r,
-		  int (*fn)(void *ctx, int64_t id, const char *path), void *ctx)
+		  int (*fn)(void *ctx, int64_t id, int64_t version,
+			    const char *path),
+		  void *ctx)
 {
 	sqlite3 *db = mf_store_db(r->s);
 	int rc_t, rc_g = SQLITE_DONE, ret = 0;
@@ -391,7 +396,8 @@ int mf_render_all(struct mf_render *r,
 		if (ret)
 			goto out;
 		if (path) {
-			ret = fn(ctx, id, path);
+			ret = fn(ctx, id, sqlite3_column_int64(r->all_t, 8),
+				 path);
 			free(path);
 			if (ret)
 				goto out;
@@ -408,11 +414,13 @@ out:
 	return ret;
 }
 
-int mf_render_one(struct mf_render *r, int64_t id, char **out)
+int mf_render_one(struct mf_render *r, int64_t id, char **out,
+		  int64_t *version)
 {
 	int rc, ret = 0;
 
 	*out = NULL;
+	*version = 0;
 	reset(r);
 	sqlite3_bind_int64(r->one_t, 1, id);
 	rc = sqlite3_step(r->one_t);
@@ -434,6 +442,7 @@ int mf_render_one(struct mf_render *r, int64_t id, char **out)
 			goto out;
 		}
 	}
+	*version = sqlite3_column_int64(r->one_t, 8);
 	ret = set_virtual(r, r->one_t);
 	if (!ret)
 		ret = render(r, id, row_ext(r->one_t), out);

@@ -32,21 +32,25 @@ int mf_render_new(struct mf_store *s, const struct mf_template *tmpl,
 void mf_render_free(struct mf_render *r);
 
 /*
- * Render every track in id order: @fn(@ctx, id, path) for each track that
- * renders (@path borrowed for the call). Tracks a template skips
+ * Render every track in id order: @fn(@ctx, id, version, path) for each
+ * track that renders (@version its tracks.content_version, @path borrowed
+ * for the call). Tracks a template skips
  * (--skip-on-missing) or cannot render are left out. Returns 0, the first
  * non-zero value of @fn, -EIO or -ENOMEM. The caller wraps the call in a
  * read transaction to see one snapshot.
  */
 int mf_render_all(struct mf_render *r,
-		  int (*fn)(void *ctx, int64_t id, const char *path),
+		  int (*fn)(void *ctx, int64_t id, int64_t version,
+			    const char *path),
 		  void *ctx);
 
 /*
  * Render track @id: 0 and *@out a new path (free(3)), or *@out NULL when
- * the track is gone or left out; -EIO or -ENOMEM.
+ * the track is gone or left out; *@version is its content_version (0 when
+ * gone). -EIO or -ENOMEM.
  */
-int mf_render_one(struct mf_render *r, int64_t id, char **out);
+int mf_render_one(struct mf_render *r, int64_t id, char **out,
+		  int64_t *version);
 
 /* Is @field (lower case) an audio property ($length ... $ext), not a tag? */
 bool mf_render_is_property(const char *field);

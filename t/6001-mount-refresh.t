@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-test_description='musefs-mount follows store edits in place: renames, moves, deletions, collisions, with open handles held across the refresh; inode stability; kernel cache invalidation; mtime on retag; EIO on drift'
+test_description='musefs-mount follows store edits in place: renames, moves, deletions, collisions, with open handles held across the refresh; a new inode for every new version and stable inodes otherwise; kernel cache invalidation; mtime on retag; EIO on drift'
 . "${0%/*}/lib.sh"
 . "$MF_SOURCE/t/lib-mount.sh"
 
@@ -17,14 +17,14 @@ mf_test 'set up a library and mount it' '
 	test -f "mnt/Art/One/Alpha.flac" && test -f "mnt/Art/Two/Gamma.flac"
 '
 
-mf_test 'a rename keeps the inode; a held handle still reads its own bytes' '
+mf_test 'a retag that renames gives a new inode (new bytes); a held handle still reads its own bytes' '
 	i=$(ino mnt/Art/One/Alpha.flac) &&
 	cat mnt/Art/One/Alpha.flac >alpha.before &&
 	exec 7<mnt/Art/One/Alpha.flac &&
 	set_tag "$A" title Aleph &&
 	mf_wait_until 10 mount_exists mnt/Art/One/Aleph.flac &&
 	! test -e mnt/Art/One/Alpha.flac &&
-	test "$(ino mnt/Art/One/Aleph.flac)" = "$i" &&
+	test "$(ino mnt/Art/One/Aleph.flac)" != "$i" &&
 	cat <&7 >alpha.held && exec 7<&- &&
 	cmp alpha.before alpha.held &&
 	! cmp -s alpha.before mnt/Art/One/Aleph.flac &&
@@ -32,11 +32,11 @@ mf_test 'a rename keeps the inode; a held handle still reads its own bytes' '
 	grep -x "TITLE=Aleph" t
 '
 
-mf_test 'a move between directories keeps the inode; the empty directory goes' '
+mf_test 'a retag that moves between directories gives a new inode; the empty directory goes' '
 	i=$(ino mnt/Art/Two/Gamma.flac) &&
 	set_tag "$C" album Three &&
 	mf_wait_until 10 mount_exists mnt/Art/Three/Gamma.flac &&
-	test "$(ino mnt/Art/Three/Gamma.flac)" = "$i" &&
+	test "$(ino mnt/Art/Three/Gamma.flac)" != "$i" &&
 	mf_wait_until 10 mount_gone mnt/Art/Two &&
 	ls mnt/Art >dirs && printf "One\nThree\n" >expect && test_cmp expect dirs
 '
@@ -57,20 +57,22 @@ mf_test 'collision suffixes follow the store and recede' '
 	mf_wait_until 10 mount_exists "mnt/Art/One/Aleph (2).flac" &&
 	ls mnt/Art/One >names && printf "Aleph (2).flac\nAleph.flac\n" >expect &&
 	test_cmp expect names &&
-	# the lower track id keeps the plain name; inodes follow the tracks
+	# the lower track id keeps the plain name; the untouched track keeps
+	# its inode under its new name, the retagged one has a new inode
 	if test "$B" -lt "$A"
 	then
-		test "$(ino mnt/Art/One/Aleph.flac)" = "$iB" &&
-		test "$(ino "mnt/Art/One/Aleph (2).flac")" = "$iA"
+		test "$(ino "mnt/Art/One/Aleph (2).flac")" = "$iA" &&
+		iB2=$(ino mnt/Art/One/Aleph.flac)
 	else
 		test "$(ino mnt/Art/One/Aleph.flac)" = "$iA" &&
-		test "$(ino "mnt/Art/One/Aleph (2).flac")" = "$iB"
+		iB2=$(ino "mnt/Art/One/Aleph (2).flac")
 	fi &&
+	test "$iB2" != "$iB" && test "$iB2" != "$iA" &&
 	set_tag "$B" title Beta &&
 	mf_wait_until 10 mount_exists mnt/Art/One/Beta.flac &&
 	mf_wait_until 10 mount_gone "mnt/Art/One/Aleph (2).flac" &&
 	test "$(ino mnt/Art/One/Aleph.flac)" = "$iA" &&
-	test "$(ino mnt/Art/One/Beta.flac)" = "$iB"
+	test "$(ino mnt/Art/One/Beta.flac)" != "$iB2"
 '
 
 mf_test 'read, retag, read again in one process: the page cache is invalidated' '
@@ -104,6 +106,52 @@ mf_test 'inode numbers stay stable across unrelated refreshes' '
 	mf_wait_until 10 mount_exists mnt/Bet/One/Beta3.flac &&
 	test "$(ino mnt/Art/One/Aleph.flac)" = "$i1" &&
 	test "$(ino mnt/Art/One)" = "$d1"
+'
+
+# art_sql ID: SQL that links a new picture (random bytes) to track ID in
+# place of its current one and deletes the art rows no track links to, as
+# a tagger that replaces a cover does (one transaction).
+art_sql () {
+	cat <<-EOS
+	BEGIN;
+	CREATE TEMP TABLE b AS SELECT randomblob(3000) AS d;
+	INSERT INTO art (sha256, mime, width, height, byte_len, data)
+		SELECT lower(hex(randomblob(32))), 'image/png', 8, 8, length(d), d FROM b;
+	DELETE FROM track_art WHERE track_id = $1;
+	INSERT INTO track_art (track_id, art_id) VALUES ($1, last_insert_rowid());
+	DELETE FROM art WHERE id NOT IN (SELECT art_id FROM track_art);
+	COMMIT;
+	EOS
+}
+
+mf_test 'a handle opened before its picture was replaced (old art row deleted) reads its own bytes' '
+	art_sql "$A" | sqlite3 -cmd ".timeout 10000" "$DB" &&
+	art_sql "$A" >replace.sql &&
+	mf_wait_until 10 sh -c "metaflac --list --block-type=PICTURE mnt/Art/One/Aleph.flac | grep -q image/png" &&
+	old=$(sqlite3 "$DB" "SELECT art_id FROM track_art WHERE track_id = $A") &&
+	cat >held.py <<-\EOP &&
+	import os, subprocess, sys, time
+	path, db, tid, old = sys.argv[1:5]
+	fd = os.open(path, os.O_RDONLY)
+	before = os.pread(fd, 1 << 24, 0)
+	# drop the pages, so that the next read reaches the mount
+	os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+	with open("replace.sql") as sql:
+	    subprocess.run(["sqlite3", "-cmd", ".timeout 10000", db], stdin=sql, check=True)
+	gone = subprocess.run(["sqlite3", db, "SELECT count(*) FROM art WHERE id = " + old],
+	                      capture_output=True, text=True).stdout.strip()
+	for _ in range(200):
+	    with open(path, "rb") as f:
+	        if f.read() != before:
+	            break
+	    time.sleep(0.05)
+	else:
+	    sys.exit("the served file never changed")
+	held = os.pread(fd, 1 << 24, 0)
+	print("gone" if gone == "0" else "kept", "same" if held == before else "differs")
+	EOP
+	/usr/bin/python3 held.py mnt/Art/One/Aleph.flac "$DB" "$A" "$old" >out &&
+	echo "gone same" >expect && test_cmp expect out
 '
 
 mf_test 'a backing file rewritten in place gives EIO' '

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-test_description='musefs-mount --handles inode: OPEN answers ENOSYS, so the kernel sends no OPEN or RELEASE; reads find the backing file by inode in a bounded cache, reuse it, see a retag at once (no per-open snapshot), and refuse rows outside the roots as EIO; --handles with a bad value is refused'
+test_description='musefs-mount --handles inode: OPEN answers ENOSYS, so the kernel sends no OPEN or RELEASE; reads find the backing file by inode in a bounded cache, reuse it, give a retagged file a new inode while a descriptor held across the retag reads its own version, and refuse rows outside the roots as EIO; --handles with a bad value is refused'
 . "${0%/*}/lib.sh"
 . "$MF_SOURCE/t/lib-fault.sh"
 fault_require
@@ -32,16 +32,19 @@ mf_test 'reads that reach the daemon reuse the one backing file kept for the ino
 	test "$(held lib/b.flac)" = 1
 '
 
-mf_test 'a retag is seen by the next read, even through a descriptor held across it' '
+mf_test 'a retag gives a new inode; a descriptor held across it reads its own version' '
 	A=$(track_of lib/a.flac) &&
+	i=$(stat -c %i mnt/Art/One/Alpha.flac) &&
 	cp mnt/Art/One/Alpha.flac alpha.before &&
 	exec 7<mnt/Art/One/Alpha.flac &&
 	set_tag "$A" title Aleph &&
 	mf_wait_until 10 mount_exists mnt/Art/One/Aleph.flac &&
+	test "$(stat -c %i mnt/Art/One/Aleph.flac)" != "$i" &&
 	cat <&7 >alpha.held && exec 7<&- &&
-	! cmp -s alpha.before alpha.held &&
-	cmp alpha.held mnt/Art/One/Aleph.flac &&
-	metaflac --show-tag=TITLE alpha.held >t && grep -x "TITLE=Aleph" t &&
+	cmp alpha.before alpha.held &&
+	cp mnt/Art/One/Aleph.flac aleph.now &&
+	! cmp -s alpha.before aleph.now &&
+	metaflac --show-tag=TITLE aleph.now >t && grep -x "TITLE=Aleph" t &&
 	fault_same_audio mnt/Art/One/Aleph.flac lib/a.flac
 '
 

@@ -248,6 +248,51 @@ static void test_empty_and_limits(void **state)
  * equals OpenSSL's EVP_EncodeBlock over the flat inner bytes, and the
  * segment sits correctly between inline neighbours.
  */
+struct blob_log {
+	char s[256];
+	size_t len;
+};
+
+static int log_blob(void *ctx, const struct mf_blob_ref *ref, uint64_t need)
+{
+	struct blob_log *b = ctx;
+	int n = snprintf(b->s + b->len, sizeof(b->s) - b->len, "%d:%lld:%llu;",
+			 (int)ref->kind, (long long)ref->rowid,
+			 (unsigned long long)need);
+
+	if (n > 0)
+		b->len += (size_t)n;
+	return ref->rowid == 99 ? 7 : 0;
+}
+
+/* Every blob a layout reads, nested base64 layouts included, with how many
+ * of its bytes; the callback's non-zero value stops the walk. */
+static void test_each_blob(void **state)
+{
+	struct mf_layout *l = mf_layout_new(), *inner = mf_layout_new();
+	struct mf_blob_ref art = { MF_BLOB_ART, 5 }, tag = { MF_BLOB_TAG, 8 };
+	struct mf_blob_ref stop = { MF_BLOB_ART, 99 };
+	struct blob_log b = { .len = 0 };
+
+	(void)state;
+	assert_non_null(l);
+	assert_non_null(inner);
+	assert_int_equal(mf_layout_add_inline(l, "head", 4), 0);
+	assert_int_equal(mf_layout_add_blob(l, &tag, 2, 10), 0);
+	assert_int_equal(mf_layout_add_inline(inner, "PICT", 4), 0);
+	assert_int_equal(mf_layout_add_blob(inner, &art, 0, 300), 0);
+	assert_int_equal(mf_layout_add_base64(l, inner), 0);
+	assert_int_equal(mf_layout_add_backing(l, 0, 1000), 0);
+	assert_int_equal(mf_layout_each_blob(l, log_blob, &b), 0);
+	assert_string_equal(b.s, "1:8:12;0:5:300;");
+	assert_int_equal(mf_layout_add_blob(l, &stop, 0, 1), 0);
+	assert_int_equal(mf_layout_add_blob(l, &art, 0, 1), 0);
+	b.len = 0;
+	assert_int_equal(mf_layout_each_blob(l, log_blob, &b), 7);
+	assert_string_equal(b.s, "1:8:12;0:5:300;0:99:1;");
+	mf_layout_free(l);
+}
+
 static void test_base64(void **state)
 {
 	struct mem_io m;
@@ -373,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_empty_and_limits),
 		cmocka_unit_test(test_many_segments),
 		cmocka_unit_test(test_base64),
+		cmocka_unit_test(test_each_blob),
 		cmocka_unit_test(test_custom),
 	};
 

@@ -97,9 +97,10 @@ static void check_shape(const struct mf_tree *t, const struct mf_node *d,
 		if (!strict)	/* names may repeat after ENOMEM */
 			goto skip;
 		assert_ptr_equal(mf_tree_lookup(t, INO(t, d), mf_node_name(c)), c);
-		if (i)
-			assert_true(strcmp(mf_node_name(mf_tree_child(t, d, i - 1)),
-					   mf_node_name(c)) < 0);
+		if (i)	/* in the tree's order: ASCII case folded or not */
+			assert_true((t->casefold ? strcasecmp : strcmp)(
+				mf_node_name(mf_tree_child(t, d, i - 1)),
+				mf_node_name(c)) < 0);
 skip:
 		if (mf_node_is_dir(c)) {
 			nsub++;
@@ -155,12 +156,12 @@ static void assert_same(const struct mf_tree *t, const struct mf_tree *ref)
 static void test_basic(void **state)
 {
 	static const struct mf_tree_change e[] = {
-		{ 3, "B/Album 2/02 y.flac" },
-		{ 1, "A/Album/01 a.flac" },
-		{ 2, "A/Album/02 b.flac" },
-		{ 4, "B/Album 1/01 x.flac" },
-		{ 5, "A/loose.mp3" },
-		{ 6, "top.opus" },
+		{ 3, "B/Album 2/02 y.flac", 0 },
+		{ 1, "A/Album/01 a.flac", 0 },
+		{ 2, "A/Album/02 b.flac", 0 },
+		{ 4, "B/Album 1/01 x.flac", 0 },
+		{ 5, "A/loose.mp3", 0 },
+		{ 6, "top.opus", 0 },
 	};
 	const struct mf_node *root, *a, *n;
 	struct mf_tree *t;
@@ -241,14 +242,14 @@ static void test_basic(void **state)
 
 /* Collision input: the answer for every permutation of it. */
 static const struct mf_tree_change coll[] = {
-	{ 40, "d/x.flac" },
-	{ 10, "d/x.flac" },
-	{ 30, "d/x (2).flac" },
-	{ 20, "d/x.flac" },
-	{ 50, "d/noext" },
-	{ 60, "d/noext" },
-	{ 70, "d/.hidden" },
-	{ 80, "d/.hidden" },
+	{ 40, "d/x.flac", 0 },
+	{ 10, "d/x.flac", 0 },
+	{ 30, "d/x (2).flac", 0 },
+	{ 20, "d/x.flac", 0 },
+	{ 50, "d/noext", 0 },
+	{ 60, "d/noext", 0 },
+	{ 70, "d/.hidden", 0 },
+	{ 80, "d/.hidden", 0 },
 };
 
 static void check_coll(const struct mf_tree *t)
@@ -310,7 +311,7 @@ static void test_collisions(void **state)
 	/* removing the plain holder promotes the next track, same inode */
 	t = build(coll, N_ENTRIES(coll));
 	ino20 = INO(t, mf_tree_find_track(t, 20));
-	rm = (struct mf_tree_change){ 10, NULL };
+	rm = (struct mf_tree_change){ 10, NULL, 0 };
 	assert_int_equal(mf_tree_apply(t, &rm, 1, 2, NULL, NULL), 0);
 	assert_path_of_track(t, 20, "d/x.flac");
 	assert_path_of_track(t, 40, "d/x (3).flac");
@@ -321,11 +322,11 @@ static void test_collisions(void **state)
 static void test_file_dir_clash(void **state)
 {
 	static const struct mf_tree_change e[] = {
-		{ 1, "a/b" },
-		{ 2, "a/b/c.flac" },
-		{ 3, "a/b (2)" },
+		{ 1, "a/b", 0 },
+		{ 2, "a/b/c.flac", 0 },
+		{ 3, "a/b (2)", 0 },
 	};
-	struct mf_tree_change rm = { 2, NULL };
+	struct mf_tree_change rm = { 2, NULL, 0 };
 	struct mf_tree *t;
 
 	(void)state;
@@ -402,24 +403,24 @@ static void test_invalid(void **state)
 	uint64_t ino;
 
 	(void)state;
-	e[0] = (struct mf_tree_change){ 1, "ok/x.flac" };
+	e[0] = (struct mf_tree_change){ 1, "ok/x.flac", 0 };
 	t = build(e, 1);
 	ino = INO(t, walk(t, "ok/x.flac"));
 	for (size_t i = 0; i < N_ENTRIES(bad); i++) {
-		e[1] = (struct mf_tree_change){ 2, bad[i] };
+		e[1] = (struct mf_tree_change){ 2, bad[i], 0 };
 		assert_int_equal(mf_tree_apply(t, e, 2, 1, NULL, NULL), -EINVAL);
 	}
 	memset(longname, 'a', 256);
 	longname[256] = '\0';
-	e[1] = (struct mf_tree_change){ 2, longname };
+	e[1] = (struct mf_tree_change){ 2, longname, 0 };
 	assert_int_equal(mf_tree_apply(t, e, 2, 1, NULL, NULL), -EINVAL);
-	e[1] = (struct mf_tree_change){ 1, "other.flac" };	/* repeated id */
+	e[1] = (struct mf_tree_change){ 1, "other.flac", 0 };	/* repeated id */
 	assert_int_equal(mf_tree_apply(t, e, 2, 1, NULL, NULL), -EINVAL);
 	/* nothing changed */
 	assert_int_equal(mf_tree_nfiles(t), 1);
 	assert_int_equal(INO(t, walk(t, "ok/x.flac")), ino);
 	longname[255] = '\0';
-	e[1] = (struct mf_tree_change){ 2, longname };
+	e[1] = (struct mf_tree_change){ 2, longname, 0 };
 	assert_int_equal(mf_tree_apply(t, e, 2, 1, NULL, NULL), 0);
 	assert_int_equal(mf_tree_nfiles(t), 2);
 	mf_tree_free(t);
@@ -451,8 +452,8 @@ static bool saw(const struct ev *ev, const char *what)
 static void test_moves(void **state)
 {
 	static const struct mf_tree_change v1[] = {
-		{ 1, "A/X/1.flac" }, { 2, "A/X/2.flac" }, { 3, "B/Y/3.flac" },
-		{ 4, "gone/4.flac" },
+		{ 1, "A/X/1.flac", 0 }, { 2, "A/X/2.flac", 0 }, { 3, "B/Y/3.flac", 0 },
+		{ 4, "gone/4.flac", 0 },
 	};
 	struct mf_tree_change c[3];
 	struct mf_tree *t;
@@ -471,9 +472,9 @@ static void test_moves(void **state)
 	groot = INO(t, walk(t, "gone"));
 
 	/* rename in place, move across directories, delete */
-	c[0] = (struct mf_tree_change){ 1, "A/X/one.flac" };
-	c[1] = (struct mf_tree_change){ 3, "A/Z/3.flac" };
-	c[2] = (struct mf_tree_change){ 4, NULL };
+	c[0] = (struct mf_tree_change){ 1, "A/X/one.flac", 0 };
+	c[1] = (struct mf_tree_change){ 3, "A/Z/3.flac", 0 };
+	c[2] = (struct mf_tree_change){ 4, NULL, 0 };
 	assert_int_equal(mf_tree_apply(t, c, 3, 5, record, &ev), 0);
 	assert_int_equal(INO(t, walk(t, "A/X/one.flac")), f1);
 	assert_int_equal(INO(t, walk(t, "A/X/2.flac")), f2);
@@ -503,20 +504,20 @@ static void test_moves(void **state)
 	/* same path again: only the inode is reported */
 	ev.len = 0;
 	ev.log[0] = '\0';
-	c[0] = (struct mf_tree_change){ 2, "A/X/2.flac" };
+	c[0] = (struct mf_tree_change){ 2, "A/X/2.flac", 0 };
 	assert_int_equal(mf_tree_apply(t, c, 1, 6, record, &ev), 0);
 	snprintf(want, sizeof(want), "I%llu;", (unsigned long long)f2);
 	assert_string_equal(ev.log, want);
 	/* removing an unknown track is a no-op */
-	c[0] = (struct mf_tree_change){ 99, NULL };
+	c[0] = (struct mf_tree_change){ 99, NULL, 0 };
 	assert_int_equal(mf_tree_apply(t, c, 1, 7, NULL, NULL), 0);
 	/* a file becomes a directory name and back */
-	c[0] = (struct mf_tree_change){ 5, "A/X/2.flac/inner.flac" };
+	c[0] = (struct mf_tree_change){ 5, "A/X/2.flac/inner.flac", 0 };
 	assert_int_equal(mf_tree_apply(t, c, 1, 8, NULL, NULL), 0);
 	assert_true(mf_node_is_dir(walk(t, "A/X/2.flac")));
 	assert_path_of_track(t, 2, "A/X/2 (2).flac");
 	assert_int_equal(INO(t, mf_tree_find_track(t, 2)), f2);
-	c[0] = (struct mf_tree_change){ 5, NULL };
+	c[0] = (struct mf_tree_change){ 5, NULL, 0 };
 	assert_int_equal(mf_tree_apply(t, c, 1, 9, NULL, NULL), 0);
 	assert_path_of_track(t, 2, "A/X/2.flac");
 	mf_tree_free(t);
@@ -524,7 +525,7 @@ static void test_moves(void **state)
 
 static void test_lookup_counts(void **state)
 {
-	struct mf_tree_change c[2] = { { 1, "d/a.flac" }, { 2, "d/b.flac" } };
+	struct mf_tree_change c[2] = { { 1, "d/a.flac", 0 }, { 2, "d/b.flac", 0 } };
 	struct mf_tree *t = build(c, 2);
 	const struct mf_node *n = walk(t, "d/a.flac");
 	uint64_t ino = INO(t, n), gen = mf_node_gen(n), dino;
@@ -534,12 +535,12 @@ static void test_lookup_counts(void **state)
 	mf_tree_ref(t, n);
 	assert_int_equal(mf_tree_nlookup(t, ino), 2);
 	dino = INO(t, walk(t, "d"));
-	c[0] = (struct mf_tree_change){ 1, NULL };
+	c[0] = (struct mf_tree_change){ 1, NULL, 0 };
 	assert_int_equal(mf_tree_apply(t, c, 1, 2, NULL, NULL), 0);
 	assert_null(mf_tree_get(t, ino));
 	assert_int_equal(mf_tree_nlookup(t, ino), 2);
 	/* a new file cannot take the referenced slot */
-	c[0] = (struct mf_tree_change){ 3, "d/c.flac" };
+	c[0] = (struct mf_tree_change){ 3, "d/c.flac", 0 };
 	assert_int_equal(mf_tree_apply(t, c, 1, 3, NULL, NULL), 0);
 	assert_int_not_equal(INO(t, mf_tree_find_track(t, 3)), ino);
 	mf_tree_forget(t, ino, 1);
@@ -548,9 +549,9 @@ static void test_lookup_counts(void **state)
 	assert_int_equal(mf_tree_nlookup(t, ino), 0);
 	mf_tree_forget(t, 999999, 1);	/* unknown: ignored */
 	/* now the slot is reclaimed at the next apply and reused, new gen */
-	c[0] = (struct mf_tree_change){ 4, "e/x.flac" };
+	c[0] = (struct mf_tree_change){ 4, "e/x.flac", 0 };
 	assert_int_equal(mf_tree_apply(t, c, 1, 4, NULL, NULL), 0);
-	c[0] = (struct mf_tree_change){ 5, "e/y.flac" };
+	c[0] = (struct mf_tree_change){ 5, "e/y.flac", 0 };
 	assert_int_equal(mf_tree_apply(t, c, 1, 5, NULL, NULL), 0);
 	n = mf_tree_get(t, ino);
 	assert_non_null(n);
@@ -559,11 +560,83 @@ static void test_lookup_counts(void **state)
 	mf_tree_free(t);
 }
 
+/* A change of version gives the track a new node; the old one stays as an
+ * orphan for the kernel's references, with its version and attributes. */
+static void test_versions(void **state)
+{
+	struct mf_tree_change c[2] = { { 1, "d/a.flac", 7 }, { 2, "d/b.flac", 7 } };
+	struct mf_tree *t = build(c, 2);
+	const struct mf_node *n = walk(t, "d/a.flac"), *o;
+	uint64_t ino = INO(t, n), dino = INO(t, walk(t, "d")), size, first, gen;
+	uint64_t bino = INO(t, walk(t, "d/b.flac"));
+	int64_t mtime;
+	struct ev ev = { .len = 0 };
+	char want[64];
+
+	(void)state;
+	assert_int_equal(mf_node_version(n), 7);
+	assert_true(mf_node_live(n));
+	mf_node_attr_set(n, 1234, 55);
+	mf_tree_ref(t, n);
+	/* same path, new version: a new inode at the same name */
+	c[0] = (struct mf_tree_change){ 1, "d/a.flac", 8 };
+	assert_int_equal(mf_tree_apply(t, c, 1, 2, record, &ev), 0);
+	n = walk(t, "d/a.flac");
+	assert_non_null(n);
+	assert_int_not_equal(INO(t, n), ino);
+	assert_int_equal(mf_node_version(n), 8);
+	assert_false(mf_node_attr_get(n, &size, &mtime));
+	assert_ptr_equal(mf_tree_find_track(t, 1), n);
+	assert_int_equal(INO(t, walk(t, "d")), dino);	/* the directory stays */
+	assert_int_equal(INO(t, walk(t, "d/b.flac")), bino);
+	assert_int_equal(mf_tree_nfiles(t), 2);
+	/* the old inode: gone from the tree, still readable as an orphan */
+	assert_null(mf_tree_get(t, ino));
+	o = mf_tree_get_any(t, ino);
+	assert_non_null(o);
+	assert_false(mf_node_live(o));
+	assert_int_equal(mf_node_track(o), 1);
+	assert_int_equal(mf_node_version(o), 7);
+	assert_true(mf_node_attr_get(o, &size, &mtime));
+	assert_int_equal(size, 1234);
+	assert_int_equal(mtime, 55);
+	/* the kernel forgets the name; the old inode's pages stay valid */
+	snprintf(want, sizeof(want), "E%llu:a.flac;", (unsigned long long)dino);
+	assert_true(saw(&ev, want));
+	snprintf(want, sizeof(want), "I%llu;", (unsigned long long)ino);
+	assert_false(saw(&ev, want));
+	/* a move at the same version keeps the node */
+	first = ino;
+	ino = INO(t, n);
+	c[0] = (struct mf_tree_change){ 1, "e/a.flac", 8 };
+	assert_int_equal(mf_tree_apply(t, c, 1, 3, NULL, NULL), 0);
+	assert_int_equal(INO(t, walk(t, "e/a.flac")), ino);
+	/* a move with a new version: a new node at the new place */
+	c[0] = (struct mf_tree_change){ 1, "d/c.flac", 9 };
+	c[1] = (struct mf_tree_change){ 2, "d/b.flac", 9 };
+	assert_int_equal(mf_tree_apply(t, c, 2, 4, NULL, NULL), 0);
+	assert_null(walk(t, "e"));
+	assert_int_not_equal(INO(t, walk(t, "d/c.flac")), ino);
+	assert_int_not_equal(INO(t, walk(t, "d/b.flac")), bino);
+	assert_null(mf_tree_get_any(t, ino));	/* unreferenced: released */
+	assert_int_equal(mf_tree_nfiles(t), 2);
+	/* the orphan is reclaimed by the next apply once forgotten */
+	o = mf_tree_get_any(t, first);
+	assert_non_null(o);
+	gen = mf_node_gen(o);
+	mf_tree_forget(t, first, 1);
+	c[0] = (struct mf_tree_change){ 3, "f/x.flac", 1 };
+	assert_int_equal(mf_tree_apply(t, c, 1, 5, NULL, NULL), 0);
+	o = mf_tree_get_any(t, first);	/* released, maybe reused */
+	assert_true(!o || (mf_node_live(o) && mf_node_gen(o) != gen));
+	mf_tree_free(t);
+}
+
 static void test_casefold(void **state)
 {
 	static const struct mf_tree_change e[] = {
-		{ 1, "Abba/Song.flac" }, { 2, "ABBA/song.flac" },
-		{ 3, "abba/Other.flac" },
+		{ 1, "Abba/Song.flac", 0 }, { 2, "ABBA/song.flac", 0 },
+		{ 3, "abba/Other.flac", 0 },
 	};
 	struct mf_tree *t = mf_tree_new(true);
 
@@ -604,7 +677,8 @@ static void random_rounds(bool casefold)
 {
 	char paths[NTRACKS][64];
 	bool live[NTRACKS] = { false };
-	uint64_t ino[NTRACKS];
+	uint64_t ino[NTRACKS], ver[NTRACKS] = { 0 };
+	bool bumped[NTRACKS];
 	struct mf_tree_change c[NTRACKS], all[NTRACKS];
 	struct mf_tree *t = mf_tree_new(casefold);
 
@@ -613,6 +687,7 @@ static void random_rounds(bool casefold)
 		int k = (int)(next_rand() % 12) + 1;
 		struct mf_tree *ref;
 
+		memset(bumped, 0, sizeof(bumped));
 		for (int j = 0; j < k; j++) {
 			size_t id = next_rand() % (round < 20 ? NTRACKS : 40);
 			bool dup = false;
@@ -622,12 +697,17 @@ static void random_rounds(bool casefold)
 			if (dup)
 				continue;
 			if (live[id] && next_rand() % 3 == 0) {
-				c[n++] = (struct mf_tree_change){ (int64_t)id, NULL };
+				c[n++] = (struct mf_tree_change){ (int64_t)id, NULL, 0 };
 				live[id] = false;
 			} else {
-				random_path(paths[id], sizeof(paths[id]));
+				if (next_rand() % 3 == 0) {
+					ver[id]++;	/* new bytes: new node */
+					bumped[id] = true;
+				}
+				if (!live[id] || next_rand() % 2)
+					random_path(paths[id], sizeof(paths[id]));
 				c[n++] = (struct mf_tree_change){ (int64_t)id,
-								  paths[id] };
+							paths[id], ver[id] };
 				if (!live[id])
 					ino[id] = 0;
 				live[id] = true;
@@ -639,10 +719,14 @@ static void random_rounds(bool casefold)
 
 			if (!live[id])
 				continue;
-			all[na++] = (struct mf_tree_change){ (int64_t)id, paths[id] };
+			all[na++] = (struct mf_tree_change){ (int64_t)id,
+							paths[id], ver[id] };
 			f = mf_tree_find_track(t, (int64_t)id);
 			assert_non_null(f);
-			if (ino[id])	/* a track keeps its inode */
+			assert_int_equal(mf_node_version(f), ver[id]);
+			if (ino[id] && bumped[id])	/* a new version */
+				assert_int_not_equal(INO(t, f), ino[id]);
+			else if (ino[id])	/* a track keeps its inode */
 				assert_int_equal(INO(t, f), ino[id]);
 			ino[id] = INO(t, f);
 		}
@@ -703,7 +787,7 @@ static void test_concurrent_readers(void **state)
 	(void)state;
 	for (i = 0; i < 64; i++) {
 		snprintf(names[i], sizeof(names[i]), "d%zu/f.flac", i % 16);
-		e[i] = (struct mf_tree_change){ (int64_t)i, names[i] };
+		e[i] = (struct mf_tree_change){ (int64_t)i, names[i], 0 };
 	}
 	sh.tree = build(e, 64);
 	{
@@ -722,7 +806,7 @@ static void test_concurrent_readers(void **state)
 		assert_int_equal(pthread_create(&th[i], NULL, reader, &sh), 0);
 	for (int r = 0; r < 200; r++) {
 		struct mf_tree_change c = { r % 64, (r / 64) % 2 ? NULL :
-					    names[(r * 7) % 64] };
+					    names[(r * 7) % 64], 0 };
 
 		pthread_rwlock_wrlock(&sh.lock);
 		assert_int_equal(mf_tree_apply(sh.tree, &c, 1, r, NULL, NULL), 0);
@@ -744,7 +828,7 @@ static void test_concurrent_readers(void **state)
  */
 static void test_oom(void **state)
 {
-	struct mf_tree_change e[300];
+	struct mf_tree_change e[300], e2[200];
 	char paths[300][48];
 	struct mf_tree *t, *ref;
 	long i;
@@ -757,15 +841,19 @@ static void test_oom(void **state)
 	for (i = 0; i < 300; i++) {
 		snprintf(paths[i], sizeof(paths[i]), "dir %ld/sub/name %ld.flac",
 			 i % 30, i / 2 % 10);
-		e[i] = (struct mf_tree_change){ 1000 - i, paths[i] };
+		e[i] = (struct mf_tree_change){ 1000 - i, paths[i], 0 };
 	}
 	ref = build(e, 300);
+	for (i = 0; i < 200; i++) {	/* every other existing track: new bytes */
+		e2[i] = e[100 + i];
+		e2[i].version = i < 50 && i % 2 == 0;
+	}
 	for (i = 0;; i++) {
 		size_t files = 0, dirs = 0;
 
 		t = build(e, 150);
 		fail_countdown = i;
-		ret = mf_tree_apply(t, e + 100, 200, 2, NULL, NULL);
+		ret = mf_tree_apply(t, e2, 200, 2, NULL, NULL);
 		fail_countdown = -1;
 		if (ret == 0) {
 			mf_tree_free(t);
@@ -847,6 +935,7 @@ int main(void)
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_moves),
 		cmocka_unit_test(test_lookup_counts),
+		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_casefold),
 		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_concurrent_readers),
