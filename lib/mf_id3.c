@@ -367,6 +367,7 @@ struct rd {
 	/* ID3v2.3 date pieces, joined into "date" at the end of the tag. */
 	char year[16], tdat[16], time[16];
 	bool have_tdrc;
+	unsigned pairs_seen;	/* bit i: a pair_frames[i] frame was read */
 };
 
 static int rd_fail(struct rd *r, int err, const char *fmt, ...)
@@ -613,6 +614,15 @@ static int frame_text(struct rd *r, const char *id, const uint8_t *b,
 	    strcmp(id, "TYER") && strcmp(id, "TDAT") && strcmp(id, "TIME") &&
 	    strcmp(id, "TORY"))
 		return emit_binary(r, id, b, n);
+	if (i < sizeof(pair_frames) / sizeof(pair_frames[0])) {
+		/* one frame of each kind (id3v2.4.0-frames 4.2): a second
+		 * TRCK/TPOS/MVIN is ignored, as the served tag has one */
+		if (r->pairs_seen & 1u << i) {
+			mf_debug(ID3_DOM, "a second %s frame is ignored", id);
+			return 0;
+		}
+		r->pairs_seen |= 1u << i;
+	}
 	if ((ret = decode(b[0], b + 1, n - 1, &u, &un)))
 		return ret;
 	if (i < sizeof(pair_frames) / sizeof(pair_frames[0]))

@@ -445,6 +445,31 @@ static void test_v23_long_year(void **state)
 	rec_free(&r);
 }
 
+/*
+ * Only the first TRCK (TPOS, MVIN) of a tag is read: the spec allows one
+ * frame of each kind and the served tag has one (fuzz finding
+ * roundtrip/mp3-two-trck: "T" then "1/2" read as two track numbers).
+ */
+static void test_two_trck(void **state)
+{
+	struct tb t;
+	struct rec r;
+
+	(void)state;
+	tb_start(&t, 3, 0);
+	LATIN(&t, 3, "TRCK", "T");
+	LATIN(&t, 3, "TRCK", "1/2");
+	LATIN(&t, 3, "TPOS", "1/2");
+	LATIN(&t, 3, "TPOS", "3");
+	tb_end(&t, false);
+	assert_int_equal(parse(t.buf, t.len, &r), 0);
+	assert_int_equal(r.ntags, 3);
+	ASSERT_TAG(&r, "tracknumber=T");
+	ASSERT_TAG(&r, "discnumber=1");
+	ASSERT_TAG(&r, "totaldiscs=2");
+	rec_free(&r);
+}
+
 static void test_v22(void **state)
 {
 	struct tb t;
@@ -879,6 +904,7 @@ int main(void)
 		cmocka_unit_test(test_image_info),
 		cmocka_unit_test(test_build),
 		cmocka_unit_test(test_build_genre_paren),
+		cmocka_unit_test(test_two_trck),
 		cmocka_unit_test(test_build_refuses),
 		cmocka_unit_test(test_hostile),
 	};
