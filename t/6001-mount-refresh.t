@@ -23,7 +23,8 @@ mf_test 'a retag that renames gives a new inode (new bytes); a held handle still
 	exec 7<mnt/Art/One/Alpha.flac &&
 	set_tag "$A" title Aleph &&
 	mf_wait_until 10 mount_exists mnt/Art/One/Aleph.flac &&
-	! test -e mnt/Art/One/Alpha.flac &&
+	# the old name is invalidated right after (by the notifier thread)
+	mf_wait_until 10 mount_gone mnt/Art/One/Alpha.flac &&
 	test "$(ino mnt/Art/One/Aleph.flac)" != "$i" &&
 	cat <&7 >alpha.held && exec 7<&- &&
 	cmp alpha.before alpha.held &&

@@ -52,7 +52,7 @@ mf_test 'the locked edit never shows; an edit after the lock shows up' '
 	reads_ok &&
 	set_tag "$A" title Aleph &&
 	mf_wait_until 10 mount_exists mnt/Aleph.flac &&
-	! test -e mnt/Locked.flac && ! test -e mnt/Alpha.flac &&
+	! test -e mnt/Locked.flac && mf_wait_until 10 mount_gone mnt/Alpha.flac &&
 	fault_same_audio mnt/Aleph.flac lib/a.flac &&
 	mf_pid_alive "$MF_MOUNT_PID"
 '
