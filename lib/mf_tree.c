@@ -936,6 +936,7 @@ static int phase_detach(struct apply *a)
 	for (size_t i = 0; i < a->n; i++) {
 		uint32_t s = tix_get(t, a->ch[i].track_id);
 		struct mf_node *n;
+		bool replace;
 		int ret;
 
 		a->slot[i] = s;
@@ -948,31 +949,28 @@ static int phase_detach(struct apply *a)
 			continue;
 		}
 		n = &t->nodes[s];
-		if (a->ch[i].path && n->u.f.version != a->ch[i].version) {
-			/* a new version: a new node; the old one keeps its
-			 * bytes (and cached attributes) for its handles */
-			ret = touch(a, n->parent);
-			if (ret)
-				return ret;
-			inval(a, n->parent, n->name);
-			n->flags |= F_DETACHED;
-			a->old[i] = s;
-			a->slot[i] = NO_SLOT;
-			continue;
-		}
-		atomic_store(&n->u.f.size1, 0);
-		inval(a, s, NULL);
-		if (a->ch[i].path && same_place(a, s, a->ch[i].path)) {
-			a->state[i] = ST_SAME;
-			continue;
+		/* a new version gets a new node; the old one keeps its bytes
+		 * (and cached attributes) for its handles */
+		replace = a->ch[i].path && n->u.f.version != a->ch[i].version;
+		if (!replace) {
+			atomic_store(&n->u.f.size1, 0);
+			inval(a, s, NULL);
+			if (a->ch[i].path && same_place(a, s, a->ch[i].path)) {
+				a->state[i] = ST_SAME;
+				continue;
+			}
 		}
 		ret = touch(a, n->parent);
 		if (ret)
 			return ret;
 		inval(a, n->parent, n->name);
 		n->flags |= F_DETACHED;
-		if (!a->ch[i].path)
+		if (replace) {
+			a->old[i] = s;
+			a->slot[i] = NO_SLOT;
+		} else if (!a->ch[i].path) {
 			a->state[i] = ST_GONE;
+		}
 	}
 	return 0;
 }

@@ -139,7 +139,7 @@ struct mf_fs {
 	struct inval *nq;		/* guarded by notify_lock */
 	size_t nq_n, nq_cap;		/* guarded by notify_lock */
 	pthread_t notify_thread;
-	bool notify_running;		/* owner thread only */
+	bool notify_running;		/* guarded by notify_lock; owner writes */
 
 	pthread_mutex_t cache_lock;
 	struct served **slots;		/* guarded by cache_lock; by track id */
@@ -171,8 +171,9 @@ struct mf_fs {
 
 	struct fuse_session *se;	/* set before the refresh thread starts */
 	pthread_t refresh_thread;
-	bool refresh_running;		/* owner thread only */
-	_Atomic bool refresh_live;	/* atomic: the refresh thread runs */
+	/* atomic: the refresh thread runs (written by the owner thread,
+	 * read by wait_refresh()) */
+	_Atomic bool refresh_running;
 	/* the refresh thread sleeps on wake_cond between polls; a request
 	 * that finds the store ahead of its node (wait_refresh()) wakes it
 	 * and waits on ended_cond for a refresh that began after it asked */
@@ -793,7 +794,7 @@ static bool wait_refresh(struct mf_fs *fs)
 	uint64_t target;
 	bool done;
 
-	if (!atomic_load(&fs->refresh_live))
+	if (!atomic_load(&fs->refresh_running))
 		return false;
 	mf_metric_inc(MF_M_STALE_WAITS);
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -893,9 +894,8 @@ static void mf_fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct mf_fs *fs = fs_of(req);
 	struct fuse_entry_param e;
 	struct node_copy c;
-	int err;
-
 	bool waited = false;
+	int err;
 
 	memset(&e, 0, sizeof(e));
 	e.attr_timeout = fs->cfg.entry_timeout_s;
@@ -1282,22 +1282,18 @@ static int handle_make(struct mf_fs *fs, fuse_ino_t ino, struct handle **out)
 		mf_metric_inc(MF_M_ERR_STORE);
 	if (err)
 		goto out_free;
-	if (served_version(h->sv) != c.version) {
-		if (c.live)
-			wait_refresh(fs);
+	/* the store has moved past the node's version - already, or while
+	 * the layout's blobs were copied (a tagger dropped the old ones) */
+	err = served_version(h->sv) != c.version ? ESTALE :
+	      served_pin(fs, h->sv);
+	if (err == EIO && version_moved(fs, h->sv))
 		err = ESTALE;
-		goto out_put;
-	}
-	err = served_pin(fs, h->sv);
-	if (err == EIO && version_moved(fs, h->sv)) {
-		/* a tagger committed (and dropped the old blob) meanwhile */
-		if (c.live)
-			wait_refresh(fs);
-		err = ESTALE;
-		goto out_put;
-	}
+	if (err == ESTALE && c.live)
+		wait_refresh(fs);
 	if (err) {
-		mf_metric_inc(err == EIO ? MF_M_ERR_STORE : MF_M_ERR_OTHER);
+		if (err != ESTALE)
+			mf_metric_inc(err == EIO ? MF_M_ERR_STORE :
+				      MF_M_ERR_OTHER);
 		goto out_put;
 	}
 	s = thread_store(fs);
@@ -2036,39 +2032,23 @@ static void send_invals(struct mf_fs *fs, struct inval *v0, size_t n)
  */
 static void post_invals(struct mf_fs *fs)
 {
-	struct inval *v;
+	struct inval *v = NULL;
 
+	if (!fs->ninvals)
+		return;
 	pthread_mutex_lock(&fs->notify_lock);
-	if (!fs->notify_running) {
-		pthread_mutex_unlock(&fs->notify_lock);
-		goto direct;
-	}
-	if (fs->nq_n == 0) {	/* swap the arrays: no copy, no allocation */
-		struct inval *t = fs->nq;
-		size_t cap = fs->nq_cap;
-
-		fs->nq = fs->invals;
-		fs->nq_cap = fs->invals_cap;
-		fs->nq_n = fs->ninvals;
-		fs->invals = t;
-		fs->invals_cap = cap;
-	} else {
+	if (fs->notify_running)
 		v = mf_array_grow(fs->nq, &fs->nq_cap, fs->nq_n + fs->ninvals,
 				  sizeof(*v));
-		if (!v) {
-			pthread_mutex_unlock(&fs->notify_lock);
-			goto direct;
-		}
+	if (v) {
 		fs->nq = v;
 		memcpy(v + fs->nq_n, fs->invals, fs->ninvals * sizeof(*v));
 		fs->nq_n += fs->ninvals;
+		pthread_cond_signal(&fs->notify_cond);
 	}
-	fs->ninvals = 0;
-	pthread_cond_signal(&fs->notify_cond);
 	pthread_mutex_unlock(&fs->notify_lock);
-	return;
-direct:
-	send_invals(fs, fs->invals, fs->ninvals);
+	if (!v)
+		send_invals(fs, fs->invals, fs->ninvals);
 	fs->ninvals = 0;
 }
 
@@ -2464,33 +2444,31 @@ int mf_fs_start(struct mf_fs *fs, struct fuse_session *se)
 		mf_fs_stop(fs);
 		return -r;
 	}
-	fs->refresh_running = true;
-	atomic_store(&fs->refresh_live, true);
+	atomic_store(&fs->refresh_running, true);
 	return 0;
 }
 
 void mf_fs_stop(struct mf_fs *fs)
 {
-	if (fs->notify_running) {
-		pthread_mutex_lock(&fs->notify_lock);
-		atomic_store(&fs->stop, true);
-		pthread_cond_broadcast(&fs->notify_cond);
-		pthread_mutex_unlock(&fs->notify_lock);
+	/* set before each broadcast, read under each lock: no lost wake-up */
+	atomic_store(&fs->stop, true);
+	pthread_mutex_lock(&fs->wake_lock);
+	pthread_cond_broadcast(&fs->wake_cond);
+	pthread_cond_broadcast(&fs->ended_cond);
+	pthread_mutex_unlock(&fs->wake_lock);
+	pthread_mutex_lock(&fs->notify_lock);
+	pthread_cond_broadcast(&fs->notify_cond);
+	pthread_mutex_unlock(&fs->notify_lock);
+	if (atomic_load(&fs->refresh_running)) {
+		pthread_join(fs->refresh_thread, NULL);
+		atomic_store(&fs->refresh_running, false);
+	}
+	if (fs->notify_running) {	/* what it had not sent is freed */
 		pthread_join(fs->notify_thread, NULL);
 		pthread_mutex_lock(&fs->notify_lock);
 		fs->notify_running = false;
 		pthread_mutex_unlock(&fs->notify_lock);
 	}
-	if (!fs->refresh_running)
-		return;
-	pthread_mutex_lock(&fs->wake_lock);
-	atomic_store(&fs->stop, true);
-	pthread_cond_broadcast(&fs->wake_cond);
-	pthread_cond_broadcast(&fs->ended_cond);
-	pthread_mutex_unlock(&fs->wake_lock);
-	pthread_join(fs->refresh_thread, NULL);
-	atomic_store(&fs->refresh_live, false);
-	fs->refresh_running = false;
 }
 
 void mf_fs_counts(struct mf_fs *fs, size_t *files, size_t *dirs)
