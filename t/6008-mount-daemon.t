@@ -48,7 +48,8 @@ mf_test 'daemonized: retags while another process holds the store open reach the
 	c = sqlite3.connect(sys.argv[1])
 	c.execute("SELECT count(*) FROM tracks").fetchall()
 	open(sys.argv[2], "w").close()
-	while not os.path.exists(sys.argv[3]):
+	end = time.monotonic() + 120	# bounded: the test stops it well before
+	while not os.path.exists(sys.argv[3]) and time.monotonic() < end:
 	    time.sleep(0.05)
 	c.close()
 	EOF
