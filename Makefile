@@ -290,9 +290,9 @@ fuzz-build: deps
 		$(MAKE) --no-print-directory WERROR=1 fuzz-targets; \
 	fi
 
-fuzz: fuzz-build
+fuzz: fuzz-build all
 	@test ! -f $(FZ)/SKIP || { echo "fuzz: $$(cat $(FZ)/SKIP)" >&2; exit 1; }
-	sh fuzz/mkseeds.sh $(FZ)/corpus
+	MUSEFS_SCAN=$(CURDIR)/$(B)/bin/musefs-scan sh fuzz/mkseeds.sh $(FZ)/corpus
 	@for t in $(FUZZ_NAMES); do \
 		mkdir -p $(FZ)/corpus/$$t $(FZ)/crash/$$t; \
 		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \

@@ -6,15 +6,18 @@
 # (0.1 s of 8 kHz mono audio, 8x8 images) so the fuzzers run fast; the
 # tagged files carry text tags, a picture and the structures each prober
 # parses. A missing encoder leaves its seeds out (said on stderr).
+# The fuzz_rows seeds are the store rows of those files: they need
+# musefs-scan in PATH (or $MUSEFS_SCAN) and /usr/bin/python3.
 # Usage: sh fuzz/mkseeds.sh build/fuzz/corpus (make fuzz does this).
 set -eu
+here=$(cd "${0%/*}" && pwd -P)
 out=${1:?usage: mkseeds.sh OUTDIR}
 mkdir -p "$out"
 out=$(cd "$out" && pwd -P)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mf-seeds.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"
-for t in flac id3 mp3 ogg mp4 wav image template roundtrip; do
+for t in flac id3 mp3 ogg mp4 wav image template roundtrip rows; do
 	mkdir -p "$out/$t"
 done
 
@@ -100,3 +103,21 @@ for d in flac mp3 ogg mp4 wav; do
 	done
 	n=$((n + 1))
 done
+# fuzz_rows: the rows musefs-scan stores for every audio seed
+# (fuzz/rows-seed.py writes the encoding fuzz/fuzz_rows.c reads).
+scan=${MUSEFS_SCAN:-musefs-scan}
+if have "$scan" && have /usr/bin/python3; then
+	mkdir -p rows-lib
+	for d in flac mp3 ogg mp4 wav; do
+		for f in "$out/$d"/*; do
+			test -f "$f" && cp "$f" "rows-lib/$d-${f##*/}"
+		done
+	done
+	# exit 2 (some files refused) is fine: the seeds are what it stored
+	"$scan" --db "$tmp/rows.db" -q rows-lib >/dev/null 2>&1 || :
+	if test -f rows.db; then
+		/usr/bin/python3 "$here/rows-seed.py" rows.db "$out/rows"
+	else
+		echo "mkseeds.sh: $scan stored nothing, fuzz_rows has no seeds" >&2
+	fi
+fi

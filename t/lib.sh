@@ -161,8 +161,12 @@ mf_test () {
 	else
 		mf_test_failed=$((mf_test_failed + 1))
 		echo "not ok $mf_test_count - $1"
-		printf '%s\n' "$2" | sed -e 's/^/#	/'
-		mf_diag_file "$mf_test_out"
+		# on stderr: prove shows it even when not verbose, so a
+		# CI log says why a test failed, not only which
+		{
+			printf '%s\n' "$2" | sed -e 's/^/#	/'
+			mf_diag_file "$mf_test_out"
+		} >&2
 	fi
 	return 0
 }
