@@ -74,7 +74,8 @@ HELPERS := $(HELPER_SRCS:t/helper/%.c=$(B)/t/%)
 ALL_OBJS := $(LIB_OBJS) $(SCAN_OBJS) $(MOUNT_OBJS) \
 	$(B)/bin/musefs-scan.o $(B)/bin/musefs-mount.o $(B)/bin/musefs-stat.o \
 	$(B)/bin/musefs.o \
-	$(UNIT_SRCS:t/unit/%.c=$(B)/t/%.o) $(HELPER_SRCS:t/helper/%.c=$(B)/t/helper-%.o)
+	$(UNIT_SRCS:t/unit/%.c=$(B)/t/%.o) $(HELPER_SRCS:t/helper/%.c=$(B)/t/helper-%.o) \
+	$(B)/t/unit/enomem_wrap.o
 
 .PHONY: all check deps install uninstall clean run tests FORCE
 .DELETE_ON_ERROR:
@@ -82,7 +83,7 @@ ALL_OBJS := $(LIB_OBJS) $(SCAN_OBJS) $(MOUNT_OBJS) \
 
 all: $(PROGRAMS)
 
-tests: $(UNIT_TESTS) $(HELPERS)
+tests: $(UNIT_TESTS) $(HELPERS) $(B)/t/musefs-mount-enomem
 
 # Changing the flags rebuilds everything (git's GIT-CFLAGS).
 $(B)/CFLAGS: FORCE
@@ -126,6 +127,12 @@ $(B)/t/test_%: $(B)/t/test_%.o $(LIBCORE)
 # test_enomem fails libcore's allocations in turn through a link-time seam.
 ENOMEM_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
 $(B)/t/test_enomem: $(B)/t/test_enomem.o $(LIBCORE)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) $(ENOMEM_WRAP) -o $@ $^ $(PKG_LIBS) -lpthread
+
+# The mount with the same seam, faults set by MUSEFS_TEST_ENOMEM_*
+# (t/unit/enomem_wrap.c; t/6207-fault-enomem-mount.t).
+$(B)/t/musefs-mount-enomem: $(B)/bin/musefs-mount.o $(MOUNT_OBJS) \
+		$(B)/t/unit/enomem_wrap.o $(LIBCORE)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) $(ENOMEM_WRAP) -o $@ $^ $(PKG_LIBS) -lpthread
 
 $(B)/t/helper-%.o: t/helper/%.c $(B)/CFLAGS

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * enomem_wrap - allocation faults for a whole program under load, linked
+ * into build/t/musefs-mount-enomem (t/6207-fault-enomem-mount.t) with
+ * -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup: every
+ * allocation made by libcore, mount/ and bin/ goes through __wrap_*
+ * (allocations inside shared libraries - libfuse, SQLite - do not).
+ *
+ * Knobs, read once at the first allocation:
+ *   MUSEFS_TEST_ENOMEM_DELAY_MS  no fault before this many ms after the
+ *                                first allocation (default 0): lets the
+ *                                program start;
+ *   MUSEFS_TEST_ENOMEM_EVERY     then every Nth allocation fails (0 or
+ *                                unset: none);
+ *   MUSEFS_TEST_ENOMEM_BUDGET    at most this many faults in all, then
+ *                                none (default unlimited): what follows
+ *                                shows whether the program recovered;
+ *   MUSEFS_TEST_ENOMEM_DONE      a file created when the last fault of
+ *                                the budget is injected.
+ * Thread-safe: the counters are atomics.
+ */
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+char *__real_strdup(const char *s);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+char *__wrap_strdup(const char *s);
+
+static atomic_int state;		/* 0 unread, 1 reading, 2 ready */
+static uint64_t every, budget = UINT64_MAX, arm_ns;	/* set once, state 2 */
+static const char *done_path;				/* set once, state 2 */
+static atomic_uint_fast64_t calls, faults;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t env_u64(const char *name, uint64_t dflt)
+{
+	const char *v = getenv(name);
+	char *end;
+	unsigned long long n;
+
+	if (!v || !*v)
+		return dflt;
+	n = strtoull(v, &end, 10);
+	return *end ? dflt : (uint64_t)n;
+}
+
+static bool fail_now(void)
+{
+	int s = atomic_load(&state);
+	uint64_t c, f;
+
+	if (s != 2) {
+		int zero = 0;
+
+		if (atomic_compare_exchange_strong(&state, &zero, 1)) {
+			every = env_u64("MUSEFS_TEST_ENOMEM_EVERY", 0);
+			budget = env_u64("MUSEFS_TEST_ENOMEM_BUDGET", UINT64_MAX);
+			done_path = getenv("MUSEFS_TEST_ENOMEM_DONE");
+			arm_ns = now_ns() +
+				 env_u64("MUSEFS_TEST_ENOMEM_DELAY_MS", 0) *
+					 1000000u;
+			atomic_store(&state, 2);
+		}
+		return false;	/* never while the knobs are being read */
+	}
+	if (!every)
+		return false;
+	c = atomic_fetch_add(&calls, 1) + 1;
+	if (c % every || now_ns() < arm_ns)
+		return false;
+	f = atomic_fetch_add(&faults, 1);
+	if (f + 1 == budget && done_path) {
+		int fd = open(done_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+		if (fd >= 0)
+			close(fd);
+	}
+	return f < budget;
+}
+
+void *__wrap_malloc(size_t n)
+{
+	return fail_now() ? NULL : __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+	return fail_now() ? NULL : __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+	return fail_now() ? NULL : __real_realloc(p, n);
+}
+
+char *__wrap_strdup(const char *s)
+{
+	return fail_now() ? NULL : __real_strdup(s);
+}
