@@ -6,12 +6,11 @@
  * allocation made by libcore, mount/ and bin/ goes through __wrap_*
  * (allocations inside shared libraries - libfuse, SQLite - do not).
  *
- * Knobs, read once at the first allocation:
- *   MUSEFS_TEST_ENOMEM_DELAY_MS  no fault before this many ms after the
- *                                first allocation (default 0): lets the
- *                                program start;
- *   MUSEFS_TEST_ENOMEM_EVERY     then every Nth allocation fails (0 or
- *                                unset: none);
+ * No fault before the process gets SIGUSR1 (the handler is installed at
+ * the first allocation): the test arms the faults once the program has
+ * started, whatever the time that took. Knobs, read once then:
+ *   MUSEFS_TEST_ENOMEM_EVERY     once armed, every Nth allocation fails
+ *                                (0 or unset: none);
  *   MUSEFS_TEST_ENOMEM_BUDGET    at most this many faults in all, then
  *                                none (default unlimited): what follows
  *                                shows whether the program recovered;
@@ -20,12 +19,12 @@
  * Thread-safe: the counters are atomics.
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 void *__real_malloc(size_t n);
@@ -38,16 +37,15 @@ void *__wrap_realloc(void *p, size_t n);
 char *__wrap_strdup(const char *s);
 
 static atomic_int state;		/* 0 unread, 1 reading, 2 ready */
-static uint64_t every, budget = UINT64_MAX, arm_ns;	/* set once, state 2 */
+static uint64_t every, budget = UINT64_MAX;	/* set once, state 2 */
+static atomic_bool armed;			/* set by SIGUSR1 */
 static const char *done_path;				/* set once, state 2 */
 static atomic_uint_fast64_t calls, faults;
 
-static uint64_t now_ns(void)
+static void on_usr1(int sig)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	(void)sig;
+	atomic_store(&armed, true);
 }
 
 static uint64_t env_u64(const char *name, uint64_t dflt)
@@ -73,18 +71,20 @@ static bool fail_now(void)
 		if (atomic_compare_exchange_strong(&state, &zero, 1)) {
 			every = env_u64("MUSEFS_TEST_ENOMEM_EVERY", 0);
 			budget = env_u64("MUSEFS_TEST_ENOMEM_BUDGET", UINT64_MAX);
+			struct sigaction sa = { .sa_handler = on_usr1 };
+
 			done_path = getenv("MUSEFS_TEST_ENOMEM_DONE");
-			arm_ns = now_ns() +
-				 env_u64("MUSEFS_TEST_ENOMEM_DELAY_MS", 0) *
-					 1000000u;
+			sigemptyset(&sa.sa_mask);
+			sa.sa_flags = SA_RESTART;
+			sigaction(SIGUSR1, &sa, NULL);
 			atomic_store(&state, 2);
 		}
 		return false;	/* never while the knobs are being read */
 	}
-	if (!every)
+	if (!every || !atomic_load(&armed))
 		return false;
 	c = atomic_fetch_add(&calls, 1) + 1;
-	if (c % every || now_ns() < arm_ns)
+	if (c % every)
 		return false;
 	f = atomic_fetch_add(&faults, 1);
 	if (f + 1 == budget && done_path) {
