@@ -16,7 +16,10 @@
 # MF_TEST_VERBOSE=1 (show every test's output, not only failures),
 # MF_TEST_TRACE=1 (set -x inside test bodies; note that the trace of a
 # function whose stderr a test redirects lands in that file),
-# MF_TEST_KEEP_TRASH=1 (keep the trash directory after a clean run).
+# MF_TEST_KEEP_TRASH=1 (keep the trash directory after a clean run),
+# MF_VALGRIND=DIR (set by t/valgrind-run.sh: DIR/bin's memcheck wrappers
+# go first in PATH and every bounded wait here is stretched MF_TIME_SCALE
+# times, default 1, or 10 under valgrind).
 # Test bodies run in this shell with eval (variables persist between
 # tests), stdin from /dev/null and their output captured; never `exit` in
 # one, and call mf_mount and test_when_finished outside subshells.
@@ -47,7 +50,14 @@ export LC_ALL LANG
 unset XDG_DATA_HOME XDG_CONFIG_HOME XDG_CACHE_HOME MUSEFS_LOG CDPATH \
 	GREP_OPTIONS 2>/dev/null
 PATH=$MF_BUILD/bin:$PATH
-export PATH
+MF_TEST_NAME=$mf_test_name
+export PATH MF_TEST_NAME
+if test -n "${MF_VALGRIND-}"; then
+	PATH=$MF_VALGRIND/bin:$PATH
+	MF_TIME_SCALE=${MF_TIME_SCALE:-10}
+fi
+MF_TIME_SCALE=${MF_TIME_SCALE:-1}
+export MF_TIME_SCALE
 
 mf_exit_ok=
 mf_test_count=0
@@ -334,11 +344,18 @@ mf_mount_log_for () {
 }
 
 # mf_daemon_of MOUNTPOINT: the PID of the daemonized musefs-mount (no -f)
-# serving MOUNTPOINT, found in /proc by its executable and last argument.
+# serving MOUNTPOINT, found in /proc by its executable (under valgrind:
+# an argument) and its last argument.
 mf_daemon_of () {
-	mf_exe=$(readlink -f "$(command -v musefs-mount)")
+	mf_exe=$(readlink -f "$MF_BUILD/bin/musefs-mount")
 	for mf_d in /proc/[0-9]*; do
-		test "$(readlink "$mf_d/exe" 2>/dev/null)" = "$mf_exe" || continue
+		if test -n "${MF_VALGRIND-}"; then
+			# valgrind's tool is the executable; the program is an argument
+			tr '\0' '\n' <"$mf_d/cmdline" 2>/dev/null |
+				grep -qxF "$mf_exe" || continue
+		else
+			test "$(readlink "$mf_d/exe" 2>/dev/null)" = "$mf_exe" || continue
+		fi
 		if tr '\0' '\n' <"$mf_d/cmdline" 2>/dev/null | tail -n 1 |
 			grep -qxF "$1"; then
 			echo "${mf_d#/proc/}"
@@ -385,7 +402,7 @@ mf_mount () {
 	MF_MOUNT_PID=$!
 	mf_mounts="$mf_mounts$MF_MOUNT_PID $mf_mp
 "
-	mf_deadline=$(($(mf_now) + 30))
+	mf_deadline=$(($(mf_now) + 30 * MF_TIME_SCALE))
 	while ! mf_is_mounted "$mf_mp"; do
 		if ! mf_pid_alive "$MF_MOUNT_PID"; then
 			wait "$MF_MOUNT_PID"
@@ -433,7 +450,8 @@ mf_forget_mount () {
 "
 }
 
-# mf_umount MOUNTPOINT: fusermount3 -u, then wait up to 10 s for the daemon
+# mf_umount MOUNTPOINT: fusermount3 -u, then wait up to 10 s (times
+# MF_TIME_SCALE) for the daemon
 # started by mf_mount to exit; fail if it does not, or exits non-zero.
 mf_umount () {
 	mf_mp=$(mf_abs "$1") || return 1
@@ -443,7 +461,7 @@ mf_umount () {
 		return 1
 	fi
 	MF_MOUNT_LOG=$(mf_mount_log_for "$mf_mp")
-	mf_deadline=$(($(mf_now) + 10))
+	mf_deadline=$(($(mf_now) + 10 * MF_TIME_SCALE))
 	until fusermount3 -u "$mf_mp"; do
 		if test "$(mf_now)" -gt "$mf_deadline"; then
 			echo >&2 "mf_umount: cannot unmount '$mf_mp'"
@@ -546,7 +564,7 @@ mf_audio_md5 () {
 # fail (status 1) if it has not succeeded within SECONDS. Use instead of a
 # fixed sleep: it returns as soon as the condition holds.
 mf_wait_until () {
-	mf_wait_deadline_=$(( $(date +%s) + $1 )) &&
+	mf_wait_deadline_=$(( $(date +%s) + $1 * MF_TIME_SCALE )) &&
 	shift &&
 	until "$@"
 	do
