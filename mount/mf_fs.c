@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mf_fs - FUSE low-level handlers, the layout cache and the refresh
- * thread of musefs-mount.
+ * mf_fs - FUSE low-level handlers and the refresh thread of
+ * musefs-mount.
  *
- * Divisions, in order: state; per-thread store; layout cache; attributes;
- * handlers; refresh thread; life cycle.
+ * The layout cache is mf_cache.c, the per-thread store connections
+ * mf_conn.c. Divisions, in order: state; attributes; handlers; refresh
+ * thread; life cycle.
  *
- * Lock order: fs->tree_lock before fs->cache_lock. No lock is held across
+ * Lock order: fs->tree_lock before the cache's lock (mf_cache.c). No lock is held across
  * a fuse_reply_* call or a kernel notification. The refresh thread is the
  * only writer of the tree: it reads it without the lock and takes the
  * write side only to patch it.
@@ -26,6 +27,8 @@
 #include <unistd.h>
 
 #include "mf_array.h"
+#include "mf_cache.h"
+#include "mf_conn.h"
 #include "mf_confine.h"
 #include "mf_layout.h"
 #include "mf_log.h"
@@ -47,41 +50,12 @@ _Static_assert(sizeof(fuse_ino_t) >= sizeof(uint64_t), "64-bit inodes");
 /* Longest wait (s) of a request for a refresh to catch up with the store. */
 #define MF_STALE_WAIT_S 5
 
-/* served_get(): any version will do. */
-#define MF_ANY_VERSION UINT64_MAX
-
 /*---- state -----------------------------------------------------------*/
-
-/* A blob a layout reads (art.data, tags.value_blob), copied from the store. */
-struct pin {
-	struct mf_blob_ref ref;
-	uint64_t len;			/* bytes held: what the layout reads */
-	uint8_t *data;
-};
-
-/* One cached layout of one track version; reference counted. */
-struct served {
-	_Atomic int refs;		/* atomic */
-	struct mf_track_info info;	/* immutable after publication */
-	char *backing_path;		/* immutable */
-	struct mf_layout *layout;	/* immutable */
-	size_t mem;			/* bytes charged to the cache */
-	_Atomic bool refused;		/* atomic: confinement logged it */
-	/* copies of the blobs the layout reads, made at its first open
-	 * (served_pin()) so that its handles go on reading them after a
-	 * tagger deletes the rows; published under cache_lock before
-	 * pinned is set (release), immutable after */
-	_Atomic bool pinned;
-	struct pin *pins;
-	size_t npins;
-	uint64_t store_gen;		/* immutable: the store it came from */
-	struct served *prev, *next;	/* LRU list; guarded by cache_lock */
-};
 
 /* An open file handle: one version of one inode (the node's version). */
 struct handle {
 	int fd;				/* the backing file */
-	struct served *sv;		/* one reference */
+	struct mf_served *sv;		/* one reference */
 	fuse_ino_t ino;			/* immutable */
 	uint64_t gen;			/* immutable: the node's generation */
 	_Atomic int refs;		/* atomic: open model 1, else cache + reads */
@@ -141,25 +115,17 @@ struct mf_fs {
 	pthread_t notify_thread;
 	bool notify_running;		/* guarded by notify_lock; owner writes */
 
-	pthread_mutex_t cache_lock;
-	struct served **slots;		/* guarded by cache_lock; by track id */
-	size_t nslots;			/* power of two; guarded by cache_lock */
-	size_t nentries;		/* guarded by cache_lock */
-	size_t cache_mem;		/* guarded by cache_lock */
-	uint64_t cache_gen;		/* guarded by cache_lock */
-	struct served *lru_head;	/* most recent; guarded by cache_lock */
-	struct served *lru_tail;	/* guarded by cache_lock */
+	struct mf_cache *cache;		/* thread-safe */
 
 	pthread_mutex_t statfs_lock;
 	struct statvfs statfs;		/* guarded by statfs_lock */
 	uint64_t backing_bytes;		/* guarded by statfs_lock */
 	time_t statfs_at;		/* guarded by statfs_lock; 0: stale */
 
-	pthread_key_t store_key;	/* per-thread read-only connection */
-	/* bumped when the store file is replaced (a restored backup, a
-	 * replica moved in): connections and layouts of an older one are
-	 * not used again */
-	_Atomic uint64_t store_gen;	/* atomic; written by the refresh */
+	/* per-thread read-only connections; their generation is bumped when
+	 * the store file is replaced (a restored backup, a replica moved in):
+	 * connections and layouts of an older one are not used again */
+	struct mf_conns *conns;		/* thread-safe */
 	dev_t store_dev;		/* refresh thread (or mf_fs_new) only */
 	ino_t store_ino;		/* refresh thread (or mf_fs_new) only */
 	bool store_gone;		/* refresh thread only: logged once */
@@ -197,461 +163,6 @@ static int64_t now_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return mf_store_ns(&ts);
-}
-
-/*---- per-thread store ------------------------------------------------*/
-
-struct thread_conn {
-	struct mf_store *s;
-	uint64_t gen;			/* fs->store_gen when opened */
-};
-
-static void store_key_free(void *p)
-{
-	struct thread_conn *tc = p;
-
-	if (tc)
-		mf_store_close(tc->s);
-	free(tc);
-}
-
-/*
- * This thread's read-only connection, opened on first use and again
- * after the store file was replaced; *@gen: its store generation.
- */
-static struct mf_store *thread_store_gen(struct mf_fs *fs, uint64_t *gen)
-{
-	struct thread_conn *tc = pthread_getspecific(fs->store_key);
-	uint64_t now = atomic_load(&fs->store_gen);
-	char err[512];
-
-	if (tc && tc->s && tc->gen == now) {
-		*gen = now;
-		return tc->s;
-	}
-	if (!tc) {
-		tc = calloc(1, sizeof(*tc));
-		if (!tc || pthread_setspecific(fs->store_key, tc) != 0) {
-			free(tc);
-			return NULL;
-		}
-	}
-	mf_store_close(tc->s);
-	tc->s = NULL;
-	if (mf_store_open(fs->cfg.db_path, MF_STORE_READONLY, &tc->s, err,
-			  sizeof(err)) < 0) {
-		mf_err("mount", "%s", err);
-		return NULL;
-	}
-	tc->gen = now;
-	*gen = now;
-	return tc->s;
-}
-
-static struct mf_store *thread_store(struct mf_fs *fs)
-{
-	uint64_t gen;
-
-	return thread_store_gen(fs, &gen);
-}
-
-/*---- layout cache ----------------------------------------------------*/
-
-/*
- * What a tree node of this layout serves: the store generation in the top
- * 16 bits, tracks.content_version below (a store would need 2^48 bumps of
- * one track to wrap into the generation). Every change of served bytes
- * moves it, so a node (an inode) serves exactly one version.
- */
-static uint64_t version_of(uint64_t store_gen, int64_t content_version)
-{
-	return store_gen << 48 ^ (uint64_t)content_version;
-}
-
-static uint64_t served_version(const struct served *sv)
-{
-	return version_of(sv->store_gen, sv->info.content_version);
-}
-
-static void pins_free(struct pin *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i].data);
-	free(v);
-}
-
-static void served_put(struct served *sv)
-{
-	if (!sv || atomic_fetch_sub(&sv->refs, 1) != 1)
-		return;
-	pins_free(sv->pins, sv->npins);
-	mf_layout_free(sv->layout);
-	free(sv->backing_path);
-	free(sv);
-}
-
-static size_t slot_of(const struct mf_fs *fs, int64_t id)
-{
-	uint64_t h = (uint64_t)id * 0x9e3779b97f4a7c15ull;
-
-	return (size_t)(h >> 20) & (fs->nslots - 1);
-}
-
-/* Caller holds cache_lock. Returns the slot index of @id or nslots. */
-static size_t cache_find(const struct mf_fs *fs, int64_t id)
-{
-	size_t j;
-
-	if (!fs->nslots)
-		return 0;
-	j = slot_of(fs, id);
-	while (fs->slots[j]) {
-		if (fs->slots[j]->info.id == id)
-			return j;
-		j = (j + 1) & (fs->nslots - 1);
-	}
-	return fs->nslots;
-}
-
-static void lru_unlink(struct mf_fs *fs, struct served *sv)
-{
-	if (sv->prev)
-		sv->prev->next = sv->next;
-	else
-		fs->lru_head = sv->next;
-	if (sv->next)
-		sv->next->prev = sv->prev;
-	else
-		fs->lru_tail = sv->prev;
-	sv->prev = sv->next = NULL;
-}
-
-static void lru_push(struct mf_fs *fs, struct served *sv)
-{
-	sv->prev = NULL;
-	sv->next = fs->lru_head;
-	if (fs->lru_head)
-		fs->lru_head->prev = sv;
-	fs->lru_head = sv;
-	if (!fs->lru_tail)
-		fs->lru_tail = sv;
-}
-
-/* Remove slot @j, keeping linear probing intact. Caller holds cache_lock. */
-static struct served *cache_remove_slot(struct mf_fs *fs, size_t j)
-{
-	struct served *sv = fs->slots[j];
-	size_t k = j;
-
-	fs->slots[j] = NULL;
-	for (;;) {
-		size_t home;
-
-		k = (k + 1) & (fs->nslots - 1);
-		if (!fs->slots[k])
-			break;
-		home = slot_of(fs, fs->slots[k]->info.id);
-		/* move back if its home is cyclically outside (j, k] */
-		if ((j < k && (home <= j || home > k)) ||
-		    (j > k && (home <= j && home > k))) {
-			fs->slots[j] = fs->slots[k];
-			fs->slots[k] = NULL;
-			j = k;
-		}
-	}
-	lru_unlink(fs, sv);
-	fs->nentries--;
-	fs->cache_mem -= sv->mem;
-	return sv;
-}
-
-static int cache_grow(struct mf_fs *fs)
-{
-	size_t ncap = fs->nslots ? fs->nslots * 2 : 256;
-	struct served **old = fs->slots;
-	size_t oldn = fs->nslots;
-	struct served **ns = calloc(ncap, sizeof(*ns));
-
-	if (!ns)
-		return -ENOMEM;
-	fs->slots = ns;
-	fs->nslots = ncap;
-	for (size_t i = 0; i < oldn; i++) {
-		size_t j;
-
-		if (!old[i])
-			continue;
-		j = slot_of(fs, old[i]->info.id);
-		while (ns[j])
-			j = (j + 1) & (ncap - 1);
-		ns[j] = old[i];
-	}
-	free(old);
-	return 0;
-}
-
-/* Release a chain (linked by ->next) of entries taken out of the cache. */
-static void served_put_chain(struct served *dead)
-{
-	while (dead) {
-		struct served *next = dead->next;
-
-		served_put(dead);
-		dead = next;
-	}
-}
-
-/* Drop cached layouts of @ids (all when @ids is NULL). */
-static void cache_drop(struct mf_fs *fs, const int64_t *ids, size_t n)
-{
-	struct served *dead = NULL;
-
-	pthread_mutex_lock(&fs->cache_lock);
-	fs->cache_gen++;
-	if (!ids) {
-		while (fs->lru_head) {
-			struct served *sv = cache_remove_slot(fs,
-					cache_find(fs, fs->lru_head->info.id));
-
-			sv->next = dead;
-			dead = sv;
-		}
-	} else {
-		for (size_t i = 0; i < n; i++) {
-			size_t j = cache_find(fs, ids[i]);
-			struct served *sv;
-
-			if (j >= fs->nslots)
-				continue;
-			sv = cache_remove_slot(fs, j);
-			sv->next = dead;
-			dead = sv;
-		}
-	}
-	pthread_mutex_unlock(&fs->cache_lock);
-	served_put_chain(dead);
-}
-
-/*
- * The served state of track @id, with one reference for the caller
- * (served_put()): the cached one when its version is @want (or any with
- * MF_ANY_VERSION), else what the store has now - which may be another
- * version than @want: callers compare served_version(). Returns 0, ENOENT
- * (track gone), EIO (malformed row, store error, synthesis refused) or
- * ENOMEM: positive errno for replies.
- */
-static int served_get(struct mf_fs *fs, int64_t id, uint64_t want,
-		      struct served **out)
-{
-	struct mf_store *s;
-	struct mf_track *t = NULL;
-	struct served *sv, *evict = NULL;
-	uint64_t gen, sgen;
-	size_t j;
-	int ret;
-
-	pthread_mutex_lock(&fs->cache_lock);
-	j = cache_find(fs, id);
-	if (j < fs->nslots &&
-	    fs->slots[j]->store_gen == atomic_load(&fs->store_gen) &&
-	    (want == MF_ANY_VERSION || served_version(fs->slots[j]) == want)) {
-		sv = fs->slots[j];
-		atomic_fetch_add(&sv->refs, 1);
-		lru_unlink(fs, sv);
-		lru_push(fs, sv);
-		pthread_mutex_unlock(&fs->cache_lock);
-		mf_metric_inc(MF_M_CACHE_HITS);
-		*out = sv;
-		return 0;
-	}
-	gen = fs->cache_gen;
-	pthread_mutex_unlock(&fs->cache_lock);
-	mf_metric_inc(MF_M_CACHE_MISSES);
-
-	s = thread_store_gen(fs, &sgen);
-	if (!s)
-		return EIO;
-	ret = mf_track_load(s, id, &t);
-	if (ret < 0)
-		return ret == -ENOENT ? ENOENT : ret == -ENOMEM ? ENOMEM : EIO;
-	sv = calloc(1, sizeof(*sv));
-	if (!sv) {
-		mf_track_free(t);
-		return ENOMEM;
-	}
-	sv->info = *mf_track_info(t);
-	sv->store_gen = sgen;
-	sv->backing_path = strdup(mf_track_backing_path(t));
-	{
-		struct mf_synth_opts so = { .id3v2_version = fs->cfg.id3v2_version };
-
-		ret = mf_track_layout(t, fs->cfg.mode, &so, &sv->layout);
-	}
-	mf_track_free(t);
-	if (ret < 0 || !sv->backing_path) {
-		if (ret < 0)
-			mf_warn("mount", "track %lld: cannot synthesize: %s",
-				(long long)id, strerror(-ret));
-		mf_layout_free(sv->layout);
-		free(sv->backing_path);
-		free(sv);
-		return ret == -ENOMEM || !ret ? ENOMEM : EIO;
-	}
-	sv->mem = sizeof(*sv) + mf_layout_mem(sv->layout) +
-		  strlen(sv->backing_path);
-	atomic_init(&sv->refs, 1);
-
-	pthread_mutex_lock(&fs->cache_lock);
-	j = gen == fs->cache_gen ? cache_find(fs, id) : 0;
-	if (gen == fs->cache_gen && j < fs->nslots &&
-	    served_version(fs->slots[j]) != served_version(sv)) {
-		/* another version (older, or of a replaced store) */
-		evict = cache_remove_slot(fs, j);
-		evict->next = NULL;
-		j = fs->nslots;
-	}
-	if (gen == fs->cache_gen && j >= fs->nslots &&
-	    ((fs->nentries + 1) * 2 <= fs->nslots || cache_grow(fs) == 0)) {
-		j = slot_of(fs, id);
-		while (fs->slots[j])
-			j = (j + 1) & (fs->nslots - 1);
-		fs->slots[j] = sv;
-		atomic_fetch_add(&sv->refs, 1);
-		lru_push(fs, sv);
-		fs->nentries++;
-		fs->cache_mem += sv->mem;
-		while (fs->cache_mem > fs->cfg.cache_bytes && fs->lru_tail &&
-		       fs->lru_tail != sv) {
-			struct served *old = cache_remove_slot(fs,
-					cache_find(fs, fs->lru_tail->info.id));
-
-			old->next = evict;
-			evict = old;
-		}
-	}
-	pthread_mutex_unlock(&fs->cache_lock);
-	served_put_chain(evict);
-	*out = sv;
-	return 0;
-}
-
-
-struct pin_set {
-	struct pin *v;
-	size_t n, cap;
-};
-
-/* mf_layout_each_blob() callback: one pin per blob, the largest need. */
-static int pin_note(void *ctx, const struct mf_blob_ref *ref, uint64_t need)
-{
-	struct pin_set *ps = ctx;
-	struct pin *v;
-
-	for (size_t i = 0; i < ps->n; i++)
-		if (ps->v[i].ref.kind == ref->kind &&
-		    ps->v[i].ref.rowid == ref->rowid) {
-			if (need > ps->v[i].len)
-				ps->v[i].len = need;
-			return 0;
-		}
-	v = mf_array_grow(ps->v, &ps->cap, ps->n + 1, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	ps->v = v;
-	v[ps->n].ref = *ref;
-	v[ps->n].len = need;
-	v[ps->n].data = NULL;
-	ps->n++;
-	return 0;
-}
-
-/*
- * Copy the blobs @sv's layout reads into memory, once per served version
- * (at its first open; a stat never pays for it). The copies are charged to
- * the layout cache while @sv is in it and live as long as a handle holds
- * @sv. Returns 0, EIO (a row gone or shorter than the layout says, a store
- * error, a replaced store) or ENOMEM. Threads may race to pin the same
- * @sv: one copy is published, the others freed.
- */
-static int served_pin(struct mf_fs *fs, struct served *sv)
-{
-	struct pin_set ps = { 0 };
-	struct mf_store *s;
-	uint64_t gen = 0;
-	size_t bytes = 0, j;
-	int ret;
-
-	if (atomic_load_explicit(&sv->pinned, memory_order_acquire))
-		return 0;
-	if (mf_layout_each_blob(sv->layout, pin_note, &ps) < 0) {
-		ret = ENOMEM;
-		goto out;
-	}
-	s = ps.n ? thread_store_gen(fs, &gen) : NULL;
-	if (ps.n && (!s || gen != sv->store_gen)) {
-		ret = EIO;
-		goto out;
-	}
-	for (size_t i = 0; i < ps.n; i++) {
-		struct pin *p = &ps.v[i];
-
-		/* the layout's blob lengths were bounded when it was made */
-		if (p->len > SIZE_MAX / 2) {
-			ret = EIO;
-			goto out;
-		}
-		p->data = malloc(p->len ? (size_t)p->len : 1);
-		if (!p->data) {
-			ret = ENOMEM;
-			goto out;
-		}
-		if (p->len && mf_store_blob_read(s, &p->ref, 0, p->data,
-						 (size_t)p->len) < 0) {
-			mf_warn("mount", "track %lld: cannot read its %s blob "
-				"(row %lld): the store changed under the open",
-				(long long)sv->info.id,
-				p->ref.kind == MF_BLOB_ART ? "art" : "tag",
-				(long long)p->ref.rowid);
-			ret = EIO;
-			goto out;
-		}
-		bytes += (size_t)p->len;
-	}
-	pthread_mutex_lock(&fs->cache_lock);
-	if (!atomic_load(&sv->pinned)) {
-		sv->pins = ps.v;
-		sv->npins = ps.n;
-		ps.v = NULL;
-		ps.n = 0;
-		j = cache_find(fs, sv->info.id);
-		if (j < fs->nslots && fs->slots[j] == sv)
-			fs->cache_mem += bytes;
-		sv->mem += bytes;
-		atomic_store_explicit(&sv->pinned, true, memory_order_release);
-	}
-	pthread_mutex_unlock(&fs->cache_lock);
-	ret = 0;
-out:
-	pins_free(ps.v, ps.n);
-	return ret;
-}
-
-/* Has the store moved past the version @sv serves (or lost the track)? */
-static bool version_moved(struct mf_fs *fs, const struct served *sv)
-{
-	struct mf_store *s;
-	struct mf_track *t = NULL;
-	uint64_t gen = 0;
-	bool moved;
-
-	s = thread_store_gen(fs, &gen);
-	if (!s || gen != sv->store_gen)
-		return true;
-	if (mf_track_load(s, sv->info.id, &t) < 0)
-		return true;	/* gone, or unreadable now */
-	moved = mf_track_info(t)->content_version != sv->info.content_version;
-	mf_track_free(t);
-	return moved;
 }
 
 /*---- attributes ------------------------------------------------------*/
@@ -821,20 +332,20 @@ static bool wait_refresh(struct mf_fs *fs)
 static int fill_file_attr(struct mf_fs *fs, struct node_copy *c)
 {
 	const struct mf_node *n;
-	struct served *sv;
+	struct mf_served *sv;
 	int err;
 
-	err = served_get(fs, c->track, c->version, &sv);
+	err = mf_cache_get(fs->cache, c->track, c->version, &sv);
 	if (err)
 		return err;
-	if (served_version(sv) != c->version) {
-		served_put(sv);
+	if (mf_served_version(sv) != c->version) {
+		mf_served_put(sv);
 		return ESTALE;
 	}
 	c->size = mf_layout_size(sv->layout);
 	c->mtime_ns = served_mtime(&sv->info);
 	c->have_attr = true;
-	served_put(sv);
+	mf_served_put(sv);
 	pthread_rwlock_rdlock(&fs->tree_lock);
 	n = mf_tree_get_any(fs->tree, c->ino);
 	if (n && mf_node_gen(n) == c->gen && !mf_node_is_dir(n) &&
@@ -1264,6 +775,7 @@ static int handle_make(struct mf_fs *fs, fuse_ino_t ino, struct handle **out)
 	struct handle *h;
 	struct mf_store *s;
 	const char *why;
+	uint64_t gen;
 	int err;
 
 	err = find_node(fs, ino, NULL, false, &c);
@@ -1277,16 +789,16 @@ static int handle_make(struct mf_fs *fs, fuse_ino_t ino, struct handle **out)
 	h->ino = ino;
 	h->gen = c.gen;
 	atomic_init(&h->refs, 1);
-	err = served_get(fs, c.track, c.version, &h->sv);
+	err = mf_cache_get(fs->cache, c.track, c.version, &h->sv);
 	if (err == EIO)
 		mf_metric_inc(MF_M_ERR_STORE);
 	if (err)
 		goto out_free;
 	/* the store has moved past the node's version - already, or while
 	 * the layout's blobs were copied (a tagger dropped the old ones) */
-	err = served_version(h->sv) != c.version ? ESTALE :
-	      served_pin(fs, h->sv);
-	if (err == EIO && version_moved(fs, h->sv))
+	err = mf_served_version(h->sv) != c.version ? ESTALE :
+	      mf_cache_pin(fs->cache, h->sv);
+	if (err == EIO && mf_cache_moved(fs->cache, h->sv))
 		err = ESTALE;
 	if (err == ESTALE && c.live)
 		wait_refresh(fs);
@@ -1296,7 +808,7 @@ static int handle_make(struct mf_fs *fs, fuse_ino_t ino, struct handle **out)
 				      MF_M_ERR_OTHER);
 		goto out_put;
 	}
-	s = thread_store(fs);
+	s = mf_conns_get(fs->conns, &gen);
 	h->fd = mf_confine_open(&fs->cfg.confine, s ? mf_store_db(s) : NULL,
 				h->sv->backing_path, &why);
 	if (h->fd == -EPERM && why) {
@@ -1326,7 +838,7 @@ static int handle_make(struct mf_fs *fs, fuse_ino_t ino, struct handle **out)
 out_close:
 	close(h->fd);
 out_put:
-	served_put(h->sv);
+	mf_served_put(h->sv);
 out_free:
 	free(h);
 	return err;
@@ -1338,7 +850,7 @@ static void handle_put(struct handle *h)
 	if (!h || atomic_fetch_sub(&h->refs, 1) != 1)
 		return;
 	close(h->fd);
-	served_put(h->sv);
+	mf_served_put(h->sv);
 	free(h);
 	mf_metric_add(MF_M_OPEN_HANDLES, -1);
 }
@@ -1366,7 +878,7 @@ static int ino_handle_get(struct mf_fs *fs, fuse_ino_t ino,
 	pthread_mutex_lock(&fs->fd_lock);
 	h = fs->ino_handles[slot];
 	if (h && h->ino == ino && h->gen == c.gen &&
-	    h->sv->store_gen == atomic_load(&fs->store_gen)) {
+	    h->sv->store_gen == mf_conns_gen(fs->conns)) {
 		atomic_fetch_add(&h->refs, 1);
 		pthread_mutex_unlock(&fs->fd_lock);
 		*out = h;
@@ -1432,41 +944,15 @@ static void mf_fs_open(fuse_req_t req, fuse_ino_t ino,
 struct read_io {
 	struct mf_fs *fs;
 	int fd;
-	uint64_t store_gen;	/* of the layout: its blob row ids */
-	const struct served *sv;	/* its pinned blobs */
+	const struct mf_served *sv;	/* the layout's blobs: pinned or rows */
 };
 
 static int io_read_blob(void *ctx, const struct mf_blob_ref *ref, uint64_t off,
 			void *buf, size_t len)
 {
 	struct read_io *io = ctx;
-	uint64_t gen = 0;
-	struct mf_store *s;
-	int ret;
 
-	if (io->sv && atomic_load_explicit(&io->sv->pinned,
-					   memory_order_acquire)) {
-		for (size_t i = 0; i < io->sv->npins; i++) {
-			const struct pin *p = &io->sv->pins[i];
-
-			if (p->ref.kind != ref->kind || p->ref.rowid != ref->rowid)
-				continue;
-			if (off > p->len || len > p->len - off) {
-				mf_metric_inc(MF_M_ERR_STORE);
-				return -EIO;
-			}
-			memcpy(buf, p->data + off, len);
-			return 0;
-		}
-	}
-	s = thread_store_gen(io->fs, &gen);
-	/* a layout from a replaced store: its row ids name other blobs */
-	ret = s && gen == io->store_gen ?
-	      mf_store_blob_read(s, ref, off, buf, len) : -EIO;
-
-	if (ret < 0)
-		mf_metric_inc(MF_M_ERR_STORE);
-	return ret;
+	return mf_cache_blob_read(io->fs->cache, io->sv, ref, off, buf, len);
 }
 
 static int io_read_backing(void *ctx, uint64_t off, void *buf, size_t len)
@@ -1527,7 +1013,6 @@ static void mf_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	l = h->sv->layout;
 	rio.fd = h->fd;
-	rio.store_gen = h->sv->store_gen;
 	rio.sv = h->sv;
 	total = mf_layout_size(l);
 	/* every read re-checks the stamp: drift gives EIO, never mixed bytes */
@@ -1623,7 +1108,8 @@ static void fs_totals(struct mf_fs *fs, struct statvfs *out, uint64_t *bytes)
 
 	pthread_mutex_lock(&fs->statfs_lock);
 	if (!fs->statfs_at || now - fs->statfs_at >= 5) {
-		struct mf_store *s = thread_store(fs);
+		uint64_t gen;
+		struct mf_store *s = mf_conns_get(fs->conns, &gen);
 		sqlite3_stmt *st = NULL;
 		struct statvfs host;
 		uint64_t b = 0;
@@ -1688,7 +1174,7 @@ static void mf_fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 {
 	struct mf_fs *fs = fs_of(req);
 	struct node_copy c;
-	struct served *sv;
+	struct mf_served *sv;
 	char buf[32];
 	const char *v;
 	int err;
@@ -1699,7 +1185,7 @@ static void mf_fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	if (!err && strncmp(name, "user.musefs.", 12) != 0)
 		err = ENODATA;
 	if (!err)
-		err = served_get(fs, c.track, MF_ANY_VERSION, &sv);
+		err = mf_cache_get(fs->cache, c.track, MF_ANY_VERSION, &sv);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -1712,12 +1198,12 @@ static void mf_fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	} else if (strcmp(name, "user.musefs.format") == 0) {
 		v = sv->info.format;
 	} else {
-		served_put(sv);
+		mf_served_put(sv);
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
 	reply_xattr_value(req, v, strlen(v), size);
-	served_put(sv);
+	mf_served_put(sv);
 }
 
 static void mf_fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
@@ -1904,7 +1390,7 @@ const struct fuse_lowlevel_ops *mf_fs_ops(void)
 struct changes {
 	struct mf_tree_change *v;
 	size_t n, cap;
-	uint64_t store_gen;	/* of the versions: see version_of() */
+	uint64_t store_gen;	/* of the versions: see mf_version_of() */
 };
 
 static void changes_release(struct changes *c)
@@ -1930,7 +1416,7 @@ static int changes_add(struct changes *c, int64_t id, const char *path,
 		return -ENOMEM;
 	c->v[c->n].track_id = id;
 	c->v[c->n].path = p;
-	c->v[c->n].version = version_of(c->store_gen, cv);
+	c->v[c->n].version = mf_version_of(c->store_gen, cv);
 	c->n++;
 	return 0;
 }
@@ -2185,7 +1671,7 @@ static int store_replaced(struct mf_fs *fs)
 	fs->render = r;
 	fs->store_dev = sb.st_dev;
 	fs->store_ino = sb.st_ino;
-	atomic_fetch_add(&fs->store_gen, 1);
+	mf_conns_bump(fs->conns);
 	return 1;
 }
 
@@ -2209,7 +1695,7 @@ static int refresh_once(struct mf_fs *fs, bool force_full)
 	if (ret < 0)
 		return ret;
 	force_full = force_full || ret;
-	c.store_gen = atomic_load(&fs->store_gen);
+	c.store_gen = mf_conns_gen(fs->conns);
 	db = mf_store_db(fs->poll_store);
 	if (mf_store_data_version(fs->poll_store, &dv) < 0)
 		return -EIO;
@@ -2247,16 +1733,14 @@ out_end:
 	if (ret < 0 || !c.n)
 		goto out;
 	/* before the patch: see fill_file_attr() */
-	pthread_mutex_lock(&fs->cache_lock);
-	fs->cache_gen++;
-	pthread_mutex_unlock(&fs->cache_lock);
+	mf_cache_invalidate(fs->cache);
 	pthread_rwlock_wrlock(&fs->tree_lock);
 	ret = mf_tree_apply(fs->tree, c.v, c.n, now_ns(), queue_inval, fs);
 	pthread_rwlock_unlock(&fs->tree_lock);
 	if (full)
-		cache_drop(fs, NULL, 0);
+		mf_cache_drop(fs->cache, NULL, 0);
 	else
-		cache_drop(fs, ids, n);
+		mf_cache_drop(fs->cache, ids, n);
 	post_invals(fs);
 	if (ret < 0) {
 		mf_warn("mount", "cannot patch the tree: %s; a full rebuild "
@@ -2388,7 +1872,6 @@ int mf_fs_new(const struct mf_fs_config *cfg, struct mf_fs **out, char *err,
 				      PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&fs->tree_lock, &at);
 	pthread_rwlockattr_destroy(&at);
-	pthread_mutex_init(&fs->cache_lock, NULL);
 	pthread_mutex_init(&fs->statfs_lock, NULL);
 	pthread_mutex_init(&fs->handles_lock, NULL);
 	pthread_mutex_init(&fs->fd_lock, NULL);
@@ -2397,10 +1880,18 @@ int mf_fs_new(const struct mf_fs_config *cfg, struct mf_fs **out, char *err,
 	pthread_mutex_init(&fs->wake_lock, NULL);
 	pthread_cond_init(&fs->wake_cond, NULL);
 	pthread_cond_init(&fs->ended_cond, NULL);
-	if (pthread_key_create(&fs->store_key, store_key_free) != 0) {
-		free(fs);
-		return -ENOMEM;
+	ret = mf_conns_new(cfg->db_path, &fs->conns);
+	if (!ret) {
+		struct mf_cache_config cc = {
+			.max_bytes = fs->cfg.cache_bytes,
+			.mode = fs->cfg.mode,
+			.id3v2_version = fs->cfg.id3v2_version,
+		};
+
+		ret = -mf_cache_new(&cc, fs->conns, &fs->cache);
 	}
+	if (ret < 0)
+		goto out_free;
 	ret = open_and_build(cfg, &fs->poll_store, &fs->render, &fs->tree,
 			     &fs->watermark, err, errlen);
 	if (!ret && mf_store_data_version(fs->poll_store, &fs->data_version) < 0)
@@ -2491,16 +1982,13 @@ size_t mf_fs_tree_bytes(struct mf_fs *fs)
 
 void mf_fs_free(struct mf_fs *fs)
 {
-	struct thread_conn *tc;
-
 	if (!fs)
 		return;
 	mf_fs_stop(fs);
 	while (fs->handles)	/* never released: the session ended */
 		handle_free(fs, fs->handles);
 	ino_handles_drop(fs);
-	cache_drop(fs, NULL, 0);
-	free(fs->slots);
+	mf_cache_free(fs->cache);
 	mf_tree_free(fs->tree);
 	mf_render_free(fs->render);
 	mf_store_close(fs->poll_store);
@@ -2510,14 +1998,8 @@ void mf_fs_free(struct mf_fs *fs)
 	for (size_t i = 0; i < fs->nq_n; i++)	/* not sent: the session ended */
 		free(fs->nq[i].name);
 	free(fs->nq);
-	tc = pthread_getspecific(fs->store_key);
-	if (tc) {
-		pthread_setspecific(fs->store_key, NULL);
-		store_key_free(tc);
-	}
-	pthread_key_delete(fs->store_key);
+	mf_conns_free(fs->conns);
 	pthread_rwlock_destroy(&fs->tree_lock);
-	pthread_mutex_destroy(&fs->cache_lock);
 	pthread_mutex_destroy(&fs->statfs_lock);
 	pthread_mutex_destroy(&fs->handles_lock);
 	pthread_mutex_destroy(&fs->fd_lock);
@@ -2595,11 +2077,11 @@ void mf_fs_sample_metrics(void *arg)
 {
 	struct mf_fs *fs = arg;
 	uint64_t bytes;
+	size_t entries, cbytes;
 
-	pthread_mutex_lock(&fs->cache_lock);
-	mf_metric_set(MF_M_CACHE_ENTRIES, (int64_t)fs->nentries);
-	mf_metric_set(MF_M_CACHE_BYTES, (int64_t)fs->cache_mem);
-	pthread_mutex_unlock(&fs->cache_lock);
+	mf_cache_stats(fs->cache, &entries, &cbytes);
+	mf_metric_set(MF_M_CACHE_ENTRIES, (int64_t)entries);
+	mf_metric_set(MF_M_CACHE_BYTES, (int64_t)cbytes);
 	pthread_rwlock_rdlock(&fs->tree_lock);
 	mf_metric_set(MF_M_TREE_NODES, (int64_t)mf_tree_nnodes(fs->tree));
 	mf_metric_set(MF_M_TREE_MEMORY, (int64_t)mf_tree_bytes(fs->tree));
