@@ -36,6 +36,7 @@
 #include "mf_metricsfs.h"
 #include "mf_render.h"
 #include "mf_store.h"
+#include "mf_store_mount.h"
 #include "mf_tree.h"
 #include "mf_banned.h"
 
@@ -117,10 +118,13 @@ struct mf_fs {
 
 	struct mf_cache *cache;		/* thread-safe */
 
+	/* the served files' backing bytes, summed by the refresh thread (or
+	 * mf_fs_new) after every applied refresh: no request reads the
+	 * store for a statfs */
+	_Atomic uint64_t backing_bytes;	/* atomic */
 	pthread_mutex_t statfs_lock;
-	struct statvfs statfs;		/* guarded by statfs_lock */
-	uint64_t backing_bytes;		/* guarded by statfs_lock */
-	time_t statfs_at;		/* guarded by statfs_lock; 0: stale */
+	uint64_t host_avail;		/* guarded by statfs_lock; bytes */
+	time_t host_at;			/* guarded by statfs_lock; 0: stale */
 
 	/* per-thread read-only connections; their generation is bumped when
 	 * the store file is replaced (a restored backup, a replica moved in):
@@ -1096,48 +1100,49 @@ static void mf_fs_release(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_err(req, 0);
 }
 
+/* Refresh thread (or mf_fs_new): sum the served files' backing bytes. */
+static void update_backing_total(struct mf_fs *fs)
+{
+	uint64_t b;
+
+	if (mf_store_backing_total(fs->poll_store, &b) == 0)
+		atomic_store(&fs->backing_bytes, b);
+}
+
 /*
- * Totals, recomputed at most every 5 s and after every applied refresh:
- * the served files' backing bytes (tree.bytes, statfs's used blocks) and
- * the free space of the store's file system, so that tools that check
- * free space do not refuse. Copies them into *@out; takes statfs_lock.
+ * Totals: the served files' backing bytes (tree.bytes, statfs's used
+ * blocks; kept by the refresh) into *@bytes, and into *@out a statvfs with
+ * those plus the free space of the store's file system (asked at most
+ * every 5 s, under statfs_lock), so that tools that check free space do
+ * not refuse. Either pointer may be NULL.
  */
 static void fs_totals(struct mf_fs *fs, struct statvfs *out, uint64_t *bytes)
 {
-	time_t now = time(NULL);
+	uint64_t b = atomic_load(&fs->backing_bytes), avail;
+	time_t now;
 
-	pthread_mutex_lock(&fs->statfs_lock);
-	if (!fs->statfs_at || now - fs->statfs_at >= 5) {
-		uint64_t gen;
-		struct mf_store *s = mf_conns_get(fs->conns, &gen);
-		sqlite3_stmt *st = NULL;
-		struct statvfs host;
-		uint64_t b = 0;
-
-		if (s && sqlite3_prepare_v2(mf_store_db(s), "SELECT "
-			"total(backing_size) FROM tracks", -1, &st, NULL) ==
-			SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-			b = (uint64_t)sqlite3_column_double(st, 0);
-		sqlite3_finalize(st);
-		fs->backing_bytes = b;
-		memset(&fs->statfs, 0, sizeof(fs->statfs));
-		fs->statfs.f_bsize = 4096;
-		fs->statfs.f_frsize = 4096;
-		fs->statfs.f_blocks = (fsblkcnt_t)((b + 4095) / 4096);
-		if (statvfs(fs->cfg.db_path, &host) == 0 && host.f_frsize) {
-			fs->statfs.f_bavail = (fsblkcnt_t)((uint64_t)host.f_bavail *
-				host.f_frsize / 4096);
-			fs->statfs.f_bfree = fs->statfs.f_bavail;
-			fs->statfs.f_blocks += fs->statfs.f_bfree;
-		}
-		fs->statfs.f_namemax = 255;
-		fs->statfs_at = now;
-	}
-	if (out)
-		*out = fs->statfs;
 	if (bytes)
-		*bytes = fs->backing_bytes;
+		*bytes = b;
+	if (!out)
+		return;
+	now = time(NULL);
+	pthread_mutex_lock(&fs->statfs_lock);
+	if (!fs->host_at || now - fs->host_at >= 5) {
+		struct statvfs host;
+
+		fs->host_avail = statvfs(fs->cfg.db_path, &host) == 0 ?
+				 (uint64_t)host.f_bavail * host.f_frsize : 0;
+		fs->host_at = now;
+	}
+	avail = fs->host_avail;
 	pthread_mutex_unlock(&fs->statfs_lock);
+	memset(out, 0, sizeof(*out));
+	out->f_bsize = 4096;
+	out->f_frsize = 4096;
+	out->f_bavail = (fsblkcnt_t)(avail / 4096);
+	out->f_bfree = out->f_bavail;
+	out->f_blocks = (fsblkcnt_t)((b + 4095) / 4096) + out->f_bfree;
+	out->f_namemax = 255;
 }
 
 static void mf_fs_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -1572,62 +1577,6 @@ static void *notify_main(void *arg)
 }
 
 /* Append @id to the array *@ids of *@n items (capacity *@cap). */
-static int push_id(int64_t **ids, size_t *n, size_t *cap, int64_t id)
-{
-	int64_t *v = mf_array_grow(*ids, cap, *n + 1, sizeof(*v));
-
-	if (!v)
-		return -ENOMEM;
-	*ids = v;
-	v[(*n)++] = id;
-	return 0;
-}
-
-/*
- * The changelog after @from: its head (*@head), the distinct track ids
- * changed, and *@gap when the ring was pruned past @from or the store was
- * replaced. Caller holds a read transaction.
- */
-static int read_changes(struct mf_fs *fs, int64_t from, int64_t **ids,
-			size_t *n, size_t *cap, bool *gap, int64_t *head)
-{
-	sqlite3 *db = mf_store_db(fs->poll_store);
-	sqlite3_stmt *st = NULL;
-	int64_t minseq;
-	int rc, ret = 0;
-
-	*gap = false;
-	if (sqlite3_prepare_v2(db, "SELECT coalesce(min(seq), 0), "
-			       "coalesce(max(seq), 0) FROM track_changes", -1,
-			       &st, NULL) != SQLITE_OK)
-		return -EIO;
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		return -EIO;
-	}
-	minseq = sqlite3_column_int64(st, 0);
-	*head = sqlite3_column_int64(st, 1);
-	sqlite3_finalize(st);
-	if (*head < from || minseq > from + 1) {
-		*gap = true;
-		return 0;
-	}
-	if (sqlite3_prepare_v2(db, "SELECT DISTINCT track_id FROM "
-			       "track_changes WHERE seq > ?", -1, &st,
-			       NULL) != SQLITE_OK)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, from);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ret = push_id(ids, n, cap, sqlite3_column_int64(st, 0));
-		if (ret < 0)
-			break;
-	}
-	if (!ret && rc != SQLITE_DONE)
-		ret = -EIO;
-	sqlite3_finalize(st);
-	return ret;
-}
-
 /*
  * Has the store file been replaced (another inode at the path: a restored
  * backup, a replica moved in)? Then open the new one for the refresh
@@ -1682,10 +1631,9 @@ static int store_replaced(struct mf_fs *fs)
  */
 static int refresh_once(struct mf_fs *fs, bool force_full)
 {
-	sqlite3 *db;
 	struct changes c = { 0 };
 	int64_t *ids = NULL, head = 0, dv = 0;
-	size_t n = 0, cap = 0;
+	size_t n = 0;
 	bool gap = false, full = false;
 	struct timespec t0, t1;
 	int ret;
@@ -1696,14 +1644,14 @@ static int refresh_once(struct mf_fs *fs, bool force_full)
 		return ret;
 	force_full = force_full || ret;
 	c.store_gen = mf_conns_gen(fs->conns);
-	db = mf_store_db(fs->poll_store);
 	if (mf_store_data_version(fs->poll_store, &dv) < 0)
 		return -EIO;
 	if (dv == fs->data_version && !force_full)
 		return 0;
-	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+	if (mf_store_snapshot_begin(fs->poll_store) < 0)
 		return -EIO;
-	ret = read_changes(fs, fs->watermark, &ids, &n, &cap, &gap, &head);
+	ret = mf_store_changes_since(fs->poll_store, fs->watermark, &ids, &n,
+				     &gap, &head);
 	if (ret < 0)
 		goto out_end;
 	fs->data_version = dv;
@@ -1729,7 +1677,7 @@ static int refresh_once(struct mf_fs *fs, bool force_full)
 		}
 	}
 out_end:
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	mf_store_snapshot_end(fs->poll_store);
 	if (ret < 0 || !c.n)
 		goto out;
 	/* before the patch: see fill_file_attr() */
@@ -1750,9 +1698,7 @@ out_end:
 	mf_info("mount", "refreshed: %zu changed track(s)%s, changelog at %lld",
 		c.n, full ? " (full rescan)" : "", (long long)head);
 	fs->watermark = head;
-	pthread_mutex_lock(&fs->statfs_lock);
-	fs->statfs_at = 0;	/* backing sizes may have changed */
-	pthread_mutex_unlock(&fs->statfs_lock);
+	update_backing_total(fs);	/* backing sizes may have changed */
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	mf_metric_inc(MF_M_REFRESHES);
 	mf_metric_inc(full ? MF_M_REBUILDS_FULL : MF_M_REBUILDS_INCR);
@@ -1813,8 +1759,6 @@ static int open_and_build(const struct mf_fs_config *cfg, struct mf_store **s,
 			  int64_t *head, char *err, size_t errlen)
 {
 	struct changes c = { 0 };
-	int64_t *ids = NULL;
-	size_t n = 0, cap = 0;
 	bool gap;
 	int ret;
 
@@ -1827,17 +1771,15 @@ static int open_and_build(const struct mf_fs_config *cfg, struct mf_store **s,
 		if (!*t)
 			ret = -ENOMEM;
 	}
-	if (!ret && sqlite3_exec(mf_store_db(*s), "BEGIN", NULL, NULL, NULL) !=
-		    SQLITE_OK)
-		ret = -EIO;
+	if (!ret)
+		ret = mf_store_snapshot_begin(*s);
 	if (!ret) {
-		struct mf_fs tmp = { .poll_store = *s };
-
 		/* the head inside the snapshot, so no change is missed */
-		ret = read_changes(&tmp, INT64_MAX, &ids, &n, &cap, &gap, head);
+		ret = mf_store_changes_since(*s, INT64_MAX, NULL, NULL, &gap,
+					     head);
 		if (!ret)
 			ret = render_full(*r, NULL, &c);
-		sqlite3_exec(mf_store_db(*s), "COMMIT", NULL, NULL, NULL);
+		mf_store_snapshot_end(*s);
 	}
 	if (!ret)
 		ret = mf_tree_apply(*t, c.v, c.n, 0, NULL, NULL);
@@ -1845,7 +1787,6 @@ static int open_and_build(const struct mf_fs_config *cfg, struct mf_store **s,
 		snprintf(err, errlen, "cannot build the tree from '%s': %s",
 			 cfg->db_path, strerror(-ret));
 	changes_release(&c);
-	free(ids);
 	return ret;
 }
 
@@ -1907,6 +1848,7 @@ int mf_fs_new(const struct mf_fs_config *cfg, struct mf_fs **out, char *err,
 	}
 	if (ret < 0)
 		goto out_free;
+	update_backing_total(fs);
 	mf_confine_announce(&fs->cfg.confine, mf_store_db(fs->poll_store));
 	mf_metrics_changelog(fs->watermark, fs->watermark);
 	mf_metric_set(MF_M_CACHE_BUDGET, (int64_t)fs->cfg.cache_bytes);
