@@ -1144,48 +1144,39 @@ static void mf_fs_forget_multi(fuse_req_t req, size_t count,
 }
 
 /* Every write-type operation: the mount is read-only. */
+/*
+ * Requests that would change something: a read-only file system. The
+ * kernel refuses most of them itself (the mount is "ro"); these answer
+ * the rest. Their parameters are unused by design.
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
 static void mf_fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			  int to_set, struct fuse_file_info *fi)
 {
-	(void)ino;
-	(void)attr;
-	(void)to_set;
-	(void)fi;
 	fuse_reply_err(req, EROFS);
 }
 
 static void mf_fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 			mode_t mode, dev_t rdev)
 {
-	(void)parent;
-	(void)name;
-	(void)mode;
-	(void)rdev;
 	fuse_reply_err(req, EROFS);
 }
 
 static void mf_fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 			mode_t mode)
 {
-	(void)parent;
-	(void)name;
-	(void)mode;
 	fuse_reply_err(req, EROFS);
 }
 
 static void mf_fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	(void)parent;
-	(void)name;
 	fuse_reply_err(req, EROFS);
 }
 
 static void mf_fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 			  const char *name)
 {
-	(void)link;
-	(void)parent;
-	(void)name;
 	fuse_reply_err(req, EROFS);
 }
 
@@ -1193,61 +1184,38 @@ static void mf_fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			 fuse_ino_t newparent, const char *newname,
 			 unsigned int flags)
 {
-	(void)parent;
-	(void)name;
-	(void)newparent;
-	(void)newname;
-	(void)flags;
 	fuse_reply_err(req, EROFS);
 }
 
 static void mf_fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		       const char *newname)
 {
-	(void)ino;
-	(void)newparent;
-	(void)newname;
 	fuse_reply_err(req, EROFS);
 }
 
 static void mf_fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			size_t size, off_t off, struct fuse_file_info *fi)
 {
-	(void)ino;
-	(void)buf;
-	(void)size;
-	(void)off;
-	(void)fi;
 	fuse_reply_err(req, EROFS);
 }
 
 static void mf_fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 			 mode_t mode, struct fuse_file_info *fi)
 {
-	(void)parent;
-	(void)name;
-	(void)mode;
-	(void)fi;
 	fuse_reply_err(req, EROFS);
 }
 
 static void mf_fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			   const char *value, size_t size, int flags)
 {
-	(void)ino;
-	(void)name;
-	(void)value;
-	(void)size;
-	(void)flags;
 	fuse_reply_err(req, EROFS);
 }
 
 static void mf_fs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	(void)ino;
-	(void)name;
 	fuse_reply_err(req, EROFS);
 }
+#pragma GCC diagnostic pop
 
 static const struct fuse_lowlevel_ops mf_fs_oper = {
 	.init = mf_fs_init,
