@@ -67,13 +67,15 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o) $(B)/gen/mf_schema_sql.o
 SCAN_OBJS := $(SCAN_SRCS:%.c=$(B)/%.o)
 MOUNT_OBJS := $(MOUNT_SRCS:%.c=$(B)/%.o)
 LIBCORE := $(B)/libcore.a
+# bin/mf_main.c: the start-up every program shares (reads the environment)
+MAIN_OBJ := $(B)/bin/mf_main.o
 PROGRAMS := $(B)/bin/musefs-scan $(B)/bin/musefs-mount $(B)/bin/musefs-stat \
 	$(B)/bin/musefs
 UNIT_TESTS := $(UNIT_SRCS:t/unit/%.c=$(B)/t/%)
 HELPERS := $(HELPER_SRCS:t/helper/%.c=$(B)/t/%)
 ALL_OBJS := $(LIB_OBJS) $(SCAN_OBJS) $(MOUNT_OBJS) \
 	$(B)/bin/musefs-scan.o $(B)/bin/musefs-mount.o $(B)/bin/musefs-stat.o \
-	$(B)/bin/musefs.o \
+	$(B)/bin/musefs.o $(MAIN_OBJ) \
 	$(UNIT_SRCS:t/unit/%.c=$(B)/t/%.o) $(HELPER_SRCS:t/helper/%.c=$(B)/t/helper-%.o) \
 	$(B)/t/unit/enomem_wrap.o
 
@@ -105,16 +107,16 @@ $(B)/gen/mf_schema_sql.o: $(B)/gen/mf_schema_sql.c $(B)/CFLAGS
 $(LIBCORE): $(LIB_OBJS)
 	$(Q_AR)rm -f $@ && ar rcs $@ $^
 
-$(B)/bin/musefs-scan: $(B)/bin/musefs-scan.o $(SCAN_OBJS) $(LIBCORE)
+$(B)/bin/musefs-scan: $(B)/bin/musefs-scan.o $(MAIN_OBJ) $(SCAN_OBJS) $(LIBCORE)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
 
-$(B)/bin/musefs-mount: $(B)/bin/musefs-mount.o $(MOUNT_OBJS) $(LIBCORE)
+$(B)/bin/musefs-mount: $(B)/bin/musefs-mount.o $(MAIN_OBJ) $(MOUNT_OBJS) $(LIBCORE)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
 
-$(B)/bin/musefs-stat: $(B)/bin/musefs-stat.o $(LIBCORE)
+$(B)/bin/musefs-stat: $(B)/bin/musefs-stat.o $(MAIN_OBJ) $(LIBCORE)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
 
-$(B)/bin/musefs: $(B)/bin/musefs.o $(LIBCORE)
+$(B)/bin/musefs: $(B)/bin/musefs.o $(MAIN_OBJ) $(LIBCORE)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
 
 $(B)/t/%.o: t/unit/%.c $(B)/CFLAGS
@@ -131,7 +133,7 @@ $(B)/t/test_enomem: $(B)/t/test_enomem.o $(LIBCORE)
 
 # The mount with the same seam, faults set by MUSEFS_TEST_ENOMEM_*
 # (t/unit/enomem_wrap.c; t/6207-fault-enomem-mount.t).
-$(B)/t/musefs-mount-enomem: $(B)/bin/musefs-mount.o $(MOUNT_OBJS) \
+$(B)/t/musefs-mount-enomem: $(B)/bin/musefs-mount.o $(MAIN_OBJ) $(MOUNT_OBJS) \
 		$(B)/t/unit/enomem_wrap.o $(LIBCORE)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) $(ENOMEM_WRAP) -o $@ $^ $(PKG_LIBS) -lpthread
 

@@ -168,6 +168,24 @@ static void json_error(const char *code, const char *msg, const char *db,
 	printf(",\"exit_status\":%d}\n", status);
 }
 
+/*
+ * The test knobs (docs/musefs-scan.1 ENVIRONMENT): MUSEFS_TEST_SCAN_DELAY_MS
+ * sleeps that long before every probe, MUSEFS_TEST_SCAN_CHECKS=sqlite
+ * leaves the CHECK constraints to SQLite alone.
+ */
+static void test_knobs(struct mf_scan_opts *o)
+{
+	const char *delay = getenv("MUSEFS_TEST_SCAN_DELAY_MS");
+	const char *checks = getenv("MUSEFS_TEST_SCAN_CHECKS");
+
+	if (delay && *delay) {
+		unsigned long v = strtoul(delay, NULL, 10);
+
+		o->test_delay_ms = (unsigned)(v > 10000 ? 10000 : v);
+	}
+	o->test_sqlite_checks = checks && strcmp(checks, "sqlite") == 0;
+}
+
 /* Is the store the default one (no --db, no $MUSEFS_DB)? */
 static bool default_store(const char *opt_db)
 {
@@ -383,6 +401,7 @@ int main(int argc, char **argv)
 		opts.nroots = (size_t)(argc - optind);
 		opts.excludes = excludes;
 		opts.stop = &stop_signal;
+		test_knobs(&opts);
 		opts.progress = !quiet && !json && isatty(STDERR_FILENO);
 		opts.quiet_known_failures = quiet > 0;
 		ret = mf_scan_run(store, &opts, &st);

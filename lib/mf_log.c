@@ -37,13 +37,8 @@ int mf_log_parse_level(const char *name, enum mf_log_level *out)
 
 void mf_log_init(const char *progname, enum mf_log_level level)
 {
-	const char *env = getenv("MUSEFS_LOG");
-	enum mf_log_level from_env;
-
 	if (progname)
 		log_progname = progname;
-	if (env && *env && mf_log_parse_level(env, &from_env) == 0)
-		level = from_env;
 	atomic_store(&log_level, (int)level);
 }
 

@@ -20,8 +20,8 @@ enum mf_log_level {
 
 /*
  * Set the program name used as message prefix (borrowed; must outlive all
- * logging) and the initial level. MUSEFS_LOG, when set to a level name,
- * overrides @level. Call once at start-up, before threads exist.
+ * logging) and the initial level. Reads no environment (bin/mf_main.c
+ * applies MUSEFS_LOG). Call once at start-up, before threads exist.
  */
 void mf_log_init(const char *progname, enum mf_log_level level);
 

@@ -470,15 +470,13 @@ bool mf_store_immutable(const struct mf_store *s)
 	return s->immutable;
 }
 
-int mf_store_default_path(char *buf, size_t len)
+int mf_store_default_path(const char *musefs_db, const char *xdg,
+			  const char *home, char *buf, size_t len)
 {
-	const char *env = getenv("MUSEFS_DB");
-	const char *xdg = getenv("XDG_DATA_HOME");
-	const char *home = getenv("HOME");
 	int n;
 
-	if (env && *env)
-		n = snprintf(buf, len, "%s", env);
+	if (musefs_db && *musefs_db)
+		n = snprintf(buf, len, "%s", musefs_db);
 	else if (xdg && *xdg)
 		n = snprintf(buf, len, "%s/musefs/library.db", xdg);
 	else if (home && *home)

@@ -84,12 +84,14 @@ const char *mf_store_path(const struct mf_store *s);
 bool mf_store_immutable(const struct mf_store *s);
 
 /*
- * The default store path: $MUSEFS_DB if set and non-empty, else
+ * The default store path from the environment's values (each may be NULL
+ * or empty: unset): @musefs_db ($MUSEFS_DB) if set, else
  * ${XDG_DATA_HOME:-$HOME/.local/share}/musefs/library.db. Writes it into
- * @buf of @len bytes. Returns 0, -ENOENT when neither HOME nor
- * XDG_DATA_HOME is set, or -ENAMETOOLONG.
+ * @buf of @len bytes. Returns 0, -ENOENT when neither @home nor
+ * @xdg_data_home is set, or -ENAMETOOLONG. Reads no environment itself.
  */
-int mf_store_default_path(char *buf, size_t len);
+int mf_store_default_path(const char *musefs_db, const char *xdg_data_home,
+			  const char *home, char *buf, size_t len);
 
 /*
  * Read exactly @len bytes at @off of the blob @ref (art.data or

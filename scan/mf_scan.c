@@ -714,11 +714,10 @@ out:
 static int load_state(struct scan *sc)
 {
 	const struct mf_scan_opts *o = sc->opts;
-	const char *delay = getenv("MUSEFS_SCAN_DELAY_MS");
-	const char *checks = getenv("MUSEFS_SCAN_CHECKS");
 	int ret;
 
-	sc->sqlite_checks = checks && strcmp(checks, "sqlite") == 0;
+	sc->sqlite_checks = o->test_sqlite_checks;
+	sc->test_delay_ms = o->test_delay_ms > 10000 ? 10000 : o->test_delay_ms;
 	for (size_t i = 0; i < o->nexcludes; i++) {
 		ret = mf_ignore_add(&sc->excludes, o->excludes[i],
 				    strlen(o->excludes[i]));
@@ -727,11 +726,6 @@ static int load_state(struct scan *sc)
 			       strerror(-ret));
 			return ret;
 		}
-	}
-	if (delay && *delay) {
-		unsigned long v = strtoul(delay, NULL, 10);
-
-		sc->test_delay_ms = (unsigned)(v > 10000 ? 10000 : v);
 	}
 	sc->root_seen = calloc(o->nroots ? o->nroots : 1,
 			       sizeof(*sc->root_seen));

@@ -69,6 +69,12 @@ struct mf_scan_opts {
 	 * batch in flight is committed, the run is recorded as interrupted
 	 * and mf_scan_run() returns -EINTR. May be NULL. */
 	const volatile sig_atomic_t *stop;
+	/* Test knobs, set by bin/ from MUSEFS_TEST_SCAN_*: a sleep before
+	 * every probe (ms, at most 10000), to keep a scan running long
+	 * enough to signal it; and rows held to the store's CHECKs by
+	 * SQLite alone instead of the workers' C check first. */
+	unsigned test_delay_ms;
+	bool test_sqlite_checks;
 };
 
 /* Distinct skipped extensions reported with -v. */

@@ -220,12 +220,12 @@ struct scan {
 	bool *root_refused;		/* per root: prune refused */
 	bool *root_covered;		/* per root: inside (or equal to) another
 					 * root, so not walked on its own */
-	unsigned test_delay_ms;		/* MUSEFS_SCAN_DELAY_MS: per-probe sleep */
+	unsigned test_delay_ms;		/* opts->test_delay_ms: per-probe sleep */
 	bool ogg_legacy_fp;		/* the store may hold Ogg fingerprints
 					 * of earlier builds (musefs_meta
 					 * 'ogg_fingerprint'); set before the
 					 * pipeline starts */
-	bool sqlite_checks;		/* MUSEFS_SCAN_CHECKS=sqlite: rows are
+	bool sqlite_checks;		/* opts->test_sqlite_checks: rows are
 					 * held to the CHECKs by SQLite only;
 					 * set before the pipeline starts */
 

@@ -18,7 +18,7 @@
  * PRAGMA ignore_check_constraints while the writer runs, unless this
  * SQLite's lower() is not the ASCII-only one those predicates assume (the
  * workers' filtering only drops rows SQLite would refuse too), or
- * MUSEFS_SCAN_CHECKS=sqlite asks for SQLite's evaluation alone (the
+ * MUSEFS_TEST_SCAN_CHECKS=sqlite asks for SQLite's evaluation alone (the
  * workers do not filter either; for tests and for doubt).
  *
  * The fingerprint index: its keys are SHA-256 hashes, so every insert

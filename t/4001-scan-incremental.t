@@ -250,7 +250,7 @@ mf_test 'with SQLite checking rows, a refused tag sends its group file by file' 
 		scan_make group/ok$i.flac $((960 + i)) "Ok $i" --set-tag=GENRE=Pop || return 1
 	done &&
 	cp big/big.flac group/big.flac &&
-	MUSEFS_SCAN_CHECKS=sqlite MUSEFS_LOG=debug musefs-scan group >out 2>err &&
+	MUSEFS_TEST_SCAN_CHECKS=sqlite MUSEFS_LOG=debug musefs-scan group >out 2>err &&
 	scan_expect out new=6 failed=0 &&
 	grep "group of 6 new files was refused" err &&
 	grep "tag .lyrics. not stored" err &&

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 test_description='musefs-scan from cron: one scan per store (exit 75 or --wait), SIGTERM commits and records an interrupted run, SIGKILL leaves a sound store; reruns finish the work
 
-MUSEFS_SCAN_DELAY_MS slows every probe down so a scan is still running
+MUSEFS_TEST_SCAN_DELAY_MS slows every probe down so a scan is still running
 when the test acts on it; the assertions never depend on timing.'
 
 . "${0%/*}/lib.sh"
@@ -14,7 +14,7 @@ N=40
 
 # Start a slow scan of lib in the background; its PID in $scan_pid.
 slow_scan () {
-	MUSEFS_SCAN_DELAY_MS=60 musefs-scan -j 1 "$@" lib >bg.out 2>bg.err &
+	MUSEFS_TEST_SCAN_DELAY_MS=60 musefs-scan -j 1 "$@" lib >bg.out 2>bg.err &
 	scan_pid=$!
 }
 
@@ -100,12 +100,12 @@ mf_test 'SIGKILL mid-scan leaves a store that passes integrity_check; a rerun co
 
 mf_test 'on a terminal a progress line is drawn on stderr; otherwise stderr stays silent' '
 	fresh_store &&
-	MUSEFS_SCAN_DELAY_MS=20 script -qec "musefs-scan -j 1 lib" /dev/null >tty.out &&
+	MUSEFS_TEST_SCAN_DELAY_MS=20 script -qec "musefs-scan -j 1 lib" /dev/null >tty.out &&
 	tr "\r" "\n" <tty.out >tty.lines &&
 	grep "^musefs-scan: [0-9][0-9]* files, [0-9][0-9]*/s" tty.lines &&
 	grep "seen=$N new=$N " tty.lines &&
 	fresh_store &&
-	MUSEFS_SCAN_DELAY_MS=20 musefs-scan -j 1 lib >out 2>err &&
+	MUSEFS_TEST_SCAN_DELAY_MS=20 musefs-scan -j 1 lib >out 2>err &&
 	test ! -s err &&
 	test "$(fp_index)" = "$want_index" &&
 	musefs-scan -q lib >out 2>err &&

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 test_description='musefs-scan messages: the progress line is cleared before a message; --json says a held scan lock as a JSON object; --db never creates a missing directory (only the default store'"'"'s is made)
 
-MUSEFS_SCAN_DELAY_MS slows every probe so the progress line is drawn
+MUSEFS_TEST_SCAN_DELAY_MS slows every probe so the progress line is drawn
 before the broken file (in a second root, walked after the first) is
 reported; the assertions never depend on timing.'
 
@@ -26,7 +26,7 @@ mf_test 'set up 8 good files and a broken one in a second root' '
 '
 
 mf_test 'on a terminal, a message never lands on the progress line' '
-	test_expect_code 2 env MUSEFS_SCAN_DELAY_MS=80 \
+	test_expect_code 2 env MUSEFS_TEST_SCAN_DELAY_MS=80 \
 		script -qec "musefs-scan -j 1 good bad" /dev/null >tty.out &&
 	tr "\r" "\n" <tty.out >tty.lines &&
 	grep "^musefs-scan: [0-9][0-9]* files, " tty.lines &&

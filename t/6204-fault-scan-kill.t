@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 test_description='musefs-scan killed with SIGKILL mid-import of 3000 files, twice: the store passes integrity_check, every stored track is whole, and the rerun completes with one track per file, no duplicates
 
-MUSEFS_SCAN_DELAY_MS slows every probe down so the scan is still running
+MUSEFS_TEST_SCAN_DELAY_MS slows every probe down so the scan is still running
 when it is killed; the assertions never depend on timing.'
 . "${0%/*}/lib.sh"
 . "$MF_SOURCE/t/lib-scan.sh"
@@ -12,7 +12,7 @@ N=3000
 
 # Start a slowed scan of lib in the background; its PID in $scan_pid.
 slow_scan () {
-	MUSEFS_SCAN_DELAY_MS=2 musefs-scan -j 2 lib >bg.out 2>bg.err &
+	MUSEFS_TEST_SCAN_DELAY_MS=2 musefs-scan -j 2 lib >bg.out 2>bg.err &
 	scan_pid=$!
 }
 

@@ -984,67 +984,37 @@ static void test_data_version(void **state)
 
 /* ---- default path ---- */
 
-struct saved_env {
-	char *musefs_db, *xdg, *home;
-};
-
-static char *dup_env(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v ? strdup(v) : NULL;
-}
-
-static void restore_env(const char *name, char *value)
-{
-	if (value)
-		setenv(name, value, 1);
-	else
-		unsetenv(name);
-	free(value);
-}
-
 static void test_default_path(void **state)
 {
-	struct saved_env env;
 	char buf[PATH_MAX], small[16];
 
 	(void)state;
-	env.musefs_db = dup_env("MUSEFS_DB");
-	env.xdg = dup_env("XDG_DATA_HOME");
-	env.home = dup_env("HOME");
-
-	setenv("MUSEFS_DB", "/srv/music/lib.db", 1);
-	setenv("XDG_DATA_HOME", "/xdg", 1);
-	setenv("HOME", "/home/u", 1);
-	assert_int_equal(mf_store_default_path(buf, sizeof(buf)), 0);
+	assert_int_equal(mf_store_default_path("/srv/music/lib.db", "/xdg",
+					       "/home/u", buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "/srv/music/lib.db");
-
-	setenv("MUSEFS_DB", "", 1);
-	assert_int_equal(mf_store_default_path(buf, sizeof(buf)), 0);
+	/* MUSEFS_DB empty or unset: XDG_DATA_HOME */
+	assert_int_equal(mf_store_default_path("", "/xdg", "/home/u", buf,
+					       sizeof(buf)), 0);
 	assert_string_equal(buf, "/xdg/musefs/library.db");
-	unsetenv("MUSEFS_DB");
-	assert_int_equal(mf_store_default_path(buf, sizeof(buf)), 0);
+	assert_int_equal(mf_store_default_path(NULL, "/xdg", "/home/u", buf,
+					       sizeof(buf)), 0);
 	assert_string_equal(buf, "/xdg/musefs/library.db");
-
-	setenv("XDG_DATA_HOME", "", 1);
-	assert_int_equal(mf_store_default_path(buf, sizeof(buf)), 0);
+	/* XDG_DATA_HOME empty or unset: HOME */
+	assert_int_equal(mf_store_default_path(NULL, "", "/home/u", buf,
+					       sizeof(buf)), 0);
 	assert_string_equal(buf, "/home/u/.local/share/musefs/library.db");
-	unsetenv("XDG_DATA_HOME");
-	assert_int_equal(mf_store_default_path(buf, sizeof(buf)), 0);
+	assert_int_equal(mf_store_default_path(NULL, NULL, "/home/u", buf,
+					       sizeof(buf)), 0);
 	assert_string_equal(buf, "/home/u/.local/share/musefs/library.db");
-
-	assert_int_equal(mf_store_default_path(small, sizeof(small)),
-			 -ENAMETOOLONG);
-	unsetenv("HOME");
-	assert_int_equal(mf_store_default_path(buf, sizeof(buf)), -ENOENT);
-	setenv("XDG_DATA_HOME", "/x", 1);
-	assert_int_equal(mf_store_default_path(buf, sizeof(buf)), 0);
+	assert_int_equal(mf_store_default_path(NULL, NULL, "/home/u", small,
+					       sizeof(small)), -ENAMETOOLONG);
+	assert_int_equal(mf_store_default_path(NULL, NULL, NULL, buf,
+					       sizeof(buf)), -ENOENT);
+	assert_int_equal(mf_store_default_path(NULL, "", "", buf,
+					       sizeof(buf)), -ENOENT);
+	assert_int_equal(mf_store_default_path(NULL, "/x", NULL, buf,
+					       sizeof(buf)), 0);
 	assert_string_equal(buf, "/x/musefs/library.db");
-
-	restore_env("MUSEFS_DB", env.musefs_db);
-	restore_env("XDG_DATA_HOME", env.xdg);
-	restore_env("HOME", env.home);
 }
 
 /* ---- errno mapping ---- */

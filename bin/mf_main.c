@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mf_main - shared start-up for musefs-scan, musefs-mount, musefs-stat.
+ * mf_main - shared start-up for musefs-scan, musefs-mount, musefs-stat
+ * and musefs; the one place below main() that reads the environment
+ * (MUSEFS_LOG, MUSEFS_DB, XDG_DATA_HOME, HOME).
  */
 #include "mf_main.h"
 
@@ -8,6 +10,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -17,6 +20,8 @@
 
 void mf_main_init(const char *progname)
 {
+	enum mf_log_level level;
+	const char *env;
 	int fd;
 
 	/* Make sure 0, 1, 2 are open so a later open() cannot take them. */
@@ -27,6 +32,9 @@ void mf_main_init(const char *progname)
 		close(fd);
 	signal(SIGPIPE, SIG_DFL);
 	mf_log_init(progname, MF_LOG_WARN);
+	env = getenv("MUSEFS_LOG");
+	if (env && *env && mf_log_parse_level(env, &level) == 0)
+		mf_log_set_level(level);
 }
 
 void mf_main_verbosity(int verbose, int quiet)
@@ -56,7 +64,8 @@ int mf_main_db_path(const char *opt_db, char *buf, size_t len)
 		}
 		return 0;
 	}
-	ret = mf_store_default_path(buf, len);
+	ret = mf_store_default_path(getenv("MUSEFS_DB"), getenv("XDG_DATA_HOME"),
+				    getenv("HOME"), buf, len);
 	if (ret < 0)
 		mf_err(NULL, "cannot find the default store: set --db, MUSEFS_DB "
 		       "or HOME (%s)", strerror(-ret));
