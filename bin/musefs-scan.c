@@ -186,6 +186,35 @@ static void test_knobs(struct mf_scan_opts *o)
 	o->test_sqlite_checks = checks && strcmp(checks, "sqlite") == 0;
 }
 
+/*
+ * The progress line on a terminal's stderr (mf_log_status keeps it below
+ * the messages): files done and the rate, then the total and an ETA once
+ * the walk has ended.
+ */
+static void progress_line(void *ctx, const struct mf_scan_progress *p)
+{
+	double rate = p->seconds > 0 ? (double)p->done / p->seconds : 0;
+	char line[160];
+	int n;
+
+	(void)ctx;
+	if (p->last) {
+		mf_log_status(NULL);
+		return;
+	}
+	n = snprintf(line, sizeof(line), "musefs-scan: %llu files, %.0f/s",
+		     (unsigned long long)p->done, rate);
+	if (p->walk_done && n > 0 && (size_t)n < sizeof(line)) {
+		double eta = rate > 0 && p->total > p->done ?
+			     (double)(p->total - p->done) / rate : 0;
+
+		snprintf(line + n, sizeof(line) - (size_t)n,
+			 ", %llu/%llu, ETA %.0fs", (unsigned long long)p->done,
+			 (unsigned long long)p->total, eta);
+	}
+	mf_log_status(line);
+}
+
 /* Is the store the default one (no --db, no $MUSEFS_DB)? */
 static bool default_store(const char *opt_db)
 {
@@ -402,7 +431,8 @@ int main(int argc, char **argv)
 		opts.excludes = excludes;
 		opts.stop = &stop_signal;
 		test_knobs(&opts);
-		opts.progress = !quiet && !json && isatty(STDERR_FILENO);
+		if (!quiet && !json && isatty(STDERR_FILENO))
+			opts.progress = progress_line;
 		opts.quiet_known_failures = quiet > 0;
 		ret = mf_scan_run(store, &opts, &st);
 		if (ret < 0 && ret != -EINTR && ret != -EPERM) {

@@ -545,37 +545,24 @@ struct progress {
 	pthread_t thread;
 };
 
-static void progress_print(struct progress *pg, bool last)
+static void progress_report(struct progress *pg, bool last)
 {
 	const struct mf_scan_stats *s = pg->sc->st;
-	uint64_t done = __atomic_load_n(&s->unchanged, __ATOMIC_RELAXED) +
+	struct mf_scan_progress p = {
+		.done = __atomic_load_n(&s->unchanged, __ATOMIC_RELAXED) +
 			__atomic_load_n(&s->new, __ATOMIC_RELAXED) +
 			__atomic_load_n(&s->changed, __ATOMIC_RELAXED) +
 			__atomic_load_n(&s->moved, __ATOMIC_RELAXED) +
 			__atomic_load_n(&s->failed, __ATOMIC_RELAXED) +
-			__atomic_load_n(&s->skipped, __ATOMIC_RELAXED);
-	double secs = scan_elapsed_ms(&pg->t0) / 1e3;
-	double rate = secs > 0 ? (double)done / secs : 0;
-	char line[160];
-	int n;
+			__atomic_load_n(&s->skipped, __ATOMIC_RELAXED),
+		.total = __atomic_load_n(&s->seen, __ATOMIC_RELAXED),
+		.walk_done = __atomic_load_n(&pg->sc->walk_done,
+					     __ATOMIC_RELAXED),
+		.seconds = scan_elapsed_ms(&pg->t0) / 1e3,
+		.last = last,
+	};
 
-	if (last) {
-		mf_log_status(NULL);
-		return;
-	}
-	n = snprintf(line, sizeof(line), "musefs-scan: %llu files, %.0f/s",
-		     (unsigned long long)done, rate);
-	if (__atomic_load_n(&pg->sc->walk_done, __ATOMIC_RELAXED) && n > 0 &&
-	    (size_t)n < sizeof(line)) {
-		uint64_t total = __atomic_load_n(&s->seen, __ATOMIC_RELAXED);
-		double eta = rate > 0 && total > done ?
-			     (double)(total - done) / rate : 0;
-
-		snprintf(line + n, sizeof(line) - (size_t)n,
-			 ", %llu/%llu, ETA %.0fs", (unsigned long long)done,
-			 (unsigned long long)total, eta);
-	}
-	mf_log_status(line);
+	pg->sc->opts->progress(pg->sc->opts->progress_ctx, &p);
 }
 
 static void *progress_thread(void *arg)
@@ -587,9 +574,9 @@ static void *progress_thread(void *arg)
 	while (!__atomic_load_n(&pg->stop, __ATOMIC_RELAXED)) {
 		nanosleep(&tick, NULL);
 		if (++n % 5 == 0)
-			progress_print(pg, false);
+			progress_report(pg, false);
 	}
-	progress_print(pg, true);
+	progress_report(pg, true);
 	return NULL;
 }
 

@@ -39,6 +39,17 @@
 
 #include "mf_store.h"
 
+/* Where a scan is, for a progress display (mf_scan_opts.progress). */
+struct mf_scan_progress {
+	uint64_t done;		/* files finished: imported, unchanged, failed,
+				 * skipped, ... */
+	uint64_t total;		/* files the walk found; valid once
+				 * walk_done */
+	bool walk_done;		/* the walk has ended: total is final */
+	double seconds;		/* since the pipeline started */
+	bool last;		/* the final call: erase the display */
+};
+
 struct mf_scan_opts {
 	const char *const *roots;	/* directories or files; borrowed */
 	size_t nroots;
@@ -59,7 +70,11 @@ struct mf_scan_opts {
 	bool prune;			/* delete rows whose files are gone */
 	bool force;			/* prune past the safety rules */
 	double prune_limit;		/* percent of a root's tracks, e.g. 10 */
-	bool progress;			/* progress line on stderr */
+	/* Progress, called from a progress thread about every 250 ms while
+	 * the pipeline runs and once more with p->last at its end; NULL for
+	 * none. It must not block for long; @ctx is progress_ctx. */
+	void (*progress)(void *ctx, const struct mf_scan_progress *p);
+	void *progress_ctx;
 	/* Known failures (in scan_failures with the same stamp) are logged
 	 * at info level only (still counted in failed and failed_known). */
 	bool quiet_known_failures;
