@@ -4,9 +4,11 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sqlite3.h>
 
 #include "mf_array.h"
+#include "mf_log.h"
 
 int mf_store_snapshot_begin(struct mf_store *s)
 {
@@ -76,6 +78,36 @@ int mf_store_changes_since(struct mf_store *s, int64_t from, int64_t **ids,
 out:
 	sqlite3_finalize(st);
 	free(v);
+	return ret;
+}
+
+int mf_store_roots_each(struct mf_store *s,
+			int (*fn)(void *ctx, const char *root), void *ctx)
+{
+	sqlite3 *db = mf_store_db(s);
+	sqlite3_stmt *st = NULL;
+	int rc, ret = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT root FROM scan_roots", -1, &st,
+			       NULL) != SQLITE_OK) {
+		if (strncmp(sqlite3_errmsg(db), "no such table", 13) == 0)
+			return 1;
+		mf_warn("store", "cannot read the scanned roots: %s",
+			sqlite3_errmsg(db));
+		return -EIO;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *root = (const char *)sqlite3_column_text(st, 0);
+
+		if (root && (ret = fn(ctx, root)) != 0)
+			break;
+	}
+	if (!ret && rc != SQLITE_DONE) {
+		mf_warn("store", "cannot read the scanned roots: %s",
+			sqlite3_errmsg(db));
+		ret = -EIO;
+	}
+	sqlite3_finalize(st);
 	return ret;
 }
 

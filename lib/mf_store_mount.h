@@ -46,4 +46,14 @@ int mf_store_changes_since(struct mf_store *s, int64_t from, int64_t **ids,
  */
 int mf_store_backing_total(struct mf_store *s, uint64_t *bytes);
 
+/*
+ * Call @fn(@ctx, root) for every directory the store's scans recorded
+ * (scan_roots.root; borrowed for the call), in no set order, until @fn
+ * returns non-zero (returned as is). Returns 0, 1 when the store has no
+ * scan_roots table (a musefs 1.x store: no roots recorded), or -EIO
+ * (logged).
+ */
+int mf_store_roots_each(struct mf_store *s,
+			int (*fn)(void *ctx, const char *root), void *ctx);
+
 #endif /* MF_STORE_MOUNT_H */

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "mf_log.h"
+#include "mf_store_mount.h"
 #include "mf_banned.h"
 
 /* O_NONBLOCK: a FIFO named by a bad row must not hang a worker */
@@ -78,57 +79,50 @@ static const char *beneath(const char *root, const char *path)
  * @path with *@root (free it), 1 when there are roots but none holds it,
  * 2 when there are no roots at all, or -EIO.
  */
-static int find_root(const struct mf_confine *c, sqlite3 *db,
+struct best_root {
+	const char *path;	/* the backing file */
+	const char *rel;	/* into path: below the best root so far */
+	size_t best;		/* bytes of path the best root covers; 0: none */
+	bool any;		/* a root was seen */
+};
+
+/* One root (mf_store_roots_each() callback, or a --root): keep it if it
+ * holds the path more closely than the best so far. */
+static int note_root(void *ctx, const char *root)
+{
+	struct best_root *b = ctx;
+	const char *r = beneath(root, b->path);
+
+	b->any = true;
+	if (r && (size_t)(r - b->path) > b->best) {
+		b->best = (size_t)(r - b->path);
+		b->rel = r;
+	}
+	return 0;
+}
+
+static int find_root(const struct mf_confine *c, struct mf_store *s,
 		     const char *path, char **root, const char **rel)
 {
-	sqlite3_stmt *st = NULL;
-	size_t best = 0;
-	bool any = c->nroots > 0;
-	int rc;
+	struct best_root b = { .path = path };
+	int ret;
 
 	*root = NULL;
-	for (size_t i = 0; i < c->nroots; i++) {
-		const char *r = beneath(c->roots[i], path);
-
-		if (r && (size_t)(r - path) > best) {
-			best = (size_t)(r - path);
-			*rel = r;
-		}
+	for (size_t i = 0; i < c->nroots; i++)
+		note_root(&b, c->roots[i]);
+	if (!c->nroots) {
+		if (!s)
+			return -EIO;
+		ret = mf_store_roots_each(s, note_root, &b);
+		if (ret < 0)
+			return -EIO;
 	}
-	if (c->nroots)
-		goto done;
-	if (!db)
-		return -EIO;
-	if (sqlite3_prepare_v2(db, "SELECT root FROM scan_roots", -1, &st,
-			       NULL) != SQLITE_OK) {
-		if (strncmp(sqlite3_errmsg(db), "no such table", 13) == 0)
-			return 2;	/* a 1.x store: no roots recorded */
-		mf_warn("mount", "cannot read the scanned roots: %s",
-			sqlite3_errmsg(db));
-		return -EIO;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *s = (const char *)sqlite3_column_text(st, 0);
-		const char *r = s ? beneath(s, path) : NULL;
-
-		any = true;
-		if (r && (size_t)(r - path) > best) {
-			best = (size_t)(r - path);
-			*rel = r;
-		}
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		mf_warn("mount", "cannot read the scanned roots: %s",
-			sqlite3_errmsg(db));
-		return -EIO;
-	}
-done:
-	if (!any)
-		return 2;
-	if (!best)
+	if (!b.any)
+		return 2;	/* none recorded (a 1.x store, or never scanned) */
+	if (!b.best)
 		return 1;
-	*root = best > 1 ? strndup(path, best - 1) : strdup("/");
+	*rel = b.rel;
+	*root = b.best > 1 ? strndup(path, b.best - 1) : strdup("/");
 	return *root ? 0 : -ENOMEM;
 }
 
@@ -182,7 +176,7 @@ static int open_beneath(const struct mf_confine *c, const char *root,
 	return fd < 0 ? -e : (int)fd;
 }
 
-int mf_confine_open(const struct mf_confine *c, sqlite3 *db,
+int mf_confine_open(const struct mf_confine *c, struct mf_store *s,
 		    const char *path, const char **why)
 {
 	const char *rel = NULL;
@@ -194,7 +188,7 @@ int mf_confine_open(const struct mf_confine *c, sqlite3 *db,
 		fd = open(path, OPEN_FLAGS);
 		return fd < 0 ? -errno : fd;
 	}
-	r = find_root(c, db, path, &root, &rel);
+	r = find_root(c, s, path, &root, &rel);
 	if (r < 0)
 		return r;
 	if (r == 1) {
@@ -240,10 +234,16 @@ out:
 	return fd;
 }
 
-bool mf_confine_announce(const struct mf_confine *c, sqlite3 *db)
+static int count_root(void *ctx, const char *root)
+{
+	(void)root;
+	++*(int64_t *)ctx;
+	return 0;
+}
+
+bool mf_confine_announce(const struct mf_confine *c, struct mf_store *s)
 {
 	int64_t n = 0;
-	sqlite3_stmt *st = NULL;
 
 	if (c->off) {
 		mf_warn("mount", "--no-confine: serving any file a store row "
@@ -255,11 +255,8 @@ bool mf_confine_announce(const struct mf_confine *c, sqlite3 *db)
 			"director%s", c->nroots, c->nroots == 1 ? "y" : "ies");
 		return true;
 	}
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM scan_roots", -1, &st,
-			       NULL) == SQLITE_OK && sqlite3_step(st) ==
-	    SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	if (mf_store_roots_each(s, count_root, &n) != 0)
+		n = 0;
 	if (!n) {
 		mf_warn("mount", "the store records no scanned roots and no "
 			"--root was given: serving unconfined (rescan with "

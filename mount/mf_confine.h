@@ -12,7 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <sqlite3.h>
+#include "mf_store.h"
 
 struct mf_confine {
 	/*
@@ -28,15 +28,16 @@ struct mf_confine {
 
 /*
  * Open backing file @path read-only (O_NONBLOCK, O_NOCTTY, O_CLOEXEC)
- * under @c, reading the store's roots through @db (a read-only
- * connection of the calling thread; a store without scan_roots has none).
+ * under @c, reading the store's roots through @s (a read-only
+ * connection of the calling thread, or NULL when none could be opened:
+ * then only --root roots work; a store without scan_roots has none).
  * Returns the descriptor (>= 0); or a negative errno when the open failed
  * for an ordinary reason (-ENOENT, -EACCES, ...); or -EPERM when
  * confinement refused @path, with *@why set to a static phrase for the
  * log ("is outside every root", "leads through a symlink", ...). Nothing
- * of a refused file is read. Thread-safe (one @db per thread).
+ * of a refused file is read. Thread-safe (one @s per thread).
  */
-int mf_confine_open(const struct mf_confine *c, sqlite3 *db,
+int mf_confine_open(const struct mf_confine *c, struct mf_store *s,
 		    const char *path, const char **why);
 
 /*
@@ -44,7 +45,7 @@ int mf_confine_open(const struct mf_confine *c, sqlite3 *db,
  * store's recorded roots, or (no roots at all, or --no-confine) a warning
  * that it is not. Returns true when opens are confined to roots.
  */
-bool mf_confine_announce(const struct mf_confine *c, sqlite3 *db);
+bool mf_confine_announce(const struct mf_confine *c, struct mf_store *s);
 
 /*
  * Log that @path was refused for @why (from mf_confine_open()): at most

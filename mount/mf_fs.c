@@ -716,7 +716,7 @@ static int handle_make(struct mf_fs *fs, fuse_ino_t ino, struct handle **out)
 		goto out_put;
 	}
 	s = mf_conns_get(fs->conns, &gen);
-	h->fd = mf_confine_open(&fs->cfg.confine, s ? mf_store_db(s) : NULL,
+	h->fd = mf_confine_open(&fs->cfg.confine, s,
 				h->sv->backing_path, &why);
 	if (h->fd == -EPERM && why) {
 		if (!atomic_exchange(&h->sv->refused, true))
@@ -1313,7 +1313,7 @@ int mf_fs_new(const struct mf_fs_config *cfg, struct mf_fs **out, char *err,
 	if (ret < 0)
 		goto out_free;
 	mf_refresh_backing_total(fs);
-	mf_confine_announce(&fs->cfg.confine, mf_store_db(fs->poll_store));
+	mf_confine_announce(&fs->cfg.confine, fs->poll_store);
 	mf_metrics_changelog(fs->watermark, fs->watermark);
 	mf_metric_set(MF_M_CACHE_BUDGET, (int64_t)fs->cfg.cache_bytes);
 	*out = fs;
