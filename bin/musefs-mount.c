@@ -957,6 +957,8 @@ int main(int argc, char **argv)
 	cfg.confine.roots = (const char *const *)roots;
 	cfg.confine.off = o.no_confine;
 	cfg.confine.follow = o.follow_symlinks;
+	/* test knob: the confinement walk used where openat2 is missing */
+	cfg.confine.test_no_openat2 = getenv("MUSEFS_TEST_NO_OPENAT2") != NULL;
 	status = validate_store(abs_db, tmpl, &unknown);
 	if (status)
 		goto out;

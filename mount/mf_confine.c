@@ -146,6 +146,93 @@ static const char *refused_kind(int fd)
 	}
 }
 
+/*
+ * Without openat2 (Linux < 5.6, or a seccomp filter or valgrind answering
+ * ENOSYS): open canonical @path one component at a time from "/", every
+ * one with O_NOFOLLOW, so that no symlink anywhere on it is followed (what
+ * RESOLVE_NO_SYMLINKS gives). @path is beneath @root by name and has no
+ * "..", so with no symlink followed it stays there. With --follow-symlinks
+ * @path is resolved first (realpath) and must still be beneath @root; the
+ * resolved path is then walked the same way, so a link swapped in between
+ * is refused, never followed.
+ */
+static int open_walk(const struct mf_confine *c, const char *root,
+		     const char *path, const char **why)
+{
+	size_t rootlen = strlen(root);
+	char *real = NULL;
+	const char *p;
+	int dfd, ret;
+
+	if (c->follow) {
+		real = realpath(path, NULL);
+		if (!real)
+			return -errno;
+		if (!beneath(root, real)) {
+			free(real);
+			*why = "leads out of its root";
+			return -EPERM;
+		}
+		path = real;
+	}
+	dfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	for (p = path + 1;;) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+		char name[NAME_MAX + 1];
+		struct stat sb;
+		int next;
+
+		if (n > NAME_MAX) {
+			ret = -ENAMETOOLONG;
+			goto out;
+		}
+		memcpy(name, p, n);
+		name[n] = '\0';
+		if (!slash) {
+			ret = openat(dfd, name, OPEN_FLAGS | O_NOFOLLOW);
+			if (ret < 0)
+				ret = -errno;
+			if (ret == -ELOOP) {
+				*why = "leads through a symlink";
+				ret = -EPERM;
+			}
+			goto out;
+		}
+		next = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0) {
+			ret = -errno;
+			goto out;
+		}
+		if (fstat(next, &sb) < 0) {
+			ret = -errno;
+			close(next);
+			goto out;
+		}
+		if (!S_ISDIR(sb.st_mode)) {
+			ret = S_ISLNK(sb.st_mode) ? -EPERM : -ENOTDIR;
+			if (ret == -EPERM)
+				*why = (size_t)(slash - path) <= rootlen ?
+				       "has a root that leads through a symlink" :
+				       "leads through a symlink";
+			close(next);
+			goto out;
+		}
+		close(dfd);
+		dfd = next;
+		p = slash + 1;
+	}
+out:
+	if (dfd >= 0)
+		close(dfd);
+	free(real);
+	return ret;
+}
+
 /* Open @rel beneath @root (-ENOSYS: no openat2, the caller falls back). */
 static int open_beneath(const struct mf_confine *c, const char *root,
 			const char *rel, const char **why)
@@ -155,6 +242,8 @@ static int open_beneath(const struct mf_confine *c, const char *root,
 	long dfd, fd;
 	int e;
 
+	if (c->test_no_openat2)
+		return -ENOSYS;
 	dfd = sys_openat2(AT_FDCWD, root, O_PATH | O_DIRECTORY | O_CLOEXEC,
 			  RESOLVE_NO_SYMLINKS);
 	if (dfd < 0 && errno == ENOSYS)
@@ -214,13 +303,8 @@ int mf_confine_open(const struct mf_confine *c, struct mf_store *s,
 		goto out;
 	}
 	fd = open_beneath(c, root, rel, why);
-	if (fd == -ENOSYS) {	/* no openat2 (Linux < 5.6) */
-		fd = open(path, OPEN_FLAGS | O_NOFOLLOW);
-		if (fd < 0 && errno == ELOOP)
-			*why = "leads through a symlink";
-		if (fd < 0)
-			fd = *why ? -EPERM : -errno;
-	}
+	if (fd == -ENOSYS)	/* no openat2 */
+		fd = open_walk(c, root, path, why);
 	if (fd < 0)
 		goto out;
 check:

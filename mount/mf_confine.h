@@ -4,7 +4,8 @@
  * them: only beneath a confinement root (the --root directories, else the
  * roots musefs-scan recorded in the store's scan_roots table), resolved
  * with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) relative to an
- * O_PATH descriptor of the root. Spec: docs/musefs-mount.1 CONFINEMENT;
+ * O_PATH descriptor of the root; where openat2 is missing, by a walk of
+ * the path one O_NOFOLLOW component at a time. Spec: docs/musefs-mount.1 CONFINEMENT;
  * issue 14.
  */
 #ifndef MF_CONFINE_H
@@ -24,6 +25,9 @@ struct mf_confine {
 	size_t nroots;
 	bool off;		/* --no-confine: open any path, as given */
 	bool follow;		/* --follow-symlinks: links beneath the root */
+	/* test knob (MUSEFS_TEST_NO_OPENAT2): act as if the kernel had no
+	 * openat2, to test the component walk that replaces it */
+	bool test_no_openat2;
 };
 
 /*
