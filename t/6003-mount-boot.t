@@ -51,9 +51,10 @@ mf_test 'mount -t fuse.musefs-mount and an /etc/fstab line (mount --fstab)' '
 	cat fstab &&
 	printf "%s" "$T" >tmpl &&
 	cat >mount-t.sh <<-EOF &&
-	# daemon_of MP: the musefs-mount serving MP
+	# daemon_of MP: the musefs-mount serving MP (under make
+	# check-valgrind the process is the memcheck tool of valgrind)
 	daemon_of () {
-		for p in \$(pgrep -x musefs-mount); do
+		for p in \$(pgrep -x "musefs-mount|memcheck-amd64-"); do
 			# if, not &&: a last process that is not ours is no failure (sh -e)
 			if tr "\\\\0" "\\\\n" <"/proc/\$p/cmdline" | grep -qxF "\$1"; then
 				echo "\$p"

@@ -250,7 +250,7 @@ mf_test 'musefs mount serves the tree in the foreground and exits 0 when unmount
 	test_path_is_file mp/Unknown/Beta.flac &&
 	tags_of mp/One/Alpha.flac >tags &&
 	grep -x "title=Alpha" tags &&
-	test "$(readlink /proc/$MF_MOUNT_PID/exe)" = "$MF_BUILD/bin/musefs-mount" &&
+	mf_runs "$MF_MOUNT_PID" "$MF_BUILD/bin/musefs-mount" &&
 	mf_umount mp
 '
 

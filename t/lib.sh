@@ -343,19 +343,23 @@ mf_mount_log_for () {
 	printf '%s/.mount%s.log\n' "$mf_trash" "$(printf '%s' "$1" | tr '/ ' '__')"
 }
 
+# mf_runs PID PROGRAM: process PID runs executable PROGRAM (an absolute
+# path); under valgrind (MF_VALGRIND) PROGRAM is one of its arguments.
+mf_runs () {
+	if test -n "${MF_VALGRIND-}"; then
+		tr '\0' '\n' <"/proc/$1/cmdline" | grep -qxF "$2"
+	else
+		test "$(readlink "/proc/$1/exe")" = "$2"
+	fi
+}
+
 # mf_daemon_of MOUNTPOINT: the PID of the daemonized musefs-mount (no -f)
 # serving MOUNTPOINT, found in /proc by its executable (under valgrind:
 # an argument) and its last argument.
 mf_daemon_of () {
 	mf_exe=$(readlink -f "$MF_BUILD/bin/musefs-mount")
 	for mf_d in /proc/[0-9]*; do
-		if test -n "${MF_VALGRIND-}"; then
-			# valgrind's tool is the executable; the program is an argument
-			tr '\0' '\n' <"$mf_d/cmdline" 2>/dev/null |
-				grep -qxF "$mf_exe" || continue
-		else
-			test "$(readlink "$mf_d/exe" 2>/dev/null)" = "$mf_exe" || continue
-		fi
+		mf_runs "${mf_d#/proc/}" "$mf_exe" 2>/dev/null || continue
 		if tr '\0' '\n' <"$mf_d/cmdline" 2>/dev/null | tail -n 1 |
 			grep -qxF "$1"; then
 			echo "${mf_d#/proc/}"
