@@ -902,7 +902,9 @@ static void mf_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	};
 	uint64_t total, pos, end, membytes = 0;
 	struct fuse_bufvec *bv = NULL;
-	size_t first, nseg, k = 0;
+	uint64_t kseg[MF_METRICSFS_KINDS] = { 0 };
+	uint64_t kbytes[MF_METRICSFS_KINDS] = { 0 };
+	size_t k = 0, cap = 0;
 	char *mem = NULL;
 	int err = 0;
 
@@ -934,54 +936,86 @@ static void mf_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (size > MF_MAX_READ)
 		size = MF_MAX_READ;
 	end = (uint64_t)off + size < total ? (uint64_t)off + size : total;
-	first = mf_layout_find(l, (uint64_t)off);
-	for (nseg = 0, pos = (uint64_t)off; pos < end; nseg++) {
+	/*
+	 * One walk of the segments the read covers, merging neighbours into
+	 * runs: memory (inline, blob, custom: rendered into one buffer) and
+	 * backing (contiguous in the file: one spliced buffer each). A
+	 * memory run's served offset waits in ->pos until the buffer exists.
+	 */
+	pos = (uint64_t)off;
+	for (size_t i = mf_layout_find(l, pos); pos < end; i++) {
 		struct mf_seg sg;
+		uint64_t stop, src;
+		bool inmem;
+		struct fuse_buf *b;
 
-		mf_layout_seg(l, first + nseg, &sg);
-		if (sg.kind != MF_SEG_BACKING)
-			membytes += (sg.start + sg.len < end ? sg.start + sg.len :
-				     end) - pos;
-		pos = sg.start + sg.len;
+		mf_layout_seg(l, i, &sg);
+		stop = sg.start + sg.len < end ? sg.start + sg.len : end;
+		if ((unsigned)sg.kind < MF_METRICSFS_KINDS) {
+			kseg[sg.kind]++;
+			kbytes[sg.kind] += stop - pos;
+		}
+		inmem = sg.kind != MF_SEG_BACKING;
+		src = inmem ? 0 : sg.src_off + (pos - sg.start);
+		b = k ? &bv->buf[k - 1] : NULL;
+		if (b && !(b->flags & FUSE_BUF_IS_FD) == inmem &&
+		    (inmem || (uint64_t)b->pos + b->size == src)) {
+			b->size += (size_t)(stop - pos);
+		} else {
+			struct fuse_bufvec *nbv;
+
+			if (k == cap) {
+				cap = cap ? cap * 2 : 4;
+				nbv = realloc(bv, sizeof(*bv) +
+					      cap * sizeof(bv->buf[0]));
+				if (!nbv) {
+					err = ENOMEM;
+					goto out;
+				}
+				bv = nbv;
+			}
+			b = &bv->buf[k++];
+			memset(b, 0, sizeof(*b));
+			b->size = (size_t)(stop - pos);
+			if (inmem) {
+				b->pos = (off_t)pos;
+			} else {
+				b->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK |
+					   FUSE_BUF_FD_RETRY;
+				b->fd = h->fd;
+				b->pos = (off_t)src;
+			}
+		}
+		if (inmem)
+			membytes += stop - pos;
+		pos = stop;
 	}
-	bv = malloc(sizeof(*bv) + nseg * sizeof(bv->buf[0]));
 	mem = membytes ? malloc(membytes) : NULL;
-	if (!bv || (membytes && !mem)) {
+	if (membytes && !mem) {
 		err = ENOMEM;
 		goto out;
 	}
 	membytes = 0;
-	for (pos = (uint64_t)off; pos < end; k++) {
-		struct mf_seg sg;
-		uint64_t stop;
-		struct fuse_buf *b = &bv->buf[k];
+	for (size_t j = 0; j < k; j++) {
+		struct fuse_buf *b = &bv->buf[j];
+		ssize_t n;
 
-		mf_layout_seg(l, first + k, &sg);
-		stop = sg.start + sg.len < end ? sg.start + sg.len : end;
-		memset(b, 0, sizeof(*b));
-		b->size = (size_t)(stop - pos);
-		if (sg.kind == MF_SEG_BACKING) {
-			b->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK |
-				   FUSE_BUF_FD_RETRY;
-			b->fd = h->fd;
-			b->pos = (off_t)(sg.src_off + (pos - sg.start));
-		} else {
-			ssize_t n = mf_layout_read_at(l, pos, mem + membytes,
-						      b->size, &io);
-
-			if (n < 0 || (size_t)n != b->size) {
-				err = n == -ENOMEM ? ENOMEM : EIO;
-				goto out;
-			}
-			b->mem = mem + membytes;
-			membytes += b->size;
+		if (b->flags & FUSE_BUF_IS_FD)
+			continue;
+		n = mf_layout_read_at(l, (uint64_t)b->pos, mem + membytes,
+				      b->size, &io);
+		if (n < 0 || (size_t)n != b->size) {
+			err = n == -ENOMEM ? ENOMEM : EIO;
+			goto out;
 		}
-		pos = stop;
+		b->mem = mem + membytes;
+		b->pos = 0;
+		membytes += b->size;
 	}
 	bv->count = k;
 	bv->idx = 0;
 	bv->off = 0;
-	mf_metricsfs_count_read(l, (uint64_t)off, (size_t)(end - (uint64_t)off));
+	mf_metricsfs_count_read(kseg, kbytes, (size_t)(end - (uint64_t)off));
 	/* the inode serves this one version: its page cache keeps it */
 	fuse_reply_data(req, bv, 0);
 out:

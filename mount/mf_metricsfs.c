@@ -73,38 +73,30 @@ int mf_metricsfs_render(char **out, size_t *len)
 	return mf_metrics_render_mount(MF_DOC_PROMETHEUS, out, len);
 }
 
-void mf_metricsfs_count_read(const struct mf_layout *l, uint64_t off, size_t n)
+void mf_metricsfs_count_read(const uint64_t segs[MF_METRICSFS_KINDS],
+			     const uint64_t bytes[MF_METRICSFS_KINDS],
+			     size_t n)
 {
-	static const enum mf_metric reads[] = {
+	static const enum mf_metric reads_m[MF_METRICSFS_KINDS] = {
 		[MF_SEG_INLINE] = MF_M_SEG_READS_INLINE,
 		[MF_SEG_BLOB] = MF_M_SEG_READS_ART,
 		[MF_SEG_BACKING] = MF_M_SEG_READS_BACKING,
 		[MF_SEG_CUSTOM] = MF_M_SEG_READS_COMPUTED,
 	};
-	static const enum mf_metric bytes[] = {
+	static const enum mf_metric bytes_m[MF_METRICSFS_KINDS] = {
 		[MF_SEG_INLINE] = MF_M_SEG_BYTES_INLINE,
 		[MF_SEG_BLOB] = MF_M_SEG_BYTES_ART,
 		[MF_SEG_BACKING] = MF_M_SEG_BYTES_BACKING,
 		[MF_SEG_CUSTOM] = MF_M_SEG_BYTES_COMPUTED,
 	};
-	uint64_t end = off + n;
-	size_t nsegs = mf_layout_nsegs(l);
 
 	mf_metric_inc(MF_M_READS);
 	mf_metric_add(MF_M_READ_BYTES, (int64_t)n);
-	for (size_t i = mf_layout_find(l, off); n && i < nsegs; i++) {
-		struct mf_seg s;
-		uint64_t a, b;
-
-		mf_layout_seg(l, i, &s);
-		if (s.start >= end)
-			break;
-		a = s.start > off ? s.start : off;
-		b = s.start + s.len < end ? s.start + s.len : end;
-		if (b <= a || (unsigned)s.kind > MF_SEG_CUSTOM)
+	for (size_t k = 0; k < MF_METRICSFS_KINDS; k++) {
+		if (!segs[k])
 			continue;
-		mf_metric_inc(reads[s.kind]);
-		mf_metric_add(bytes[s.kind], (int64_t)(b - a));
+		mf_metric_add(reads_m[k], (int64_t)segs[k]);
+		mf_metric_add(bytes_m[k], (int64_t)bytes[k]);
 	}
 }
 

@@ -46,12 +46,19 @@ const struct fuse_lowlevel_ops *
 mf_metricsfs_ops(const struct fuse_lowlevel_ops *inner, bool expose,
 		 void (*sample)(void *ctx), void *ctx);
 
+/* Segment kinds counted per read (enum mf_seg_kind, MF_SEG_CUSTOM last). */
+#define MF_METRICSFS_KINDS (MF_SEG_CUSTOM + 1)
+
 /*
- * Count a successful read of @n bytes at @off of a file served by layout
- * @l: one read, @n bytes, and per segment kind (inline, art, backing,
- * computed) the segments touched and bytes served. Thread-safe (atomics).
+ * Count a successful read of @n bytes: one read, @n bytes, and per
+ * segment kind (indexed by enum mf_seg_kind: inline, art, backing,
+ * computed) the segments touched, @segs, and the bytes served from them,
+ * @bytes, as the read handler's one walk of the layout found them.
+ * Thread-safe (atomics).
  */
-void mf_metricsfs_count_read(const struct mf_layout *l, uint64_t off, size_t n);
+void mf_metricsfs_count_read(const uint64_t segs[MF_METRICSFS_KINDS],
+			     const uint64_t bytes[MF_METRICSFS_KINDS],
+			     size_t n);
 
 /*
  * The mount's counters as Prometheus text into a malloc'd *@out of *@len
