@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mf_store_mount - what musefs-mount reads from the store besides tracks
- * (mf_track.h) and rendered paths (mount/mf_render.c): read snapshots, the
- * changelog it follows (docs/store.md "track_changes") and the totals its
+ * mf_store_mount - what musefs-mount reads from the store besides whole
+ * tracks (mf_track.h): read snapshots, the changelog it follows
+ * (docs/store.md "track_changes"), the rows its paths are rendered from
+ * (mount/mf_render.c), the scanned roots it confines to and the totals its
  * statfs reports.
  *
  * Every function takes a struct mf_store (read-only is enough) and follows
@@ -55,5 +56,70 @@ int mf_store_backing_total(struct mf_store *s, uint64_t *bytes);
  */
 int mf_store_roots_each(struct mf_store *s,
 			int (*fn)(void *ctx, const char *root), void *ctx);
+
+/*
+ * One track as the path renderer reads it: the tracks row with its
+ * track_props (0 where the scanner left a property out, or the store has
+ * no track_props: a 1.x store) and the container's own extension when it
+ * differs from the format's (format_blocks kind "mp4:ext" of an m4a
+ * track, e.g. "m4b"; NULL otherwise). Strings are borrowed until the
+ * callback returns.
+ */
+struct mf_path_row {
+	int64_t id;
+	int64_t content_version;
+	const char *format;		/* tracks.format; NULL if malformed */
+	const char *own_ext;		/* or NULL */
+	int64_t duration_ms, bitrate_kbps, sample_rate, channels;
+	int64_t bits_per_sample;
+};
+
+/* Callbacks of mf_store_paths_all() and mf_store_paths_one(): every text
+ * tag of a track whose key is one of the set's (case-insensitively), in
+ * (key, ordinal) order, then the track itself. Non-zero stops the walk
+ * and is returned. @key and @value (@len bytes) are borrowed. */
+struct mf_path_fns {
+	int (*tag)(void *ctx, const char *key, const char *value, size_t len);
+	int (*track)(void *ctx, const struct mf_path_row *row);
+};
+
+struct mf_store_paths;
+
+/*
+ * Statements on @s reading the rows of paths that use tag keys @keys
+ * (@n of them, borrowed: they must outlive the set; compared in lower
+ * case). Returns 0 and *@out (mf_store_paths_free()), -EIO when the store
+ * cannot be read (logged), -ENOMEM. Use from @s's thread.
+ */
+int mf_store_paths_new(struct mf_store *s, const char *const *keys, size_t n,
+		       struct mf_store_paths **out);
+
+/* Free @p (NULL is a no-op). */
+void mf_store_paths_free(struct mf_store_paths *p);
+
+/*
+ * Every track in id order, each after its tags (one merge join of two
+ * ordered scans). Returns 0, a callback's non-zero value, or -EIO
+ * (logged). The caller wraps it in a snapshot (mf_store_snapshot_begin())
+ * to see one state of the store.
+ */
+int mf_store_paths_all(struct mf_store_paths *p, const struct mf_path_fns *fns,
+		       void *ctx);
+
+/*
+ * Track @id: its tags, then the track. Returns 0, 1 when there is no
+ * track @id (no callback made), a callback's non-zero value, or -EIO.
+ */
+int mf_store_paths_one(struct mf_store_paths *p, int64_t id,
+		       const struct mf_path_fns *fns, void *ctx);
+
+/*
+ * Does any track have a tag whose key is @key (case-insensitively)?
+ * Returns 1, 0, or -EIO.
+ */
+int mf_store_tag_key_used(struct mf_store *s, const char *key);
+
+/* Does the store hold any track? Returns 1, 0, or -EIO. */
+int mf_store_has_tracks(struct mf_store *s);
 
 #endif /* MF_STORE_MOUNT_H */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mf_render - track paths from the store: a merge join of the tracks
- * (with their properties) and the template's tags, both in id order.
+ * mf_render - track paths from the store's rows (mf_store_paths_*, one
+ * merge join of the tracks with their properties and the template's tags,
+ * both in id order) and the path template.
  */
 #include "mf_render.h"
 
@@ -13,6 +14,7 @@
 #include <strings.h>
 
 #include "mf_log.h"
+#include "mf_store_mount.h"
 #include "mf_track.h"
 #include "mf_banned.h"
 
@@ -24,61 +26,17 @@ static const char *const vnames[V_COUNT] = {
 	"ext",
 };
 
-/*
- * Column 8 is the track's content_version (the mount gives every version
- * its own inode). Column 7 is the container's own extension when it differs from the
- * format's (an .m4b audiobook is stored as format m4a with an "mp4:ext"
- * block, see docs/store.md); looked up only for m4a rows so that the
- * start-up walk stays one join. A store without format_blocks (made by
- * another tool) gets NULL there.
- */
-#define TRACK_COLS_(EXT) "t.id, t.format, coalesce(p.duration_ms, 0), " \
-	"coalesce(p.bitrate_kbps, 0), coalesce(p.sample_rate, 0), " \
-	"coalesce(p.channels, 0), coalesce(p.bits_per_sample, 0), " EXT \
-	", t.content_version FROM tracks t LEFT JOIN track_props p ON " \
-	"p.track_id = t.id"
-#define TRACK_COLS TRACK_COLS_("CASE WHEN t.format = 'm4a' THEN (SELECT " \
-	"CAST(data AS TEXT) FROM format_blocks WHERE track_id = t.id AND " \
-	"kind = 'mp4:ext' AND ordinal = 0) END")
-#define TRACK_COLS_CORE TRACK_COLS_("NULL")
-/* A store with neither extension table (a 1.x store opened read-only):
- * the audio-property fields are then missing (0). */
-#define TRACK_COLS_BARE "t.id, t.format, 0, 0, 0, 0, 0, NULL, " \
-	"t.content_version FROM tracks t"
-
-/* Prepare "SELECT TRACK_COLS @tail", without the extension tables that
- * are absent. */
-static int prepare_tracks(sqlite3 *db, const char *tail, sqlite3_stmt **st)
+/* The served extension of @row. */
+static const char *row_ext(const struct mf_path_row *row)
 {
-	static const char *const cols[] = { TRACK_COLS, TRACK_COLS_CORE,
-					    TRACK_COLS_BARE };
-	char sql[1024];
-	int rc = SQLITE_ERROR;
-
-	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
-		snprintf(sql, sizeof(sql), "SELECT %s%s", cols[i], tail);
-		rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
-		if (rc == SQLITE_OK)
-			break;
-	}
-	return rc;
-}
-
-/* The served extension of the current row of @st (TRACK_COLS). */
-static const char *row_ext(sqlite3_stmt *st)
-{
-	const char *format = (const char *)sqlite3_column_text(st, 1);
-	const char *own = (const char *)sqlite3_column_text(st, 7);
-
-	if (!format)
+	if (!row->format)
 		return NULL;
-	if (own && strcmp(own, "m4b") == 0)
+	if (row->own_ext && strcmp(row->own_ext, "m4b") == 0)
 		return "m4b";
-	return mf_track_ext(format);
+	return mf_track_ext(row->format);
 }
 
 struct mf_render {
-	struct mf_store *s;
 	const struct mf_template *tmpl;
 	const struct mf_template_opts *opts;
 	size_t nfields;
@@ -87,7 +45,12 @@ struct mf_render {
 	char **values;		/* per field: joined values or NULL */
 	char **owners;		/* per field: the store key serving it */
 	size_t *lens, *caps;
-	sqlite3_stmt *all_t, *all_g, *one_t, *one_g;
+	struct mf_store_paths *rows;	/* the statements */
+	/* mf_render_all()'s callback, or mf_render_one()'s result */
+	int (*fn)(void *ctx, int64_t id, int64_t version, const char *path);
+	void *fn_ctx;
+	char *one_path;
+	int64_t one_version;
 };
 
 static const char *get(void *ctx, const char *field)
@@ -144,15 +107,15 @@ static bool is_folded(const char *key)
 	return true;
 }
 
-/* The computed fields of the current row of @st (TRACK_COLS). */
-static int set_virtual(struct mf_render *r, sqlite3_stmt *st)
+/* The computed fields of @row. */
+static int set_virtual(struct mf_render *r, const struct mf_path_row *row)
 {
-	const char *format = (const char *)sqlite3_column_text(st, 1);
-	int64_t ms = sqlite3_column_int64(st, 2);
-	int64_t kbps = sqlite3_column_int64(st, 3);
-	int64_t hz = sqlite3_column_int64(st, 4);
-	int64_t ch = sqlite3_column_int64(st, 5);
-	int64_t bits = sqlite3_column_int64(st, 6);
+	const char *format = row->format;
+	int64_t ms = row->duration_ms;
+	int64_t kbps = row->bitrate_kbps;
+	int64_t hz = row->sample_rate;
+	int64_t ch = row->channels;
+	int64_t bits = row->bits_per_sample;
 
 	for (size_t i = 0; i < r->nfields; i++) {
 		char buf[64] = "";
@@ -193,7 +156,7 @@ static int set_virtual(struct mf_render *r, sqlite3_stmt *st)
 			break;
 		case V_EXT:
 			if (format)
-				snprintf(buf, sizeof(buf), "%s", row_ext(st));
+				snprintf(buf, sizeof(buf), "%s", row_ext(row));
 			break;
 		default:
 			continue;
@@ -206,18 +169,16 @@ static int set_virtual(struct mf_render *r, sqlite3_stmt *st)
 }
 
 /*
- * Add tag row (key, value) of @st (columns @kc, @kc + 1) to the fields.
- * Field names match keys case-insensitively; when one key is stored in
- * several cases, the rule of mf_track.c applies (the all-lowercase key,
- * else the first in byte order; rows arrive in (key, ordinal) order).
+ * Add tag (@key, @v of @n bytes) to the fields (mf_path_fns.tag). Field
+ * names match keys case-insensitively; when one key is stored in several
+ * cases, the rule of mf_track.c applies (the all-lowercase key, else the
+ * first in byte order; rows arrive in (key, ordinal) order).
  */
-static int add_tag(struct mf_render *r, sqlite3_stmt *st, int kc)
+static int add_tag(void *ctx, const char *key, const char *v, size_t n)
 {
-	const char *key = (const char *)sqlite3_column_text(st, kc);
-	const char *v = (const char *)sqlite3_column_text(st, kc + 1);
-	int n = sqlite3_column_bytes(st, kc + 1);
+	struct mf_render *r = ctx;
 
-	for (size_t i = 0; key && v && i < r->nfields; i++) {
+	for (size_t i = 0; i < r->nfields; i++) {
 		if (r->virt[i] >= 0 || strcasecmp(r->names[i], key) != 0)
 			continue;
 		if (r->owners[i] && strcmp(r->owners[i], key) != 0) {
@@ -234,7 +195,7 @@ static int add_tag(struct mf_render *r, sqlite3_stmt *st, int kc)
 			if (!r->owners[i])
 				return -ENOMEM;
 		}
-		return add(r, i, v, (size_t)n);
+		return add(r, i, v, n);
 	}
 	return 0;
 }
@@ -265,16 +226,11 @@ static int render(struct mf_render *r, int64_t id, const char *ext,
 int mf_render_new(struct mf_store *s, const struct mf_template *tmpl,
 		  const struct mf_template_opts *opts, struct mf_render **out)
 {
-	sqlite3 *db = mf_store_db(s);
 	struct mf_render *r = calloc(1, sizeof(*r));
-	char *in = NULL, *sql_all = NULL, *sql_one = NULL;
-	size_t inlen = 0;
-	FILE *mem;
 	int ret = -ENOMEM;
 
 	if (!r)
 		return -ENOMEM;
-	r->s = s;
 	r->tmpl = tmpl;
 	r->opts = opts;
 	r->nfields = mf_template_nfields(tmpl);
@@ -287,56 +243,20 @@ int mf_render_new(struct mf_store *s, const struct mf_template *tmpl,
 	if (!r->names || !r->virt || !r->values || !r->owners || !r->lens ||
 	    !r->caps)
 		goto fail;
-	/* key IN (?2, ?3, ...): the template's fields only */
-	mem = open_memstream(&in, &inlen);
-	if (!mem)
-		goto fail;
 	for (size_t i = 0; i < r->nfields; i++) {
 		r->names[i] = mf_template_field(tmpl, i);
 		r->virt[i] = -1;
 		for (int v = 0; v < V_COUNT; v++)
 			if (strcmp(r->names[i], vnames[v]) == 0)
 				r->virt[i] = v;
-		fprintf(mem, i ? ", lower(?%zu)" : "lower(?%zu)", i + 2);
 	}
-	if (fclose(mem) != 0)
+	/* every field's name is asked of the tags; properties find none */
+	ret = mf_store_paths_new(s, r->names, r->nfields, &r->rows);
+	if (ret < 0)
 		goto fail;
-	if (asprintf(&sql_all, "SELECT track_id, key, value FROM tags WHERE "
-		     "value_blob IS NULL AND lower(key) IN (%s) AND ?1 IS NULL "
-		     "ORDER BY track_id, key, ordinal", in) < 0) {
-		sql_all = NULL;
-		goto fail;
-	}
-	if (asprintf(&sql_one, "SELECT track_id, key, value FROM tags WHERE "
-		     "track_id = ?1 AND value_blob IS NULL AND lower(key) IN (%s) "
-		     "ORDER BY key, ordinal", in) < 0) {
-		sql_one = NULL;
-		goto fail;
-	}
-	ret = -EIO;
-	if (prepare_tracks(db, " ORDER BY t.id", &r->all_t) != SQLITE_OK ||
-	    prepare_tracks(db, " WHERE t.id = ?1", &r->one_t) != SQLITE_OK ||
-	    (r->nfields &&
-	     (sqlite3_prepare_v2(db, sql_all, -1, &r->all_g, NULL) != SQLITE_OK ||
-	      sqlite3_prepare_v2(db, sql_one, -1, &r->one_g, NULL) != SQLITE_OK))) {
-		mf_err("mount", "cannot read the store: %s", sqlite3_errmsg(db));
-		goto fail;
-	}
-	for (size_t i = 0; i < r->nfields; i++) {
-		sqlite3_bind_text(r->all_g, (int)i + 2, r->names[i], -1,
-				  SQLITE_STATIC);
-		sqlite3_bind_text(r->one_g, (int)i + 2, r->names[i], -1,
-				  SQLITE_STATIC);
-	}
-	free(in);
-	free(sql_all);
-	free(sql_one);
 	*out = r;
 	return 0;
 fail:
-	free(in);
-	free(sql_all);
-	free(sql_one);
 	mf_render_free(r);
 	return ret;
 }
@@ -345,10 +265,7 @@ void mf_render_free(struct mf_render *r)
 {
 	if (!r)
 		return;
-	sqlite3_finalize(r->all_t);
-	sqlite3_finalize(r->all_g);
-	sqlite3_finalize(r->one_t);
-	sqlite3_finalize(r->one_g);
+	mf_store_paths_free(r->rows);
 	for (size_t i = 0; r->values && i < r->nfields; i++)
 		free(r->values[i]);
 	for (size_t i = 0; r->owners && i < r->nfields; i++)
@@ -362,95 +279,72 @@ void mf_render_free(struct mf_render *r)
 	free(r);
 }
 
+/* mf_path_fns.track of mf_render_all(): render, hand the path on, and
+ * start the next track's fields afresh. */
+static int all_track(void *ctx, const struct mf_path_row *row)
+{
+	struct mf_render *r = ctx;
+	char *path = NULL;
+	int ret = set_virtual(r, row);
+
+	if (!ret)
+		ret = render(r, row->id, row_ext(row), &path);
+	if (!ret && path)
+		ret = r->fn(r->fn_ctx, row->id, row->content_version, path);
+	free(path);
+	reset(r);
+	return ret;
+}
+
 int mf_render_all(struct mf_render *r,
 		  int (*fn)(void *ctx, int64_t id, int64_t version,
 			    const char *path),
 		  void *ctx)
 {
-	sqlite3 *db = mf_store_db(r->s);
-	int rc_t, rc_g = SQLITE_DONE, ret = 0;
-	int64_t g_id = -1;
-	char *path;
+	const struct mf_path_fns fns = { .tag = add_tag, .track = all_track };
+	int ret;
 
-	if (r->all_g)
-		rc_g = sqlite3_step(r->all_g);
-	if (rc_g == SQLITE_ROW)
-		g_id = sqlite3_column_int64(r->all_g, 0);
-	while ((rc_t = sqlite3_step(r->all_t)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(r->all_t, 0);
+	reset(r);
+	r->fn = fn;
+	r->fn_ctx = ctx;
+	ret = mf_store_paths_all(r->rows, &fns, r);
+	reset(r);
+	return ret;
+}
 
-		reset(r);
-		while (rc_g == SQLITE_ROW && g_id <= id) {
-			if (g_id == id) {
-				ret = add_tag(r, r->all_g, 1);
-				if (ret)
-					goto out;
-			}
-			rc_g = sqlite3_step(r->all_g);
-			if (rc_g == SQLITE_ROW)
-				g_id = sqlite3_column_int64(r->all_g, 0);
-		}
-		ret = set_virtual(r, r->all_t);
-		if (!ret)
-			ret = render(r, id, row_ext(r->all_t), &path);
-		if (ret)
-			goto out;
-		if (path) {
-			ret = fn(ctx, id, sqlite3_column_int64(r->all_t, 8),
-				 path);
-			free(path);
-			if (ret)
-				goto out;
-		}
-	}
-	if (rc_t != SQLITE_DONE || (rc_g != SQLITE_DONE && rc_g != SQLITE_ROW)) {
-		mf_err("mount", "cannot read the store: %s", sqlite3_errmsg(db));
-		ret = -EIO;
-	}
-out:
-	sqlite3_reset(r->all_t);
-	if (r->all_g)
-		sqlite3_reset(r->all_g);
+/* mf_path_fns.track of mf_render_one(). */
+static int one_track(void *ctx, const struct mf_path_row *row)
+{
+	struct mf_render *r = ctx;
+	int ret = set_virtual(r, row);
+
+	r->one_version = row->content_version;
+	if (!ret)
+		ret = render(r, row->id, row_ext(row), &r->one_path);
 	return ret;
 }
 
 int mf_render_one(struct mf_render *r, int64_t id, char **out,
 		  int64_t *version)
 {
-	int rc, ret = 0;
+	const struct mf_path_fns fns = { .tag = add_tag, .track = one_track };
+	int ret;
 
 	*out = NULL;
 	*version = 0;
 	reset(r);
-	sqlite3_bind_int64(r->one_t, 1, id);
-	rc = sqlite3_step(r->one_t);
-	if (rc == SQLITE_DONE)
-		goto out;	/* gone */
-	if (rc != SQLITE_ROW) {
-		ret = -EIO;
-		goto out;
+	r->one_path = NULL;
+	r->one_version = 0;
+	ret = mf_store_paths_one(r->rows, id, &fns, r);	/* 1: gone */
+	if (ret < 0) {
+		free(r->one_path);
+		r->one_path = NULL;
+		return ret;
 	}
-	if (r->one_g) {
-		sqlite3_bind_int64(r->one_g, 1, id);
-		while ((rc = sqlite3_step(r->one_g)) == SQLITE_ROW) {
-			ret = add_tag(r, r->one_g, 1);
-			if (ret)
-				goto out;
-		}
-		if (rc != SQLITE_DONE) {
-			ret = -EIO;
-			goto out;
-		}
-	}
-	*version = sqlite3_column_int64(r->one_t, 8);
-	ret = set_virtual(r, r->one_t);
-	if (!ret)
-		ret = render(r, id, row_ext(r->one_t), out);
-out:
-	sqlite3_reset(r->one_t);
-	if (r->one_g)
-		sqlite3_reset(r->one_g);
-	return ret;
+	*out = r->one_path;
+	*version = r->one_version;	/* 0 when gone */
+	r->one_path = NULL;
+	return 0;
 }
 
 bool mf_render_is_property(const char *field)
@@ -465,37 +359,26 @@ int mf_render_unknown_fields(struct mf_store *s, const struct mf_template *tmpl,
 			     void (*fn)(void *ctx, const char *field),
 			     void *ctx)
 {
-	sqlite3_stmt *st = NULL;
 	size_t n = mf_template_nfields(tmpl);
-	int unknown = 0, rc = SQLITE_OK;
-
-	int64_t ntracks = 0;
+	int unknown = 0, any = mf_store_has_tracks(s);
 
 	/* an empty store has no fields to judge the template by */
-	if (mf_store_query_int(s, "SELECT EXISTS (SELECT 1 FROM tracks)",
-			       &ntracks) < 0)
-		return -EIO;
-	if (n && ntracks && sqlite3_prepare_v2(mf_store_db(s), "SELECT 1 FROM "
-				"tags WHERE lower(key) = ?1 LIMIT 1", -1, &st,
-				NULL) != SQLITE_OK)
-		return -EIO;
-	for (size_t i = 0; i < n && ntracks; i++) {
+	if (any <= 0)
+		return any < 0 ? -EIO : 0;
+	for (size_t i = 0; i < n; i++) {
 		const char *f = mf_template_field(tmpl, i);
+		int used;
 
 		if (mf_render_is_property(f))
 			continue;
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, f, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
+		used = mf_store_tag_key_used(s, f);
+		if (used < 0)
+			return -EIO;
+		if (used)
 			continue;
-		if (rc != SQLITE_DONE)
-			break;
 		unknown++;
 		if (fn)
 			fn(ctx, f);
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW || rc == SQLITE_OK ?
-	       unknown : -EIO;
+	return unknown;
 }
