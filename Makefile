@@ -70,12 +70,15 @@ LIBCORE := $(B)/libcore.a
 PROGRAMS := $(B)/bin/musefs-scan $(B)/bin/musefs-mount $(B)/bin/musefs-stat \
 	$(B)/bin/musefs
 UNIT_TESTS := $(UNIT_SRCS:t/unit/%.c=$(B)/t/%)
+# Linked into the unit tests (t/unit/*.c but test_*.c): lib-unit into
+# every cmocka test.
+UNIT_LIB := $(B)/t/lib-unit.o
 HELPERS := $(HELPER_SRCS:t/helper/%.c=$(B)/t/%)
 ALL_OBJS := $(LIB_OBJS) $(SCAN_OBJS) $(MOUNT_OBJS) \
 	$(B)/bin/musefs-scan.o $(B)/bin/musefs-mount.o $(B)/bin/musefs-stat.o \
 	$(B)/bin/musefs.o \
 	$(UNIT_SRCS:t/unit/%.c=$(B)/t/%.o) $(HELPER_SRCS:t/helper/%.c=$(B)/t/helper-%.o) \
-	$(B)/t/unit/enomem_wrap.o
+	$(B)/t/unit/enomem_wrap.o $(UNIT_LIB)
 
 .PHONY: all check deps install uninstall clean run tests FORCE
 .DELETE_ON_ERROR:
@@ -121,7 +124,7 @@ $(B)/t/%.o: t/unit/%.c $(B)/CFLAGS
 	@mkdir -p $(@D)
 	$(Q_CC)$(CC) $(ALL_CPPFLAGS) $(TEST_CFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(B)/t/test_%: $(B)/t/test_%.o $(LIBCORE)
+$(B)/t/test_%: $(B)/t/test_%.o $(UNIT_LIB) $(LIBCORE)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) -lpthread
 
 # test_enomem fails libcore's allocations in turn through a link-time seam.
