@@ -71,14 +71,18 @@ PROGRAMS := $(B)/bin/musefs-scan $(B)/bin/musefs-mount $(B)/bin/musefs-stat \
 	$(B)/bin/musefs
 UNIT_TESTS := $(UNIT_SRCS:t/unit/%.c=$(B)/t/%)
 # Linked into the unit tests (t/unit/*.c but test_*.c): lib-unit into
-# every cmocka test.
+# every cmocka test, alloc_wrap with its fault_alloc policy into the tests
+# of allocation failures (ENOMEM_WRAP below).
 UNIT_LIB := $(B)/t/lib-unit.o
+ALLOC_WRAP := $(B)/t/alloc_wrap.o
+FAULT_ALLOC := $(B)/t/fault_alloc.o $(ALLOC_WRAP)
+FAULT_TESTS := $(B)/t/test_template $(B)/t/test_tree
 HELPERS := $(HELPER_SRCS:t/helper/%.c=$(B)/t/%)
 ALL_OBJS := $(LIB_OBJS) $(SCAN_OBJS) $(MOUNT_OBJS) \
 	$(B)/bin/musefs-scan.o $(B)/bin/musefs-mount.o $(B)/bin/musefs-stat.o \
 	$(B)/bin/musefs.o \
 	$(UNIT_SRCS:t/unit/%.c=$(B)/t/%.o) $(HELPER_SRCS:t/helper/%.c=$(B)/t/helper-%.o) \
-	$(B)/t/unit/enomem_wrap.o $(UNIT_LIB)
+	$(B)/t/unit/enomem_wrap.o $(UNIT_LIB) $(FAULT_ALLOC)
 
 .PHONY: all check deps install uninstall clean run tests FORCE
 .DELETE_ON_ERROR:
@@ -127,15 +131,20 @@ $(B)/t/%.o: t/unit/%.c $(B)/CFLAGS
 $(B)/t/test_%: $(B)/t/test_%.o $(UNIT_LIB) $(LIBCORE)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) -lpthread
 
-# test_enomem fails libcore's allocations in turn through a link-time seam.
+# test_enomem fails libcore's allocations in turn through a link-time seam
+# (t/unit/alloc_wrap.h); so do the FAULT_TESTS, with cmocka.
 ENOMEM_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
-$(B)/t/test_enomem: $(B)/t/test_enomem.o $(LIBCORE)
+$(FAULT_TESTS): $(B)/t/%: $(B)/t/%.o $(UNIT_LIB) $(FAULT_ALLOC) $(LIBCORE)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) $(ENOMEM_WRAP) -o $@ $^ $(PKG_LIBS) \
+		$(TEST_LIBS) -lpthread
+
+$(B)/t/test_enomem: $(B)/t/test_enomem.o $(FAULT_ALLOC) $(LIBCORE)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) $(ENOMEM_WRAP) -o $@ $^ $(PKG_LIBS) -lpthread
 
 # The mount with the same seam, faults set by MUSEFS_TEST_ENOMEM_*
 # (t/unit/enomem_wrap.c; t/6207-fault-enomem-mount.t).
 $(B)/t/musefs-mount-enomem: $(B)/bin/musefs-mount.o $(MOUNT_OBJS) \
-		$(B)/t/unit/enomem_wrap.o $(LIBCORE)
+		$(B)/t/unit/enomem_wrap.o $(ALLOC_WRAP) $(LIBCORE)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) $(ENOMEM_WRAP) -o $@ $^ $(PKG_LIBS) -lpthread
 
 $(B)/t/helper-%.o: t/helper/%.c $(B)/CFLAGS
