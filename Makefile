@@ -67,6 +67,7 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o) $(B)/gen/mf_schema_sql.o
 SCAN_OBJS := $(SCAN_SRCS:%.c=$(B)/%.o)
 MOUNT_OBJS := $(MOUNT_SRCS:%.c=$(B)/%.o)
 LIBCORE := $(B)/libcore.a
+LIBSCAN := $(B)/libscan.a
 PROGRAMS := $(B)/bin/musefs-scan $(B)/bin/musefs-mount $(B)/bin/musefs-stat \
 	$(B)/bin/musefs
 UNIT_TESTS := $(UNIT_SRCS:t/unit/%.c=$(B)/t/%)
@@ -112,7 +113,10 @@ $(B)/gen/mf_schema_sql.o: $(B)/gen/mf_schema_sql.c $(B)/CFLAGS
 $(LIBCORE): $(LIB_OBJS)
 	$(Q_AR)rm -f $@ && ar rcs $@ $^
 
-$(B)/bin/musefs-scan: $(B)/bin/musefs-scan.o $(SCAN_OBJS) $(LIBCORE)
+$(LIBSCAN): $(SCAN_OBJS)
+	$(Q_AR)rm -f $@ && ar rcs $@ $^
+
+$(B)/bin/musefs-scan: $(B)/bin/musefs-scan.o $(LIBSCAN) $(LIBCORE)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
 
 $(B)/bin/musefs-mount: $(B)/bin/musefs-mount.o $(MOUNT_OBJS) $(LIBCORE)
@@ -129,6 +133,10 @@ $(B)/t/%.o: t/unit/%.c $(B)/CFLAGS
 	$(Q_CC)$(CC) $(ALL_CPPFLAGS) $(TEST_CFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(B)/t/test_%: $(B)/t/test_%.o $(UNIT_LIB) $(LIBCORE)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) -lpthread
+
+# The scanner's tests link its modules from libscan.a.
+$(B)/t/test_scan_%: $(B)/t/test_scan_%.o $(UNIT_LIB) $(LIBSCAN) $(LIBCORE)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) -lpthread
 
 # test_enomem fails libcore's allocations in turn through a link-time seam
