@@ -67,17 +67,25 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o) $(B)/gen/mf_schema_sql.o
 SCAN_OBJS := $(SCAN_SRCS:%.c=$(B)/%.o)
 MOUNT_OBJS := $(MOUNT_SRCS:%.c=$(B)/%.o)
 LIBCORE := $(B)/libcore.a
+LIBSCAN := $(B)/libscan.a
 # bin/mf_main.c: the start-up every program shares (reads the environment)
 MAIN_OBJ := $(B)/bin/mf_main.o
 PROGRAMS := $(B)/bin/musefs-scan $(B)/bin/musefs-mount $(B)/bin/musefs-stat \
 	$(B)/bin/musefs
 UNIT_TESTS := $(UNIT_SRCS:t/unit/%.c=$(B)/t/%)
+# Linked into the unit tests (t/unit/*.c but test_*.c): lib-unit into
+# every cmocka test, alloc_wrap with its fault_alloc policy into the tests
+# of allocation failures (ENOMEM_WRAP below).
+UNIT_LIB := $(B)/t/lib-unit.o
+ALLOC_WRAP := $(B)/t/alloc_wrap.o
+FAULT_ALLOC := $(B)/t/fault_alloc.o $(ALLOC_WRAP)
+FAULT_TESTS := $(B)/t/test_template $(B)/t/test_tree
 HELPERS := $(HELPER_SRCS:t/helper/%.c=$(B)/t/%)
 ALL_OBJS := $(LIB_OBJS) $(SCAN_OBJS) $(MOUNT_OBJS) \
 	$(B)/bin/musefs-scan.o $(B)/bin/musefs-mount.o $(B)/bin/musefs-stat.o \
 	$(B)/bin/musefs.o $(MAIN_OBJ) \
 	$(UNIT_SRCS:t/unit/%.c=$(B)/t/%.o) $(HELPER_SRCS:t/helper/%.c=$(B)/t/helper-%.o) \
-	$(B)/t/unit/enomem_wrap.o
+	$(B)/t/unit/enomem_wrap.o $(UNIT_LIB) $(FAULT_ALLOC)
 
 .PHONY: all check deps install uninstall clean run tests FORCE
 .DELETE_ON_ERROR:
@@ -107,7 +115,10 @@ $(B)/gen/mf_schema_sql.o: $(B)/gen/mf_schema_sql.c $(B)/CFLAGS
 $(LIBCORE): $(LIB_OBJS)
 	$(Q_AR)rm -f $@ && ar rcs $@ $^
 
-$(B)/bin/musefs-scan: $(B)/bin/musefs-scan.o $(MAIN_OBJ) $(SCAN_OBJS) $(LIBCORE)
+$(LIBSCAN): $(SCAN_OBJS)
+	$(Q_AR)rm -f $@ && ar rcs $@ $^
+
+$(B)/bin/musefs-scan: $(B)/bin/musefs-scan.o $(MAIN_OBJ) $(LIBSCAN) $(LIBCORE)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
 
 $(B)/bin/musefs-mount: $(B)/bin/musefs-mount.o $(MAIN_OBJ) $(MOUNT_OBJS) $(LIBCORE)
@@ -123,18 +134,27 @@ $(B)/t/%.o: t/unit/%.c $(B)/CFLAGS
 	@mkdir -p $(@D)
 	$(Q_CC)$(CC) $(ALL_CPPFLAGS) $(TEST_CFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(B)/t/test_%: $(B)/t/test_%.o $(LIBCORE)
+$(B)/t/test_%: $(B)/t/test_%.o $(UNIT_LIB) $(LIBCORE)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) -lpthread
 
-# test_enomem fails libcore's allocations in turn through a link-time seam.
+# The scanner's tests link its modules from libscan.a.
+$(B)/t/test_scan_%: $(B)/t/test_scan_%.o $(UNIT_LIB) $(LIBSCAN) $(LIBCORE)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) -lpthread
+
+# test_enomem fails libcore's allocations in turn through a link-time seam
+# (t/unit/alloc_wrap.h); so do the FAULT_TESTS, with cmocka.
 ENOMEM_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
-$(B)/t/test_enomem: $(B)/t/test_enomem.o $(LIBCORE)
+$(FAULT_TESTS): $(B)/t/%: $(B)/t/%.o $(UNIT_LIB) $(FAULT_ALLOC) $(LIBCORE)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) $(ENOMEM_WRAP) -o $@ $^ $(PKG_LIBS) \
+		$(TEST_LIBS) -lpthread
+
+$(B)/t/test_enomem: $(B)/t/test_enomem.o $(FAULT_ALLOC) $(LIBCORE)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) $(ENOMEM_WRAP) -o $@ $^ $(PKG_LIBS) -lpthread
 
 # The mount with the same seam, faults set by MUSEFS_TEST_ENOMEM_*
 # (t/unit/enomem_wrap.c; t/6207-fault-enomem-mount.t).
 $(B)/t/musefs-mount-enomem: $(B)/bin/musefs-mount.o $(MAIN_OBJ) $(MOUNT_OBJS) \
-		$(B)/t/unit/enomem_wrap.o $(LIBCORE)
+		$(B)/t/unit/enomem_wrap.o $(ALLOC_WRAP) $(LIBCORE)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) $(ENOMEM_WRAP) -o $@ $^ $(PKG_LIBS) -lpthread
 
 $(B)/t/helper-%.o: t/helper/%.c $(B)/CFLAGS

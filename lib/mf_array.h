@@ -3,9 +3,9 @@
  * mf_array - growth of malloc'd arrays, the one place that doubles a
  * capacity and checks the multiplication for overflow.
  *
- * Header-only (static inline) on purpose: a unit test that compiles a
- * module's .c file with malloc/realloc redirected for fault injection
- * (t/unit/fault_alloc.h) then also injects faults into this growth.
+ * Header-only (static inline): its realloc is made from the module that
+ * grows the array, where the tests' link-time allocation seam
+ * (t/unit/alloc_wrap.h) fails it like that module's other allocations.
  */
 #ifndef MF_ARRAY_H
 #define MF_ARRAY_H

@@ -659,6 +659,11 @@ size_t mf_tree_nfiles(const struct mf_tree *t)
 	return t->nfiles;
 }
 
+bool mf_tree_casefold(const struct mf_tree *t)
+{
+	return t->casefold;
+}
+
 size_t mf_tree_bytes(const struct mf_tree *t)
 {
 	return sizeof(*t) + (size_t)t->cap * sizeof(*t->nodes) +

@@ -163,6 +163,9 @@ size_t mf_tree_nnodes(const struct mf_tree *t);
 size_t mf_tree_ndirs(const struct mf_tree *t);
 size_t mf_tree_nfiles(const struct mf_tree *t);
 
+/* Whether @t folds ASCII case in names (mf_tree_new()'s @casefold). */
+bool mf_tree_casefold(const struct mf_tree *t);
+
 /* Heap bytes held by @t: node slots, names, child arrays, track index. */
 size_t mf_tree_bytes(const struct mf_tree *t);
 

@@ -62,6 +62,18 @@ struct stamp_map {
  */
 int stamp_map_load(struct mf_store *s, enum mf_store_stamp_set set,
 		   struct stamp_map *m);
+/*
+ * Add the stored @row to the stamp map @ctx (a struct stamp_map, zeroed
+ * before the first row): copies its strings into the map's arena, parses
+ * a 64-digit hex fingerprint (anything else: no fingerprint). The row
+ * callback of stamp_map_load(); lookups need stamp_map_index() after.
+ * Returns 0 or -ENOMEM (@ctx then holds the rows before, for
+ * stamp_map_release()).
+ */
+int stamp_map_add(void *ctx, const struct mf_store_stamp *row);
+/* Build the path and fingerprint indexes of @m over the rows added.
+ * Returns 0, -ENOMEM, or -E2BIG (too many rows for 32-bit slots). */
+int stamp_map_index(struct stamp_map *m);
 struct stamp *stamp_map_get(const struct stamp_map *m, const char *path);
 void stamp_map_release(struct stamp_map *m);
 /* First entry with fingerprint @fp, then follow ->fp_next; or NULL. */

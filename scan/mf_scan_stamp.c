@@ -95,7 +95,7 @@ static size_t pow2_at_least(size_t n)
 	return c;
 }
 
-static int build_index(struct stamp_map *m)
+int stamp_map_index(struct stamp_map *m)
 {
 	size_t nfp = 0;
 
@@ -134,7 +134,7 @@ static int build_index(struct stamp_map *m)
 	return 0;
 }
 
-static int stamp_add(void *ctx, const struct mf_store_stamp *row)
+int stamp_map_add(void *ctx, const struct mf_store_stamp *row)
 {
 	struct stamp_map *m = ctx;
 	const char *fp = row->fingerprint;
@@ -166,10 +166,10 @@ int stamp_map_load(struct mf_store *s, enum mf_store_stamp_set set,
 	int ret;
 
 	memset(m, 0, sizeof(*m));
-	ret = mf_store_scan_stamps_each(s, set, stamp_add, m);
+	ret = mf_store_scan_stamps_each(s, set, stamp_map_add, m);
 	if (ret < 0)
 		return ret;
-	return build_index(m);
+	return stamp_map_index(m);
 }
 
 struct stamp *stamp_map_get(const struct stamp_map *m, const char *path)

@@ -2,9 +2,10 @@
 /*
  * enomem_wrap - allocation faults for a whole program under load, linked
  * into build/t/musefs-mount-enomem (t/6207-fault-enomem-mount.t) with
- * -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup: every
- * allocation made by libcore, mount/ and bin/ goes through __wrap_*
- * (allocations inside shared libraries - libfuse, SQLite - do not).
+ * -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup and
+ * alloc_wrap.o, whose policy this is: every allocation made by libcore,
+ * mount/ and bin/ asks alloc_fail_now() (allocations inside shared
+ * libraries - libfuse, SQLite - do not).
  *
  * No fault before the process gets SIGUSR1 (the handler is installed at
  * the first allocation): the test arms the faults once the program has
@@ -27,14 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-char *__real_strdup(const char *s);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-char *__wrap_strdup(const char *s);
+#include "alloc_wrap.h"
 
 static atomic_int state;		/* 0 unread, 1 reading, 2 ready */
 static uint64_t every, budget = UINT64_MAX;	/* set once, state 2 */
@@ -60,7 +54,7 @@ static uint64_t env_u64(const char *name, uint64_t dflt)
 	return *end ? dflt : (uint64_t)n;
 }
 
-static bool fail_now(void)
+bool alloc_fail_now(void)
 {
 	int s = atomic_load(&state);
 	uint64_t c, f;
@@ -94,24 +88,4 @@ static bool fail_now(void)
 			close(fd);
 	}
 	return f < budget;
-}
-
-void *__wrap_malloc(size_t n)
-{
-	return fail_now() ? NULL : __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-	return fail_now() ? NULL : __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-	return fail_now() ? NULL : __real_realloc(p, n);
-}
-
-char *__wrap_strdup(const char *s)
-{
-	return fail_now() ? NULL : __real_strdup(s);
 }

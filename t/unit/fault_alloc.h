@@ -1,45 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fault_alloc.h - allocation fault injection for unit tests that compile
- * a libcore module's .c file into the test binary (libcore has no
- * allocation seam yet). Include this, then the module's .c file, then
- * #undef malloc, calloc and realloc. fail_countdown < 0: never fail; else
- * the allocation that finds it at 0 fails. fault_calls counts allocations.
+ * fault_alloc - allocation faults for unit tests, through the link-time
+ * seam of alloc_wrap.h: a test linked with ENOMEM_WRAP, alloc_wrap.o and
+ * fault_alloc.o sees every malloc, calloc, realloc and strdup of
+ * libcore.a and of the test itself counted here; calls inside shared
+ * libraries (cmocka, SQLite, libFLAC) are not.
+ *
+ * fail_countdown < 0 (the start): never fail; else each allocation
+ * counts it down and the one that finds it at 0 fails, once, and sets
+ * fault_injected. Arm it just around the call under test, so that the
+ * test's own allocations do not count:
+ *
+ *	fail_countdown = n;
+ *	ret = call_under_test();
+ *	fail_countdown = -1;
+ *
+ * Single-threaded: plain globals.
  */
 #ifndef FAULT_ALLOC_H
 #define FAULT_ALLOC_H
 
 #include <stdbool.h>
-#include <stdlib.h>
 
-static long fail_countdown = -1;
-static unsigned long fault_calls;
-
-static bool fault_now(void)
-{
-	fault_calls++;
-	if (fail_countdown < 0)
-		return false;
-	return fail_countdown-- == 0;
-}
-
-static void *fault_malloc(size_t n)
-{
-	return fault_now() ? NULL : malloc(n);
-}
-
-static void *fault_calloc(size_t n, size_t size)
-{
-	return fault_now() ? NULL : calloc(n, size);
-}
-
-static void *fault_realloc(void *p, size_t n)
-{
-	return fault_now() ? NULL : realloc(p, n);
-}
-
-#define malloc(n) fault_malloc(n)
-#define calloc(n, size) fault_calloc(n, size)
-#define realloc(p, n) fault_realloc(p, n)
+extern long fail_countdown;
+extern bool fault_injected;
 
 #endif /* FAULT_ALLOC_H */

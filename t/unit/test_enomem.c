@@ -2,9 +2,10 @@
 /*
  * test_enomem - ENOMEM at every libcore allocation in turn, through a
  * link-time seam: the binary is linked with
- * -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup, so every
- * call from libcore.a (and this file) goes through __wrap_*; calls made
- * inside shared libraries (SQLite, libFLAC) are not counted.
+ * -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup and
+ * t/unit/fault_alloc.c, so every call from libcore.a (and this file) goes
+ * through __wrap_*; calls made inside shared libraries (SQLite, libFLAC)
+ * are not counted.
  *
  * For each operation, for N = 0, 1, ... the Nth allocation fails; the
  * operation must return -ENOMEM (or succeed, when the failed allocation
@@ -35,50 +36,7 @@
 #include "mf_template.h"
 #include "mf_track.h"
 
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-char *__real_strdup(const char *s);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-char *__wrap_strdup(const char *s);
-
-/* Armed: < 0 never fail; else the allocation that finds it at 0 fails.
- * Single-threaded test: plain statics. */
-static long countdown = -1;
-static bool injected;
-
-static bool fail_now(void)
-{
-	if (countdown < 0)
-		return false;
-	if (countdown-- == 0) {
-		injected = true;
-		return true;
-	}
-	return false;
-}
-
-void *__wrap_malloc(size_t n)
-{
-	return fail_now() ? NULL : __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-	return fail_now() ? NULL : __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-	return fail_now() ? NULL : __real_realloc(p, n);
-}
-
-char *__wrap_strdup(const char *s)
-{
-	return fail_now() ? NULL : __real_strdup(s);
-}
+#include "fault_alloc.h"
 
 static int failures;
 static int tests;
@@ -92,11 +50,11 @@ static void exercise(const char *name, int (*op)(void *), void *ctx)
 	bool bad = false;
 
 	for (n = 0; n < 100000; n++) {
-		injected = false;
-		countdown = n;
+		fault_injected = false;
+		fail_countdown = n;
 		ret = op(ctx);
-		countdown = -1;
-		if (!injected)
+		fail_countdown = -1;
+		if (!fault_injected)
 			break;
 		if (ret != 0 && ret != -ENOMEM) {
 			printf("# %s: allocation %ld failed: returned %d (%s), "

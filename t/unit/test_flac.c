@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +24,8 @@
 #include "mf_layout.h"
 #include "mf_log.h"
 #include "mf_sink.h"
+
+#include "lib-unit.h"
 
 #include "mf_banned.h"
 
@@ -190,77 +191,13 @@ static uint8_t *orig;			/* the tagged test file */
 static size_t orig_len;
 static uint64_t orig_audio;		/* its audio offset */
 
-static void path_of(char *buf, size_t len, const char *name)
-{
-	int n = snprintf(buf, len, "%s/%s", dir, name);
-
-	assert_true(n > 0 && (size_t)n < len);
-}
-
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int run(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(cmd))
-		return -1;
-	return system(cmd);
-}
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	long n;
-
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
-static void spew(const char *path, const void *buf, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	assert_non_null(f);
-	assert_int_equal(fwrite(buf, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-}
-
-/* An anonymous file holding @len bytes of @buf. */
-static int mem_fd(const void *buf, size_t len)
-{
-	int fd = memfd_create("flac", 0);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, buf, len), (ssize_t)len);
-	return fd;
-}
-
-/* Probe @len bytes of @buf; returns the probe's result. */
+/* Probe @len bytes of @buf into @r; returns the probe's result. */
 static int probe_bytes(const void *buf, size_t len, struct rec *r, char *why,
 		       size_t whylen)
 {
 	struct mf_sink s = rec_sink(r);
-	int fd = mem_fd(buf, len);
-	int ret = mf_flac_probe(fd, &s, why, whylen);
 
-	close(fd);
-	return ret;
+	return lu_probe_bytes(mf_flac_probe, &s, buf, len, why, whylen);
 }
 
 static int group_setup(void **state)
@@ -275,19 +212,19 @@ static int group_setup(void **state)
 	};
 
 	(void)state;
-	if (run("command -v sox flac metaflac ffmpeg >/dev/null 2>&1"))
+	if (lu_run("command -v sox flac metaflac ffmpeg >/dev/null 2>&1"))
 		return -1;
-	snprintf(dir, sizeof(dir), "/tmp/mf-flac-XXXXXX");
-	if (!mkdtemp(dir))
+	if (lu_tmpdir(dir, sizeof(dir), "flac"))
 		return -1;
-	path_of(p, sizeof(p), "a.flac");
-	path_of(img, sizeof(img), "img.png");
-	path_of(jpg, sizeof(jpg), "back.jpg");
-	path_of(cue, sizeof(cue), "a.cue");
-	if (run("sox -n -r 44100 -c 2 -b 16 %s/a.wav synth 1 sine 440", dir) ||
-	    run("flac -s -f -o %s %s/a.wav", p, dir) ||
-	    run("ffmpeg -loglevel error -y -f lavfi -i color=c=red:s=16x8 "
-		"-frames:v 1 %s", img))
+	lu_path(p, sizeof(p), dir, "a.flac");
+	lu_path(img, sizeof(img), dir, "img.png");
+	lu_path(jpg, sizeof(jpg), dir, "back.jpg");
+	lu_path(cue, sizeof(cue), dir, "a.cue");
+	if (lu_run("sox -n -r 44100 -c 2 -b 16 %s/a.wav synth 1 sine 440",
+		   dir) ||
+	    lu_run("flac -s -f -o %s %s/a.wav", p, dir) ||
+	    lu_run("ffmpeg -loglevel error -y -f lavfi -i color=c=red:s=16x8 "
+		   "-frames:v 1 %s", img))
 		return -1;
 	f = fopen(jpg, "wb");
 	if (!f)
@@ -300,20 +237,20 @@ static int group_setup(void **state)
 	fputs("FILE \"a.wav\" WAVE\n  TRACK 01 AUDIO\n    INDEX 01 00:00:00\n",
 	      f);
 	fclose(f);
-	if (run("metaflac --no-utf8-convert --set-tag=TITLE=Sine "
+	if (lu_run("metaflac --no-utf8-convert --set-tag=TITLE=Sine "
 		"--set-tag=ARTIST=One --set-tag=ARTIST=Two "
 		"--set-tag=TRACKTOTAL=9 --set-tag=DISCTOTAL=2 "
 		"--set-tag=TOTALDISCS=3 --set-tag=DESCRIPTION=desc "
 		"--set-tag='ALBUM ARTIST=AA' --set-tag=MUSICBRAINZ_TRACKID=rec-id "
 		"--set-tag=EMPTY= --set-tag='UNICODE=\xc3\x9cn\xc3\xaf' %s", p) ||
-	    run("metaflac --import-picture-from='3||front cover||%s' "
+	    lu_run("metaflac --import-picture-from='3||front cover||%s' "
 		"--import-picture-from='4|image/jpeg|back|10x20x24|%s' %s",
 		img, jpg, p) ||
-	    run("metaflac --import-cuesheet-from=%s %s", cue, p))
+	    lu_run("metaflac --import-cuesheet-from=%s %s", cue, p))
 		return -1;
 
 	/* splice an APPLICATION block in after STREAMINFO (offset 42) */
-	raw = slurp(p, &len);
+	raw = lu_slurp(p, &len);
 	orig_len = len + sizeof(app);
 	orig = malloc(orig_len);
 	if (!orig)
@@ -322,19 +259,16 @@ static int group_setup(void **state)
 	memcpy(orig + 42, app, sizeof(app));
 	memcpy(orig + 42 + sizeof(app), raw + 42, len - 42);
 	free(raw);
-	path_of(q, sizeof(q), "orig.flac");
-	spew(q, orig, orig_len);
-	return run("flac -s -t %s", q) ? -1 : 0;
+	lu_path(q, sizeof(q), dir, "orig.flac");
+	lu_spew(q, orig, orig_len);
+	return lu_run("flac -s -t %s", q) ? -1 : 0;
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
 	free(orig);
-	if (dir[0])
-		if (!getenv("MF_KEEP"))
-			run("rm -rf %s", dir);
-	return 0;
+	return lu_tmpdir_remove(dir);
 }
 
 /* ---- probing the real file ---- */
@@ -399,8 +333,8 @@ static void test_probe_real(void **state)
 	check_tags(&r);
 
 	assert_int_equal(r.npics, 2);
-	path_of(img, sizeof(img), "img.png");
-	png = slurp(img, &png_len);
+	lu_path(img, sizeof(img), dir, "img.png");
+	png = lu_slurp(img, &png_len);
 	assert_int_equal(r.pics[0].type, 3);
 	assert_string_equal(r.pics[0].mime, "image/png");
 	assert_string_equal(r.pics[0].desc, "front cover");
@@ -545,7 +479,7 @@ static void test_round_trip(void **state)
 	assert_int_equal(probe_bytes(orig, orig_len, &r, why, sizeof(why)), 0);
 	assert_int_equal(synth_from(&r, tags, pics, bins, &l), 0);
 	rio.r = &r;
-	rio.fd = mem_fd(orig, orig_len);
+	rio.fd = lu_mem_fd(orig, orig_len);
 	served = materialize(l, &io, &served_len);
 	close(rio.fd);
 
@@ -555,24 +489,24 @@ static void test_round_trip(void **state)
 	assert_true(served_len > r.len);
 	assert_memory_equal(served + served_len - r.len, orig + r.off, r.len);
 
-	path_of(out, sizeof(out), "served.flac");
-	spew(out, served, served_len);
-	assert_int_equal(run("flac -s -t %s", out), 0);
-	assert_int_equal(run("metaflac --list %s | grep -q PADDING", out) != 0,
-			 1);
-	assert_int_equal(run("test \"$(metaflac --show-vendor-tag %s)\" = musefs",
-			     out), 0);
-	path_of(tagfile, sizeof(tagfile), "tags.txt");
-	path_of(expect, sizeof(expect), "expect.txt");
-	spew(expect, "TITLE=Sine\nARTIST=One\nARTIST=Two\nTRACKTOTAL=9\n"
-	     "DISCTOTAL=3\nDESCRIPTION=desc\nALBUMARTIST=AA\n"
-	     "MUSICBRAINZ_TRACKID=rec-id\nEMPTY=\nUNICODE=\xc3\x9cn\xc3\xaf\n",
-	     strlen("TITLE=Sine\nARTIST=One\nARTIST=Two\nTRACKTOTAL=9\n"
+	lu_path(out, sizeof(out), dir, "served.flac");
+	lu_spew(out, served, served_len);
+	assert_int_equal(lu_run("flac -s -t %s", out), 0);
+	assert_int_equal(lu_run("metaflac --list %s | grep -q PADDING",
+				out) != 0, 1);
+	assert_int_equal(lu_run("test \"$(metaflac --show-vendor-tag %s)\" = "
+				"musefs", out), 0);
+	lu_path(tagfile, sizeof(tagfile), dir, "tags.txt");
+	lu_path(expect, sizeof(expect), dir, "expect.txt");
+	lu_spew(expect, "TITLE=Sine\nARTIST=One\nARTIST=Two\nTRACKTOTAL=9\n"
+		"DISCTOTAL=3\nDESCRIPTION=desc\nALBUMARTIST=AA\n"
+		"MUSICBRAINZ_TRACKID=rec-id\nEMPTY=\nUNICODE=\xc3\x9cn\xc3\xaf\n",
+		strlen("TITLE=Sine\nARTIST=One\nARTIST=Two\nTRACKTOTAL=9\n"
 		    "DISCTOTAL=3\nDESCRIPTION=desc\nALBUMARTIST=AA\n"
 		    "MUSICBRAINZ_TRACKID=rec-id\nEMPTY=\nUNICODE=\xc3\x9cn\xc3\xaf\n"));
-	assert_int_equal(run("metaflac --no-utf8-convert --export-tags-to=%s %s",
-			     tagfile, out), 0);
-	assert_int_equal(run("cmp -s %s %s", expect, tagfile), 0);
+	assert_int_equal(lu_run("metaflac --no-utf8-convert "
+				"--export-tags-to=%s %s", tagfile, out), 0);
+	assert_int_equal(lu_run("cmp -s %s %s", expect, tagfile), 0);
 
 	/* re-probe: the same everything */
 	assert_int_equal(probe_bytes(served, served_len, &r2, why, sizeof(why)),
@@ -607,11 +541,11 @@ static void test_round_trip(void **state)
 				    r.bins[i].len);
 	}
 	/* decoded audio is the same too */
-	assert_int_equal(run("flac -s -d -f -o %s/o.wav %s/orig.flac && "
-			     "flac -s -d -f -o %s/s.wav %s && "
-			     "cmp -s %s/o.wav %s/s.wav", dir, dir, dir, out,
-			     dir, dir), 0);
-	got = slurp(out, &got_len);
+	assert_int_equal(lu_run("flac -s -d -f -o %s/o.wav %s/orig.flac && "
+				"flac -s -d -f -o %s/s.wav %s && "
+				"cmp -s %s/o.wav %s/s.wav", dir, dir, dir, out,
+				dir, dir), 0);
+	got = lu_slurp(out, &got_len);
 	assert_int_equal(got_len, served_len);
 	free(got);
 	free(served);
@@ -750,7 +684,7 @@ static void test_synth_unspellable(void **state)
 	t.audio_offset = r.off;
 	t.audio_length = r.len;
 	assert_int_equal(mf_flac_synth(&t, &l), 0);
-	rio.fd = mem_fd(orig, orig_len);
+	rio.fd = lu_mem_fd(orig, orig_len);
 	served = materialize(l, &io, &len);
 	close(rio.fd);
 	rec_free(&r);
@@ -980,19 +914,20 @@ static void test_id3_prefix(void **state)
 /* Every truncation inside the metadata fails cleanly. */
 static void test_truncated(void **state)
 {
-	int fd = mem_fd(orig, orig_len);
+	struct lu_prefix p;
 	struct rec r = { 0 };
 	struct mf_sink s = rec_sink(&r);
 	char why[128];
 	size_t len;
 
 	(void)state;
-	for (len = orig_audio + 64; len + 1 > 0; len--) {
+	lu_prefix_open(&p, orig, orig_audio + 64);
+	for (len = orig_audio + 64;; len--) {
 		int ret;
 
-		assert_int_equal(ftruncate(fd, (off_t)len), 0);
 		why[0] = '\0';
-		ret = mf_flac_probe(fd, &s, why, sizeof(why));
+		ret = mf_flac_probe(lu_prefix_cut(&p, len), &s, why,
+				    sizeof(why));
 		if (len >= orig_audio + 2) {
 			assert_int_equal(ret, 0);
 		} else {
@@ -1003,57 +938,45 @@ static void test_truncated(void **state)
 		if (!len)
 			break;
 	}
-	close(fd);
-}
-
-static uint32_t rng = 0x9e3779b9u;
-
-static uint32_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 17;
-	rng ^= rng << 5;
-	return rng;
+	lu_prefix_close(&p);
 }
 
 /* Mutations of the metadata and random bytes: no crash, sane results. */
 static void test_mutated(void **state)
 {
 	uint8_t *buf = malloc(orig_len);
+	struct lu_mutant m;
 	struct rec r = { 0 };
 	char why[128];
-	size_t pos, k;
+	size_t k;
 	int ret;
 
 	(void)state;
 	assert_non_null(buf);
-	for (pos = 0; pos < orig_audio + 2; pos++) {
-		for (k = 0; k < 3; k++) {
-			memcpy(buf, orig, orig_len);
-			buf[pos] = (uint8_t)(k == 0 ? 0xffu : k == 1 ? 0x00u
-				 : (orig[pos] ^ (1u << (rnd() % 8))) & 0xffu);
-			why[0] = '\0';
-			ret = probe_bytes(buf, orig_len, &r, why, sizeof(why));
-			if (ret == 0) {
-				assert_int_equal(r.nrange, 1);
-				assert_int_equal(r.off + r.len, orig_len);
-				assert_int_equal(buf[r.off], 0xff);
-			} else {
-				assert_true(ret < 0);
-				assert_true(why[0] != '\0' || ret == -ENOSPC);
-			}
-			rec_free(&r);
+	lu_mutant_begin(&m, orig, orig_len, 0, orig_audio + 2, 0);
+	while (lu_mutant_next(&m)) {
+		why[0] = '\0';
+		ret = probe_bytes(m.buf, m.len, &r, why, sizeof(why));
+		if (ret == 0) {
+			assert_int_equal(r.nrange, 1);
+			assert_int_equal(r.off + r.len, orig_len);
+			assert_int_equal(m.buf[r.off], 0xff);
+		} else {
+			assert_true(ret < 0);
+			assert_true(why[0] != '\0' || ret == -ENOSPC);
 		}
+		rec_free(&r);
 	}
+	lu_mutant_end(&m);
 	/* random garbage behind a valid marker and STREAMINFO header */
 	for (k = 0; k < 2000; k++) {
-		size_t len = 8 + rnd() % 400, i;
+		size_t len = 8 + lu_rand() % 400, i;
 
 		memcpy(buf, orig, 8);
 		for (i = 8; i < len; i++)
-			buf[i] = (uint8_t)rnd();
+			buf[i] = (uint8_t)lu_rand();
 		if (k % 2)
-			buf[4] = (uint8_t)(rnd() & 0x80);
+			buf[4] = (uint8_t)(lu_rand() & 0x80);
 		ret = probe_bytes(buf, len, &r, why, sizeof(why));
 		assert_true(ret <= 0);
 		rec_free(&r);

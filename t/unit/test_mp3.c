@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +27,8 @@
 #include "mf_log.h"
 #include "mf_mp3.h"
 #include "mf_sink.h"
+
+#include "lib-unit.h"
 
 #include "mf_banned.h"
 
@@ -176,10 +177,8 @@ static int probe_path(const char *path, struct rec *r)
 static int probe_bytes(const uint8_t *buf, size_t len, struct rec *r,
 		       char *why, size_t whylen)
 {
-	int fd = memfd_create("mp3", 0), ret;
+	int fd = lu_mem_fd(buf, len), ret;
 
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, buf, len), (ssize_t)len);
 	ret = probe_fd(fd, r, why, whylen);
 	close(fd);
 	return ret;
@@ -193,34 +192,15 @@ static const char *find_tag(const struct rec *r, const char *key)
 	return NULL;
 }
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	long n;
-
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 /* ---- fixtures ---- */
 
-static char dir[] = "/tmp/test_mp3.XXXXXX";
+static char dir[64];
 static char cbr[128], vbr[128], v23[128], v24[128], tail[128];
 static bool have_tools;
 
 static int run(const char *cmd)
 {
-	int ret = system(cmd);
+	int ret = lu_run("%s", cmd);
 
 	if (ret != 0)
 		print_message("# command failed (%d): %s\n", ret, cmd);
@@ -232,7 +212,7 @@ static int group_setup(void **state)
 	char cmd[2048];
 
 	(void)state;
-	if (!mkdtemp(dir))
+	if (lu_tmpdir(dir, sizeof(dir), "mp3"))
 		return -1;
 	snprintf(cbr, sizeof(cbr), "%s/cbr.mp3", dir);
 	snprintf(vbr, sizeof(vbr), "%s/vbr.mp3", dir);
@@ -283,11 +263,8 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	char cmd[256];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) ? -1 : 0;
+	return lu_tmpdir_remove(dir);
 }
 
 /* Offset of the first MPEG frame of a file: after its ID3v2 tags. */
@@ -311,7 +288,7 @@ static void test_probe_plain(void **state)
 	(void)state;
 	if (!have_tools)
 		skip();
-	buf = slurp(cbr, &len);
+	buf = lu_slurp(cbr, &len);
 	assert_int_equal(probe_path(cbr, &r), 0);
 	assert_int_equal(r.nrange, 1);
 	assert_int_equal(r.off, 0);
@@ -373,7 +350,7 @@ static void test_probe_tagged(void **state)
 	for (int ver = 3; ver <= 4; ver++) {
 		const char *path = ver == 3 ? v23 : v24;
 
-		buf = slurp(path, &len);
+		buf = lu_slurp(path, &len);
 		assert_int_equal(probe_path(path, &r), 0);
 		assert_int_equal(r.off, tags_end(buf, len));
 		assert_true(r.off > 100);
@@ -411,8 +388,8 @@ static void test_probe_tail(void **state)
 	(void)state;
 	if (!have_tools)
 		skip();
-	buf = slurp(tail, &len);
-	plain = slurp(cbr, &plain_len);
+	buf = lu_slurp(tail, &len);
+	plain = lu_slurp(cbr, &plain_len);
 	assert_memory_equal(buf + len - 128, "TAG", 3);
 	assert_int_equal(probe_path(tail, &r), 0);
 	/* the audio is exactly the untagged file: APEv2 and ID3v1 peeled */
@@ -442,7 +419,7 @@ static void test_probe_two_v1(void **state)
 	(void)state;
 	if (!have_tools)
 		skip();
-	plain = slurp(cbr, &plain_len);
+	plain = lu_slurp(cbr, &plain_len);
 	memcpy(v1[0] + 3, "first", 5);
 	memcpy(v1[1] + 3, "last", 4);
 	buf = malloc(plain_len + sizeof(v1));
@@ -502,7 +479,7 @@ static void test_round_trip(void **state)
 		uint64_t size;
 		int fd;
 
-		orig = slurp(v24, &len);
+		orig = lu_slurp(v24, &len);
 		assert_int_equal(probe_path(v24, &r), 0);
 		memset(&in, 0, sizeof(in));
 		in.format = "mp3";
@@ -593,6 +570,7 @@ static void test_hostile(void **state)
 	struct rec r;
 	size_t len, k, i;
 	uint8_t *orig, *buf;
+	struct lu_prefix p;
 	char why[128];
 	uint32_t s = 99;
 	int ret;
@@ -600,19 +578,20 @@ static void test_hostile(void **state)
 	(void)state;
 	if (!have_tools)
 		skip();
-	orig = slurp(v23, &len);
+	orig = lu_slurp(v23, &len);
 	buf = malloc(len);
 	assert_non_null(buf);
 	/* truncations through the tag and the first frames */
+	lu_prefix_open(&p, orig, len);
 	for (k = 0; k < len && k < 6000; k += 7) {
-		memcpy(buf, orig, k);
-		ret = probe_bytes(buf, k, &r, why, sizeof(why));
+		ret = probe_fd(lu_prefix_cut(&p, k), &r, why, sizeof(why));
 		assert_true(ret == 0 || ret == -EINVAL || ret == -EBADMSG);
 		assert_true(why[0] || ret == 0);
 		if (ret == 0)
 			assert_true(r.off + r.len <= k);
 		rec_free(&r);
 	}
+	lu_prefix_close(&p);
 	/* mutations in the first 4 KiB (tag, APIC, first frames) */
 	for (k = 0; k < 1500; k++) {
 		memcpy(buf, orig, len);

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +26,8 @@
 #include "mf_log.h"
 #include "mf_mp4.h"
 #include "mf_sink.h"
+
+#include "lib-unit.h"
 
 #include "mf_banned.h"
 
@@ -48,59 +49,12 @@ static const struct rec_item *rec_find(const struct rec_item *a, size_t n,
 
 static char dir[64];
 
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int run(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(cmd))
-		return -1;
-	return system(cmd);
-}
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	long n;
-
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
-static int mem_fd(const void *buf, size_t len)
-{
-	int fd = memfd_create("mp4", 0);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, buf, len), (ssize_t)len);
-	return fd;
-}
-
 static int probe_bytes(const void *buf, size_t len, struct rec *r, char *why,
 		       size_t whylen)
 {
 	struct mf_sink s = rec_sink(r);
-	int fd = mem_fd(buf, len);
-	int ret = mf_mp4_probe(fd, &s, why, whylen);
 
-	close(fd);
-	return ret;
+	return lu_probe_bytes(mf_mp4_probe, &s, buf, len, why, whylen);
 }
 
 static const char tag_py[] =
@@ -129,39 +83,31 @@ static const char *const names[] = { "aac", "aacf", "alac", "alacf" };
 
 static int group_setup(void **state)
 {
-	FILE *f;
+	char p[128];
 
 	(void)state;
-	if (run("command -v ffmpeg >/dev/null 2>&1") ||
-	    run("/usr/bin/python3 -c 'import mutagen' 2>/dev/null"))
+	if (lu_run("command -v ffmpeg >/dev/null 2>&1") ||
+	    lu_run("/usr/bin/python3 -c 'import mutagen' 2>/dev/null"))
 		return -1;
-	snprintf(dir, sizeof(dir), "/tmp/mf-mp4-XXXXXX");
-	if (!mkdtemp(dir))
+	if (lu_tmpdir(dir, sizeof(dir), "mp4"))
 		return -1;
-	if (run("cd %s && ffmpeg -loglevel error -y -f lavfi -i color=c=red:s=40x30 "
-		"-frames:v 1 a.jpg && ffmpeg -loglevel error -y -f lavfi "
-		"-i color=c=blue:s=16x8 -frames:v 1 -pix_fmt rgb24 b.png", dir))
+	if (lu_run("cd %s && ffmpeg -loglevel error -y -f lavfi "
+		   "-i color=c=red:s=40x30 -frames:v 1 a.jpg && "
+		   "ffmpeg -loglevel error -y -f lavfi -i color=c=blue:s=16x8 "
+		   "-frames:v 1 -pix_fmt rgb24 b.png", dir))
 		return -1;
 	for (int i = 0; i < 4; i++) {
-		if (run("cd %s && ffmpeg -loglevel error -y -f lavfi "
-			"-i sine=frequency=440:duration=1 -ac 2 -c:a %s %s %s.m4a",
-			dir, i < 2 ? "aac" : "alac",
-			i % 2 ? "-movflags +faststart" : "", names[i]))
+		if (lu_run("cd %s && ffmpeg -loglevel error -y -f lavfi "
+			   "-i sine=frequency=440:duration=1 -ac 2 -c:a %s %s "
+			   "%s.m4a", dir, i < 2 ? "aac" : "alac",
+			   i % 2 ? "-movflags +faststart" : "", names[i]))
 			return -1;
 	}
-	{
-		char p[128];
-
-		snprintf(p, sizeof(p), "%s/tag.py", dir);
-		f = fopen(p, "w");
-		if (!f)
-			return -1;
-		fputs(tag_py, f);
-		fclose(f);
-	}
+	lu_path(p, sizeof(p), dir, "tag.py");
+	lu_spew(p, tag_py, strlen(tag_py));
 	for (int i = 0; i < 4; i++)
-		if (run("cd %s && /usr/bin/python3 tag.py %s.m4a a.jpg b.png",
-			dir, names[i]))
+		if (lu_run("cd %s && /usr/bin/python3 tag.py %s.m4a a.jpg "
+			   "b.png", dir, names[i]))
 			return -1;
 	return 0;
 }
@@ -169,9 +115,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	(void)state;
-	if (dir[0] && !getenv("MF_KEEP"))
-		run("rm -rf %s", dir);
-	return 0;
+	return lu_tmpdir_remove(dir);
 }
 
 static uint8_t *load(int i, size_t *len)
@@ -179,7 +123,7 @@ static uint8_t *load(int i, size_t *len)
 	char p[128];
 
 	snprintf(p, sizeof(p), "%s/%s.m4a", dir, names[i]);
-	return slurp(p, len);
+	return lu_slurp(p, len);
 }
 
 /* ---- probing real files ---- */
@@ -416,7 +360,6 @@ static void test_round_trip(void **state)
 		char why[128], p[128], out[256];
 		size_t len, slen;
 		uint8_t *buf = load(i, &len), *served;
-		FILE *f;
 
 		assert_int_equal(probe_bytes(buf, len, &r, why, sizeof(why)), 0);
 		input_from(&s, &r, len);
@@ -456,27 +399,24 @@ static void test_round_trip(void **state)
 		}
 		/* ffmpeg decodes it silently, to the same audio */
 		snprintf(p, sizeof(p), "%s/served-%s.m4a", dir, names[i]);
-		f = fopen(p, "wb");
-		assert_non_null(f);
-		assert_int_equal(fwrite(served, 1, slen, f), slen);
-		fclose(f);
+		lu_spew(p, served, slen);
 		snprintf(out, sizeof(out), "%s/ff-%s.txt", dir, names[i]);
-		assert_int_equal(run("ffmpeg -nostdin -v error -i %s -f null - "
-				     ">%s 2>&1", p, out), 0);
+		assert_int_equal(lu_run("ffmpeg -nostdin -v error -i %s "
+					"-f null - >%s 2>&1", p, out), 0);
 		{
 			size_t olen;
-			uint8_t *o = slurp(out, &olen);
+			uint8_t *o = lu_slurp(out, &olen);
 
 			if (olen)
 				fprintf(stderr, "# ffmpeg says: %s\n", (char *)o);
 			assert_int_equal(olen, 0);
 			free(o);
 		}
-		assert_int_equal(run("cd %s && test \"$(ffmpeg -nostdin -v error "
-				     "-i served-%s.m4a -map 0:a -f md5 -)\" = "
-				     "\"$(ffmpeg -nostdin -v error -i %s.m4a "
-				     "-map 0:a -f md5 -)\"", dir, names[i],
-				     names[i]), 0);
+		assert_int_equal(lu_run("cd %s && test \"$(ffmpeg -nostdin "
+					"-v error -i served-%s.m4a -map 0:a "
+					"-f md5 -)\" = \"$(ffmpeg -nostdin "
+					"-v error -i %s.m4a -map 0:a -f md5 -)\"",
+					dir, names[i], names[i]), 0);
 		free(served);
 		mf_layout_free(l);
 		rec_free(&r2);

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +29,8 @@
 #include "mf_log.h"
 #include "mf_ogg.h"
 #include "mf_sink.h"
+
+#include "lib-unit.h"
 
 #include "mf_banned.h"
 
@@ -56,77 +57,12 @@ static const char *const fname[F_COUNT] = { "a.ogg", "a.opus", "a.oga" };
 static uint8_t *file[F_COUNT];
 static size_t file_len[F_COUNT];
 
-static void path_of(char *buf, size_t len, const char *name)
-{
-	int n = snprintf(buf, len, "%s/%s", dir, name);
-
-	assert_true(n > 0 && (size_t)n < len);
-}
-
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int run(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(cmd))
-		return -1;
-	return system(cmd);
-}
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
-static void spew(const char *path, const void *buf, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	assert_non_null(f);
-	assert_int_equal(fwrite(buf, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-}
-
-static int mem_fd(const void *buf, size_t len)
-{
-	int fd = memfd_create("ogg", 0);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, buf, len), (ssize_t)len);
-	return fd;
-}
-
 static int probe_bytes(const void *buf, size_t len, struct rec *r, char *why,
 		       size_t whylen)
 {
 	struct mf_sink s = rec_sink(r);
-	int fd = mem_fd(buf, len);
-	int ret = mf_ogg_probe(fd, &s, why, whylen);
 
-	close(fd);
-	return ret;
+	return lu_probe_bytes(mf_ogg_probe, &s, buf, len, why, whylen);
 }
 
 static int group_setup(void **state)
@@ -134,12 +70,12 @@ static int group_setup(void **state)
 	char p[128];
 
 	(void)state;
-	if (run("command -v sox oggenc vorbiscomment opusenc flac ffmpeg base64 >/dev/null 2>&1"))
+	if (lu_run("command -v sox oggenc vorbiscomment opusenc flac ffmpeg base64 >/dev/null 2>&1"))
 		return -1;
-	snprintf(dir, sizeof(dir), "/tmp/mf-ogg-XXXXXX");
-	if (!mkdtemp(dir))
+	if (lu_tmpdir(dir, sizeof(dir), "ogg"))
 		return -1;
-	if (run("cd %s && sox -n -r 44100 -c 2 -b 16 a.wav synth 2 sine 440 && "
+	if (lu_run("cd %s && "
+		"sox -n -r 44100 -c 2 -b 16 a.wav synth 2 sine 440 && "
 		"ffmpeg -loglevel error -y -f lavfi -i color=c=red:s=16x8 "
 		"-frames:v 1 img.png && "
 		"oggenc -Q -o a.ogg a.wav && "
@@ -154,10 +90,8 @@ static int group_setup(void **state)
 		"--picture '4|image/png|back||img.png' -o a.oga a.wav", dir))
 		return -1;
 	for (int i = 0; i < F_COUNT; i++) {
-		path_of(p, sizeof(p), fname[i]);
-		file[i] = slurp(p, &file_len[i]);
-		if (!file[i])
-			return -1;
+		lu_path(p, sizeof(p), dir, fname[i]);
+		file[i] = lu_slurp(p, &file_len[i]);
 	}
 	return 0;
 }
@@ -167,22 +101,10 @@ static int group_teardown(void **state)
 	(void)state;
 	for (int i = 0; i < F_COUNT; i++)
 		free(file[i]);
-	if (dir[0] && !getenv("MF_KEEP"))
-		run("rm -rf %s", dir);
-	return 0;
+	return lu_tmpdir_remove(dir);
 }
 
 /* ---- page checks ---- */
-
-static uint32_t rng = 0x9e3779b9u;
-
-static uint32_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 17;
-	rng ^= rng << 5;
-	return rng;
-}
 
 /* Length of the page at @off of @buf, or 0 if none fits. */
 static size_t page_len_at(const uint8_t *buf, size_t len, size_t off)
@@ -273,13 +195,14 @@ static void test_crc(void **state)
 	}
 	/* mf_ogg_crc_reseq equals a full recompute */
 	for (int k = 0; k < 500; k++) {
-		size_t body = rnd() % 3000, plen;
-		uint32_t old_seq = rnd(), new_seq = k % 7 ? rnd() : old_seq + 1;
+		size_t body = lu_rand() % 3000, plen;
+		uint32_t old_seq = lu_rand();
+		uint32_t new_seq = k % 7 ? lu_rand() : old_seq + 1;
 		uint32_t crc;
 
 		memcpy(page, "OggS", 4);
 		for (size_t i = 4; i < sizeof(page); i++)
-			page[i] = (uint8_t)rnd();
+			page[i] = (uint8_t)lu_rand();
 		page[26] = (uint8_t)(body / 255 + 1);
 		for (size_t i = 0; i < page[26]; i++)
 			page[27 + i] = i + 1 < page[26] ? 255 : (uint8_t)(body % 255);
@@ -535,7 +458,7 @@ static void round_trip(int f, size_t extra_len)
 		extra = malloc(extra_len);
 		assert_non_null(extra);
 		for (size_t i = 0; i < extra_len; i++)
-			extra[i] = (uint8_t)rnd();
+			extra[i] = (uint8_t)lu_rand();
 		c.extra = extra;
 		c.extra_len = extra_len;
 	}
@@ -555,8 +478,8 @@ static void round_trip(int f, size_t extra_len)
 			 npages, orig_pages);
 	/* random reads equal the whole read */
 	for (int k = 0; k < 300; k++) {
-		uint64_t o = rnd() % (len + 1);
-		size_t n = 1 + rnd() % (k % 3 ? 64 : sizeof(chunk));
+		uint64_t o = lu_rand() % (len + 1);
+		size_t n = 1 + lu_rand() % (k % 3 ? 64 : sizeof(chunk));
 		ssize_t got = mf_layout_read_at(l, o, chunk, n, &io);
 
 		assert_true(got >= 0);
@@ -585,14 +508,14 @@ static void round_trip(int f, size_t extra_len)
 	assert_int_equal(r2.len, r.len);
 	assert_int_equal(r2.props.total_samples, r.props.total_samples);
 	/* ffmpeg decodes the served file to the original audio */
-	path_of(p, sizeof(p), "served");
-	path_of(q, sizeof(q), fname[f]);
-	spew(p, out, len);
-	assert_int_equal(run("cd %s && ffmpeg -nostdin -v error -i %s -map 0:a "
-			     "-f md5 - >md5.a 2>/dev/null && ffmpeg -nostdin -v error -i "
-			     "served -map 0:a -f md5 - >md5.b 2>/dev/null && "
-			     "cmp md5.a md5.b",
-			     dir, q), 0);
+	lu_path(p, sizeof(p), dir, "served");
+	lu_path(q, sizeof(q), dir, fname[f]);
+	lu_spew(p, out, len);
+	assert_int_equal(lu_run("cd %s && ffmpeg -nostdin -v error -i %s "
+				"-map 0:a -f md5 - >md5.a 2>/dev/null && "
+				"ffmpeg -nostdin -v error -i served -map 0:a "
+				"-f md5 - >md5.b 2>/dev/null && cmp md5.a md5.b",
+				dir, q), 0);
 	free(out);
 	free(extra);
 	mf_layout_free(l);
@@ -631,9 +554,10 @@ static void test_synth_refuses(void **state)
 			int ret;
 
 			memcpy(r.blocks[b].data, save, save_len);
-			r.blocks[b].data[rnd() % save_len] = (uint8_t)rnd();
+			r.blocks[b].data[lu_rand() % save_len] =
+				(uint8_t)lu_rand();
 			if (k % 5 == 0)
-				r.blocks[b].len = rnd() % save_len + 1;
+				r.blocks[b].len = lu_rand() % save_len + 1;
 			c.extra = k % 2 ? file[F_OPUS] : NULL;
 			c.extra_len = 100000;
 			ret = synth_from(&r, &c, &l);
@@ -668,16 +592,17 @@ static void test_truncated(void **state)
 
 	(void)state;
 	for (int f = 0; f < F_COUNT; f++) {
-		int fd = mem_fd(file[f], file_len[f]);
+		struct lu_prefix p;
 		struct mf_sink s = rec_sink(&r);
 		size_t len = file_len[f];
 
+		lu_prefix_open(&p, file[f], len);
 		for (;;) {
 			int ret;
 
-			assert_int_equal(ftruncate(fd, (off_t)len), 0);
 			why[0] = '\0';
-			ret = mf_ogg_probe(fd, &s, why, sizeof(why));
+			ret = mf_ogg_probe(lu_prefix_cut(&p, len), &s, why,
+					   sizeof(why));
 			if (ret == 0) {
 				assert_int_equal(r.off + r.len, len);
 			} else {
@@ -687,9 +612,9 @@ static void test_truncated(void **state)
 			rec_free(&r);
 			if (!len)
 				break;
-			len = len > 20000 ? len - 1 - rnd() % 97 : len - 1;
+			len = len > 20000 ? len - 1 - lu_rand() % 97 : len - 1;
 		}
-		close(fd);
+		lu_prefix_close(&p);
 	}
 }
 
@@ -701,45 +626,40 @@ static void test_mutated(void **state)
 
 	(void)state;
 	for (int f = 0; f < F_COUNT; f++) {
-		uint8_t *buf = malloc(file_len[f]);
+		struct lu_mutant m;
 		size_t hdr_end, off;
 
-		assert_non_null(buf);
 		assert_int_equal(probe_bytes(file[f], file_len[f], &r, why,
 					     sizeof(why)), 0);
 		hdr_end = (size_t)r.off;
 		rec_free(&r);
-		for (size_t pos = 0; pos < hdr_end; pos += 1 + (hdr_end > 4000 ? rnd() % 7 : 0)) {
-			for (int k = 0; k < 3; k++) {
-				int ret;
+		lu_mutant_begin(&m, file[f], file_len[f], 0, hdr_end,
+				hdr_end > 4000 ? 7 : 0);
+		while (lu_mutant_next(&m)) {
+			int ret;
 
-				memcpy(buf, file[f], file_len[f]);
-				buf[pos] = (uint8_t)(k == 0 ? 0xffu : k == 1 ? 0u :
-					   file[f][pos] ^ (1u << (rnd() % 8)));
-				/* fix the CRC of the page holding @pos */
-				off = 0;
-				for (;;) {
-					size_t plen = page_len_at(buf, file_len[f], off);
+			/* fix the CRC of the page holding m.pos */
+			off = 0;
+			for (;;) {
+				size_t plen = page_len_at(m.buf, m.len, off);
 
-					if (!plen)
-						break;
-					if (pos < off + plen) {
-						page_fix_crc(buf, off, plen);
-						break;
-					}
-					off += plen;
+				if (!plen)
+					break;
+				if (m.pos < off + plen) {
+					page_fix_crc(m.buf, off, plen);
+					break;
 				}
-				why[0] = '\0';
-				ret = probe_bytes(buf, file_len[f], &r, why,
-						  sizeof(why));
-				if (ret == 0)
-					assert_int_equal(r.nrange, 1);
-				else
-					assert_true(ret < 0 && why[0] != '\0');
-				rec_free(&r);
+				off += plen;
 			}
+			why[0] = '\0';
+			ret = probe_bytes(m.buf, m.len, &r, why, sizeof(why));
+			if (ret == 0)
+				assert_int_equal(r.nrange, 1);
+			else
+				assert_true(ret < 0 && why[0] != '\0');
+			rec_free(&r);
 		}
-		free(buf);
+		lu_mutant_end(&m);
 	}
 }
 
@@ -814,11 +734,11 @@ static void test_crafted(void **state)
 	rec_free(&r);
 	/* random bytes after a valid capture pattern */
 	for (int k = 0; k < 3000; k++) {
-		size_t len = 4 + rnd() % 600;
+		size_t len = 4 + lu_rand() % 600;
 
 		memcpy(buf, v, k % 2 ? 4 : 27);
 		for (size_t i = k % 2 ? 4 : 27; i < len; i++)
-			buf[i] = (uint8_t)rnd();
+			buf[i] = (uint8_t)lu_rand();
 		if (k % 3 == 0 && page_len_at(buf, len, 0))
 			page_fix_crc(buf, 0, page_len_at(buf, len, 0));
 		assert_true(probe_bytes(buf, len, &r, why, sizeof(why)) < 0);

@@ -6,7 +6,7 @@
  * applied by mf_store_open, CHECKs on), bound the way the writer binds
  * it, and the outcome compared with the predicate; a refusal must be a
  * CHECK refusal (SQLITE_CONSTRAINT_CHECK), not some other error.
- * Compiled in: unit tests link libcore only.
+ * The predicates come from libscan.a.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "../../scan/mf_scan_check.c"
+#include "../../scan/mf_scan_int.h"
 #include "mf_store.h"
 
 static struct mf_store *store;

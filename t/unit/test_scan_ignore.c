@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for scan/mf_ignore (gitignore-style patterns, gitignore(5))
- * and scan/mf_queue (the pipeline's bounded queue). The modules are
- * compiled in here: unit tests link libcore only.
+ * and scan/mf_queue (the pipeline's bounded queue), linked from
+ * libscan.a.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "../../scan/mf_ignore.c"
-#include "../../scan/mf_queue.c"
+#include "../../scan/mf_ignore.h"
+#include "../../scan/mf_queue.h"
 
 static void test_glob(void **state)
 {

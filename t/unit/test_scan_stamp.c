@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for scan/mf_scan_stamp (the scanner's map of stored stamps:
- * lookup by path, fingerprint chains). Compiled in: unit tests link
- * libcore only.
+ * lookup by path, fingerprint chains), linked from libscan.a.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -19,7 +18,7 @@
 
 #include "stderr_capture.h"
 
-#include "../../scan/mf_scan_stamp.c"
+#include "../../scan/mf_scan_int.h"
 
 /* Feed @n generated rows through the loader's row callback into @m. */
 static void make_map(int n, struct stamp_map *m)
@@ -37,9 +36,9 @@ static void make_map(int n, struct stamp_map *m)
 		/* 7 distinct fingerprints; every 5th row has none; one bad */
 		snprintf(fp, sizeof(fp), "%064x", i % 7);
 		row.fingerprint = i % 5 == 0 ? NULL : i == 3 ? "XYZ" : fp;
-		assert_int_equal(stamp_add(m, &row), 0);
+		assert_int_equal(stamp_map_add(m, &row), 0);
 	}
-	assert_int_equal(build_index(m), 0);
+	assert_int_equal(stamp_map_index(m), 0);
 }
 
 static void test_lookup(void **state)

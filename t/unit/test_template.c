@@ -17,12 +17,8 @@
 
 #include <cmocka.h>
 
-/* mf_template.c compiled in with failing allocations on demand */
 #include "fault_alloc.h"
-#include "mf_template.c"
-#undef malloc
-#undef calloc
-#undef realloc
+#include "mf_template.h"
 
 #include "mf_banned.h"
 

@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +26,8 @@
 #include "mf_layout.h"
 #include "mf_log.h"
 #include "mf_sink.h"
+
+#include "lib-unit.h"
 #include "mf_wav.h"
 
 #include "mf_banned.h"
@@ -40,81 +41,29 @@
 
 static char dir[64];			/* the mkdtemp directory */
 
-static void path_of(char *buf, size_t len, const char *name)
-{
-	int n = snprintf(buf, len, "%s/%s", dir, name);
-
-	assert_true(n > 0 && (size_t)n < len);
-}
-
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int run(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(cmd))
-		return -1;
-	return system(cmd);
-}
-
+/* lu_slurp() and lu_spew() of the file @name in the scratch directory. */
 static uint8_t *slurp(const char *name, size_t *len)
 {
 	char path[128];
-	FILE *f;
-	uint8_t *buf;
-	long n;
 
-	path_of(path, sizeof(path), name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
+	lu_path(path, sizeof(path), dir, name);
+	return lu_slurp(path, len);
 }
 
 static void spew(const char *name, const void *buf, size_t len)
 {
 	char path[128];
-	FILE *f;
 
-	path_of(path, sizeof(path), name);
-	f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(buf, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-}
-
-static int mem_fd(const void *buf, size_t len)
-{
-	int fd = memfd_create("wav", 0);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, buf, len), (ssize_t)len);
-	return fd;
+	lu_path(path, sizeof(path), dir, name);
+	lu_spew(path, buf, len);
 }
 
 static int probe_bytes(const void *buf, size_t len, struct rec *r, char *why,
 		       size_t whylen)
 {
 	struct mf_sink s = rec_sink(r);
-	int fd = mem_fd(buf, len);
-	int ret = mf_wav_probe(fd, &s, why, whylen);
 
-	close(fd);
-	return ret;
+	return lu_probe_bytes(mf_wav_probe, &s, buf, len, why, whylen);
 }
 
 /* ---- a RIFF builder ---- */
@@ -251,12 +200,12 @@ static int group_setup(void **state)
 	struct bld b = { 0 };
 
 	(void)state;
-	if (run("command -v sox ffmpeg >/dev/null 2>&1"))
+	if (lu_run("command -v sox ffmpeg >/dev/null 2>&1"))
 		return -1;
-	snprintf(dir, sizeof(dir), "/tmp/mf-wav-XXXXXX");
-	if (!mkdtemp(dir))
+	if (lu_tmpdir(dir, sizeof(dir), "wav"))
 		return -1;
-	if (run("cd %s && sox -n -r 44100 -c 2 -b 16 s16.wav synth 0.1 sine 440 &&"
+	if (lu_run("cd %s &&"
+		" sox -n -r 44100 -c 2 -b 16 s16.wav synth 0.1 sine 440 &&"
 		" sox -n -r 48000 -c 1 -b 24 m24.wav synth 0.25 sine 300 &&"
 		" sox -n -r 8000 -c 1 -b 16 m16.wav synth 0.5 sine 300 &&"
 		" ffmpeg -loglevel error -y -i s16.wav -metadata title=T"
@@ -271,7 +220,7 @@ static int group_setup(void **state)
 	crafted_len = b.n;
 	spew("crafted.wav", crafted, crafted_len);
 	/* the same with an "id3 " chunk added by mutagen (at the end) */
-	if (run("cd %s && ffmpeg -loglevel error -y -f lavfi "
+	if (lu_run("cd %s && ffmpeg -loglevel error -y -f lavfi "
 		"-i color=c=red:s=16x8 -frames:v 1 img.png && "
 		"cp crafted.wav id3.wav && /usr/bin/python3 -c '"
 		"import mutagen.wave\n"
@@ -287,7 +236,7 @@ static int group_setup(void **state)
 		"w.save()'", dir))
 		return -1;
 	/* ffmpeg must read it as it is */
-	return run("ffmpeg -v error -i %s/crafted.wav -f null - 2>&1 | "
+	return lu_run("ffmpeg -v error -i %s/crafted.wav -f null - 2>&1 | "
 		   "grep -q . && exit 1; exit 0", dir) ? -1 : 0;
 }
 
@@ -296,9 +245,7 @@ static int group_teardown(void **state)
 	(void)state;
 	free(sox16);
 	free(crafted);
-	if (dir[0] && !getenv("MF_KEEP"))
-		run("rm -rf %s", dir);
-	return 0;
+	return lu_tmpdir_remove(dir);
 }
 
 /* ---- probing real files ---- */
@@ -471,7 +418,7 @@ static void test_probe_crafted(void **state)
 				     sizeof(why)), -ECANCELED);
 	rec_free(&r);
 	{
-		int fd = mem_fd(crafted, crafted_len);
+		int fd = lu_mem_fd(crafted, crafted_len);
 
 		assert_int_equal(mf_wav_probe(fd, NULL, NULL, 0), 0);
 		close(fd);
@@ -592,7 +539,7 @@ static uint8_t *serve(const uint8_t *file, size_t len, struct rec *r,
 	assert_int_equal(probe_bytes(file, len, r, why, sizeof(why)), 0);
 	input_from(r, a);
 	assert_int_equal(mf_wav_synth(&a->in, &l), 0);
-	rio.fd = mem_fd(file, len);
+	rio.fd = lu_mem_fd(file, len);
 	served = materialize(l, &io, served_len);
 	close(rio.fd);
 	mf_layout_free(l);
@@ -687,10 +634,10 @@ static void test_round_trip(void **state)
 	assert_int_equal(pos + 8 + n + (n & 1), len);
 
 	spew("served.wav", served, len);
-	assert_int_equal(run("cd %s && ffmpeg -v error -i crafted.wav -f s16le "
-			     "o.raw && ffmpeg -v error -i served.wav -f s16le "
-			     "s.raw 2>err && ! test -s err && cmp -s o.raw s.raw",
-			     dir), 0);
+	assert_int_equal(lu_run("cd %s && ffmpeg -v error -i crafted.wav "
+				"-f s16le o.raw && ffmpeg -v error -i served.wav "
+				"-f s16le s.raw 2>err && ! test -s err && "
+				"cmp -s o.raw s.raw", dir), 0);
 
 	/* re-probe: the same everything (ID3 gives all tags; INFO adds none) */
 	assert_int_equal(probe_bytes(served, len, &r2, why, sizeof(why)), 0);
@@ -766,7 +713,7 @@ static void test_id3_chunk(void **state)
 			 0);
 	check_id3(&r2);
 	/* mutagen reads the served tag, picture included */
-	assert_int_equal(run("cd %s && /usr/bin/python3 -c '"
+	assert_int_equal(lu_run("cd %s && /usr/bin/python3 -c '"
 			     "import mutagen.wave\n"
 			     "w = mutagen.wave.WAVE(\"served-id3.wav\")\n"
 			     "assert w.tags[\"TIT2\"].text == [\"Id3 Title\"]\n"
@@ -1056,19 +1003,20 @@ static void test_many_chunks(void **state)
 /* Every truncation fails cleanly or, inside the audio, cannot succeed. */
 static void test_truncated(void **state)
 {
-	int fd = mem_fd(crafted, crafted_len);
+	struct lu_prefix p;
 	struct rec r = { 0 };
 	struct mf_sink s = rec_sink(&r);
 	char why[128];
 	size_t len;
 
 	(void)state;
-	for (len = crafted_len; len + 1 > 0; len--) {
+	lu_prefix_open(&p, crafted, crafted_len);
+	for (len = crafted_len;; len--) {
 		int ret;
 
-		assert_int_equal(ftruncate(fd, (off_t)len), 0);
 		why[0] = '\0';
-		ret = mf_wav_probe(fd, &s, why, sizeof(why));
+		ret = mf_wav_probe(lu_prefix_cut(&p, len), &s, why,
+				   sizeof(why));
 		if (len == crafted_len) {
 			assert_int_equal(ret, 0);
 		} else {
@@ -1079,47 +1027,32 @@ static void test_truncated(void **state)
 		if (!len)
 			break;
 	}
-	close(fd);
-}
-
-static uint32_t rng = 0x9e3779b9u;
-
-static uint32_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 17;
-	rng ^= rng << 5;
-	return rng;
+	lu_prefix_close(&p);
 }
 
 /* Mutate every byte of @file in [@from, @to): no crash, sane results. */
 static void mutate_range(const uint8_t *file, size_t len, size_t from,
 			 size_t to)
 {
-	uint8_t *buf = malloc(len);
+	struct lu_mutant m;
 	struct rec r = { 0 };
 	char why[128];
 	int ret;
 
-	assert_non_null(buf);
-	for (size_t pos = from; pos < to && pos < len; pos++) {
-		for (size_t k = 0; k < 3; k++) {
-			memcpy(buf, file, len);
-			buf[pos] = (uint8_t)(k == 0 ? 0xffu : k == 1 ? 0x00u
-				 : (file[pos] ^ (1u << (rnd() % 8))) & 0xffu);
-			why[0] = '\0';
-			ret = probe_bytes(buf, len, &r, why, sizeof(why));
-			if (ret == 0) {
-				assert_int_equal(r.nrange, 1);
-				assert_true(r.off + r.len <= len);
-			} else {
-				assert_true(ret < 0);
-				assert_true(why[0] != '\0' || ret == -ENOSPC);
-			}
-			rec_free(&r);
+	lu_mutant_begin(&m, file, len, from, to, 0);
+	while (lu_mutant_next(&m)) {
+		why[0] = '\0';
+		ret = probe_bytes(m.buf, m.len, &r, why, sizeof(why));
+		if (ret == 0) {
+			assert_int_equal(r.nrange, 1);
+			assert_true(r.off + r.len <= len);
+		} else {
+			assert_true(ret < 0);
+			assert_true(why[0] != '\0' || ret == -ENOSPC);
 		}
+		rec_free(&r);
 	}
-	free(buf);
+	lu_mutant_end(&m);
 }
 
 /* Mutations of every header byte and random garbage: no crash. */
@@ -1142,11 +1075,12 @@ static void test_mutated(void **state)
 	mutate_range(f, len, crafted_len, crafted_len + 300);
 	free(f);
 	for (k = 0; k < 3000; k++) {
-		size_t n = 12 + rnd() % 300, i;
+		size_t n = 12 + lu_rand() % 300, i;
 
 		memcpy(buf, crafted, 12);
 		for (i = 12; i < n; i++)
-			buf[i] = (uint8_t)(k % 3 ? rnd() : rnd() % 8 + 'a');
+			buf[i] = (uint8_t)(k % 3 ? lu_rand()
+						 : lu_rand() % 8 + 'a');
 		buf[4] = (uint8_t)(n - 8);
 		buf[5] = buf[6] = buf[7] = 0;
 		ret = probe_bytes(buf, n, &r, why, sizeof(why));
