@@ -127,7 +127,8 @@ static inline void fuzz_probe(mf_probe_fn probe, const uint8_t *data,
 	struct mf_sink s = fuzz_sink(&c);
 	char why[128];
 
-	(void)probe(fuzz_fd(data, size), &s, why, sizeof(why));
+	(void)probe(MF_PROBE_SRC_FD(fuzz_fd(data, size)), &s, why,
+		    sizeof(why));
 }
 
 /* The one-prober target: LLVMFuzzerTestOneInput probing with @fn. */

@@ -157,7 +157,7 @@ static int probe(mf_probe_fn fn, int fd, struct rec *r)
 		.on_structural = on_block, .on_format = on_format,
 	};
 
-	return fn(fd, &s, why, sizeof(why));
+	return fn(MF_PROBE_SRC_FD(fd), &s, why, sizeof(why));
 }
 
 static const uint8_t *served_now;	/* the served file, for fail() */

@@ -579,17 +579,17 @@ static int probe_walk(struct probe *p, uint64_t pos, bool report,
 	return 0;
 }
 
-int mf_flac_probe(int fd, const struct mf_sink *sink, char *why,
-		  size_t whylen)
+int mf_flac_probe(const struct mf_probe_src *src,
+		  const struct mf_sink *sink, char *why, size_t whylen)
 {
 	static const struct mf_sink no_sink;
-	struct probe p = { .rd = { .fd = fd, .why = why, .whylen = whylen },
+	struct probe p = { .rd = { .why = why, .whylen = whylen },
 			   .sink = sink ? sink : &no_sink };
 	uint64_t first = 0, audio_offset = 0, again = 0;
 	uint8_t sync[2];
 	int ret;
 
-	ret = mf_reader_init(&p.rd);
+	ret = mf_reader_init(&p.rd, src);
 	if (ret)
 		return ret;
 

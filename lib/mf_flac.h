@@ -59,8 +59,8 @@
  *
  * Thread-safe: probes of different files may run concurrently.
  */
-int mf_flac_probe(int fd, const struct mf_sink *sink, char *why,
-		  size_t whylen);
+int mf_flac_probe(const struct mf_probe_src *src,
+		  const struct mf_sink *sink, char *why, size_t whylen);
 
 /* Everything synthesis needs for one track; all borrowed. */
 struct mf_flac_track {

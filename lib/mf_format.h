@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "mf_layout.h"
+#include "mf_reader.h"
 #include "mf_sink.h"
 
 /* Largest structural block in bytes (format_blocks' CHECK allows 16 MiB). */
@@ -81,8 +82,9 @@ struct mf_synth_input {
 };
 
 /*
- * A prober: reads the file open on @fd with pread(2) only (bounded reads
- * of the header region; the file offset is not used), reports into @sink,
+ * A prober: reads the file of @src (mf_reader.h: the bytes the caller
+ * already read, the rest with pread(2) on its fd; bounded reads of the
+ * header region; the file offset is not used), reports into @sink,
  * returns 0 or a negative errno with a short lowercase reason in @why
  * (@whylen bytes; NUL-terminated when @whylen > 0): -EINVAL the content
  * is not this format, -EBADMSG malformed, -EIO read error or a file that
@@ -92,7 +94,8 @@ struct mf_synth_input {
  * registry's default for the extension (an .ogg file holding Opus).
  * Thread-safe: probes of different files may run concurrently.
  */
-typedef int (*mf_probe_fn)(int fd, const struct mf_sink *sink, char *why,
+typedef int (*mf_probe_fn)(const struct mf_probe_src *src,
+			   const struct mf_sink *sink, char *why,
 			   size_t whylen);
 
 /*

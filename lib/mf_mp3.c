@@ -473,18 +473,18 @@ static int probe_tags(struct probe *p, const struct front *fr, uint64_t v1,
 	return mf_id3_parse_v1(tag1, &fs);
 }
 
-int mf_mp3_probe(int fd, const struct mf_sink *sink, char *why,
-		 size_t whylen)
+int mf_mp3_probe(const struct mf_probe_src *src,
+		 const struct mf_sink *sink, char *why, size_t whylen)
 {
 	static const struct mf_sink no_sink;
-	struct probe p = { .rd = { .fd = fd, .why = why, .whylen = whylen } };
+	struct probe p = { .rd = { .why = why, .whylen = whylen } };
 	struct filter f = { .out = sink ? sink : &no_sink };
 	struct front fr;
 	struct mpeg m = { 0 };
 	uint64_t tags_end = 0, end = 0, v1 = 0, first = 0;
 	int ret;
 
-	ret = mf_reader_init(&p.rd);
+	ret = mf_reader_init(&p.rd, src);
 	if (ret)
 		return ret;
 

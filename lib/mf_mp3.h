@@ -37,8 +37,8 @@
  * -EIO read error or a file that shrank, -ENOMEM, or a callback's error.
  * Thread-safe.
  */
-int mf_mp3_probe(int fd, const struct mf_sink *sink, char *why,
-		 size_t whylen);
+int mf_mp3_probe(const struct mf_probe_src *src,
+		 const struct mf_sink *sink, char *why, size_t whylen);
 
 /*
  * The registry's synthesizer (mf_synth_fn) for format "mp3": one ID3v2

@@ -1398,15 +1398,16 @@ static int probe_file(struct probe *p)
 	return report_moov(p, p->moov, &mbox);
 }
 
-static int probe_mp4(int fd, const struct mf_sink *sink, char *why,
-		     size_t whylen, bool m4b_name)
+static int probe_mp4(const struct mf_probe_src *src,
+		     const struct mf_sink *sink, char *why, size_t whylen,
+		     bool m4b_name)
 {
 	static const struct mf_sink no_sink;
-	struct probe p = { .rd = { .fd = fd, .why = why, .whylen = whylen },
+	struct probe p = { .rd = { .why = why, .whylen = whylen },
 			   .sink = sink ? sink : &no_sink, .m4b_name = m4b_name };
 	int ret;
 
-	ret = mf_reader_init(&p.rd);
+	ret = mf_reader_init(&p.rd, src);
 	if (ret)
 		return ret;
 	ret = probe_file(&p);
@@ -1415,16 +1416,16 @@ static int probe_mp4(int fd, const struct mf_sink *sink, char *why,
 	return ret;
 }
 
-int mf_mp4_probe(int fd, const struct mf_sink *sink, char *why,
-		 size_t whylen)
+int mf_mp4_probe(const struct mf_probe_src *src,
+		 const struct mf_sink *sink, char *why, size_t whylen)
 {
-	return probe_mp4(fd, sink, why, whylen, false);
+	return probe_mp4(src, sink, why, whylen, false);
 }
 
-int mf_mp4_probe_m4b(int fd, const struct mf_sink *sink, char *why,
-		     size_t whylen)
+int mf_mp4_probe_m4b(const struct mf_probe_src *src,
+		     const struct mf_sink *sink, char *why, size_t whylen)
 {
-	return probe_mp4(fd, sink, why, whylen, true);
+	return probe_mp4(src, sink, why, whylen, true);
 }
 
 /* ---- synthesis ---- */

@@ -77,16 +77,16 @@
  * outside the mdat range, oversize moov), -EIO read error or a file that
  * shrank, -ENOMEM, or a sink callback's error. Thread-safe.
  */
-int mf_mp4_probe(int fd, const struct mf_sink *sink, char *why,
-		 size_t whylen);
+int mf_mp4_probe(const struct mf_probe_src *src,
+		 const struct mf_sink *sink, char *why, size_t whylen);
 
 /*
  * The same for a file named *.m4b (the registry's prober for that
  * extension): the file is recorded as an audiobook ("mp4:ext" = "m4b")
  * even without the "M4B " brand, so it is served as .m4b.
  */
-int mf_mp4_probe_m4b(int fd, const struct mf_sink *sink, char *why,
-		     size_t whylen);
+int mf_mp4_probe_m4b(const struct mf_probe_src *src,
+		     const struct mf_sink *sink, char *why, size_t whylen);
 
 /*
  * The registry's synthesizer (mf_synth_fn) for format "m4a". Builds:

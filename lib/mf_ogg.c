@@ -919,15 +919,15 @@ static int report_tail(struct probe *p)
 	return 0;
 }
 
-int mf_ogg_probe(int fd, const struct mf_sink *sink, char *why,
-		 size_t whylen)
+int mf_ogg_probe(const struct mf_probe_src *src,
+		 const struct mf_sink *sink, char *why, size_t whylen)
 {
 	static const struct mf_sink no_sink;
-	struct probe p = { .r = { .fd = fd, .why = why, .whylen = whylen },
+	struct probe p = { .r = { .why = why, .whylen = whylen },
 			   .sink = sink ? sink : &no_sink };
 	int ret;
 
-	ret = mf_reader_init(&p.r);
+	ret = mf_reader_init(&p.r, src);
 	if (ret)
 		return ret;
 	ret = walk_headers(&p);

@@ -70,8 +70,8 @@
  * sink callback's error. Holds at most one header packet and one page in
  * memory. Thread-safe.
  */
-int mf_ogg_probe(int fd, const struct mf_sink *sink, char *why,
-		 size_t whylen);
+int mf_ogg_probe(const struct mf_probe_src *src,
+		 const struct mf_sink *sink, char *why, size_t whylen);
 
 /*
  * The synthesizer (mf_synth_fn) for "vorbis", "opus" and "oggflac".

@@ -23,49 +23,30 @@ int mf_reader_fail(struct mf_reader *r, int err, const char *fmt, ...)
 	return err;
 }
 
-/* The calling thread's read-ahead window (mf_reader_window_set()). */
-static _Thread_local struct {
-	int fd;
-	const uint8_t *buf;
-	size_t len;
-	uint64_t size;
-} window = { .fd = -1 };
-
-void mf_reader_window_set(int fd, const void *buf, size_t len, uint64_t size)
-{
-	window.fd = fd;
-	window.buf = buf;
-	window.len = len < size ? len : (size_t)size;
-	window.size = size;
-}
-
-void mf_reader_window_clear(void)
-{
-	window.fd = -1;
-	window.buf = NULL;
-	window.len = 0;
-}
-
-int mf_reader_init(struct mf_reader *r)
+int mf_reader_init(struct mf_reader *r, const struct mf_probe_src *src)
 {
 	struct stat st;
 
 	if (r->why && r->whylen)
 		r->why[0] = '\0';
+	r->fd = src->fd;
 	r->win = NULL;
 	r->winlen = 0;
-	if (window.buf && window.fd == r->fd) {
-		r->win = window.buf;
-		r->winlen = window.len;
-		r->size = window.size;
-		return 0;
+	if (src->sized) {
+		r->size = src->size;
+	} else {
+		if (fstat(src->fd, &st) < 0)
+			return mf_reader_fail(r, -errno, "cannot stat: %s",
+					      strerror(errno));
+		if (!S_ISREG(st.st_mode))
+			return mf_reader_fail(r, -EINVAL, "not a regular file");
+		r->size = (uint64_t)st.st_size;
 	}
-	if (fstat(r->fd, &st) < 0)
-		return mf_reader_fail(r, -errno, "cannot stat: %s",
-				      strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return mf_reader_fail(r, -EINVAL, "not a regular file");
-	r->size = (uint64_t)st.st_size;
+	if (src->head) {
+		r->win = src->head;
+		r->winlen = src->headlen < r->size ? src->headlen :
+			    (size_t)r->size;
+	}
 	return 0;
 }
 

@@ -8,39 +8,52 @@
 #ifndef MF_READER_H
 #define MF_READER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * What a prober reads: an open file and what of it the caller already
+ * has. With @sized, @size is the file's size (the caller fstat'ed @fd);
+ * otherwise the reader fstats @fd. @head holds the file's first @headlen
+ * bytes (or is NULL): reads inside them are served from it, the rest with
+ * pread(2) on @fd. A source that holds the whole file (MF_PROBE_SRC_MEM)
+ * needs no file at all (@fd -1), which is how unit tests probe from
+ * memory. Borrowed by the probe for its duration; never modified.
+ */
+struct mf_probe_src {
+	int fd;			/* read with pread(2) only; -1: none */
+	bool sized;		/* @size is known */
+	uint64_t size;		/* bytes */
+	const uint8_t *head;	/* the first @headlen bytes, or NULL */
+	size_t headlen;
+};
+
+/* A source for the open file @fd, nothing read yet. */
+#define MF_PROBE_SRC_FD(fd_) (&(const struct mf_probe_src){ .fd = (fd_) })
+
+/* A source holding the whole file in memory: @buf of @len bytes. */
+#define MF_PROBE_SRC_MEM(buf_, len_)					\
+	(&(const struct mf_probe_src){ .fd = -1, .sized = true,	\
+				       .size = (len_), .head = (buf_),	\
+				       .headlen = (len_) })
+
 struct mf_reader {
-	int fd;			/* borrowed; read with pread(2) only */
-	uint64_t size;		/* file size in bytes, from fstat */
+	int fd;			/* set by mf_reader_init(); pread(2) only */
+	uint64_t size;		/* file size in bytes */
 	char *why;		/* reason buffer of @whylen bytes, may be NULL */
 	size_t whylen;
-	const uint8_t *win;	/* set by mf_reader_init(): the thread's */
-	size_t winlen;		/* read-ahead window of fd, or NULL / 0 */
+	const uint8_t *win;	/* set by mf_reader_init(): the bytes the */
+	size_t winlen;		/* source already holds, or NULL / 0 */
 };
 
 /*
- * Start a probe of r->fd: clear r->why, fstat the file and set r->size.
- * When the calling thread has a read-ahead window on r->fd
- * (mf_reader_window_set()), its size is used and no fstat is made.
- * Returns 0; -EINVAL "not a regular file"; or the negative errno of
- * fstat(2) with "cannot stat: ...".
+ * Start a probe of @src: clear r->why, take the file's size (from @src
+ * when sized, else fstat of src->fd) and the bytes @src holds. Returns 0;
+ * -EINVAL "not a regular file"; or the negative errno of fstat(2) with
+ * "cannot stat: ..." (-EBADF for a source with no file and no size).
  */
-int mf_reader_init(struct mf_reader *r);
-
-/*
- * Read-ahead for a probe: until mf_reader_window_clear(), readers of @fd
- * started on the calling thread read [0, @len) of the file from @buf
- * instead of with pread(2) (reads outside it still go to the file), and
- * take @size (bytes) as the file's size. The caller has fstat'ed @fd (a
- * regular file of @size bytes) and read its first @len bytes into @buf,
- * which it keeps alive and unchanged until the clear; it checks the stamp
- * again after the probe, as without a window. One window per thread
- * (thread-local state); a new set replaces the previous one.
- */
-void mf_reader_window_set(int fd, const void *buf, size_t len, uint64_t size);
-void mf_reader_window_clear(void);
+int mf_reader_init(struct mf_reader *r, const struct mf_probe_src *src);
 
 /*
  * Format a short lowercase reason into r->why (when it has room; always

@@ -527,7 +527,9 @@ static int probe_blocks(struct mf_track *t)
 		     mf_store_ns(&st.st_mtim) != t->info.backing_mtime_ns))
 		ret = -EIO;	/* changed since its scan: EIO, as a read */
 	if (!ret)
-		ret = probe(fd, &sink, why, sizeof(why));
+		ret = probe(&(const struct mf_probe_src){ .fd = fd, .sized = true,
+				.size = (uint64_t)st.st_size },
+			    &sink, why, sizeof(why));
 	close(fd);
 	if (!ret && (!bp.have_range || bp.off != t->info.audio_offset ||
 		     bp.len != t->info.audio_length))

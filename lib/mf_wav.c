@@ -728,19 +728,19 @@ static int probe_tags(struct probe *p)
 	return 0;
 }
 
-int mf_wav_probe(int fd, const struct mf_sink *sink, char *why,
-		 size_t whylen)
+int mf_wav_probe(const struct mf_probe_src *src,
+		 const struct mf_sink *sink, char *why, size_t whylen)
 {
 	static const struct mf_sink no_sink;
 	struct probe p = {
-		.rd = { .fd = fd, .why = why, .whylen = whylen },
+		.rd = { .why = why, .whylen = whylen },
 		.sink = sink ? sink : &no_sink, .fmt = SIZE_MAX, .data = SIZE_MAX,
 		.fact = SIZE_MAX,
 	};
 	const struct chunk *dc;
 	int ret;
 
-	ret = mf_reader_init(&p.rd);
+	ret = mf_reader_init(&p.rd, src);
 	if (ret)
 		return ret;
 

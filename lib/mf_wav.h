@@ -81,8 +81,8 @@
  * chunk and its offset), -EIO read error or the file shrank,
  * -ENOMEM, or a sink callback's error. Thread-safe.
  */
-int mf_wav_probe(int fd, const struct mf_sink *sink, char *why,
-		 size_t whylen);
+int mf_wav_probe(const struct mf_probe_src *src,
+		 const struct mf_sink *sink, char *why, size_t whylen);
 
 /*
  * The registry's synthesizer (mf_synth_fn) for format "wav": builds the

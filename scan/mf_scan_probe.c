@@ -34,7 +34,8 @@
 #define FP_PIECE (64u * 1024)
 /*
  * The first bytes of every probed file are read with one pread(2) into a
- * window the prober and the fingerprint read from (mf_reader_window_set):
+ * window the prober (through its struct mf_probe_src) and the fingerprint
+ * read from:
  * the header region of most files and the first fingerprint piece, so a
  * small file costs one read instead of one per metadata block and piece.
  */
@@ -47,12 +48,6 @@
 #define OGG_BEHIND 26u
 /* The worker's scratch: FP_PIECE + OGG_BEHIND bytes, then the window. */
 #define SCRATCH (FP_PIECE + OGG_BEHIND)
-
-/* What of the probed file is in memory: its first @len bytes. */
-struct window {
-	const uint8_t *buf;
-	size_t len;
-};
 
 /*
  * A worker's SHA-256: the algorithm fetched once (an implicit fetch per
@@ -343,12 +338,12 @@ static int sha256_hex(struct hasher *h, const void *data, size_t len,
  * OGG_BEHIND bytes before each piece; a false match inside a packet is
  * zeroed alike in every copy of the stream, so it changes nothing.
  */
-static int hash_range(struct hasher *h, int fd, const struct window *w,
+static int hash_range(struct hasher *h, int fd, const struct mf_probe_src *w,
 		      bool ogg, uint64_t lo, uint64_t off, uint64_t len,
 		      uint8_t *buf, uint64_t *bytes)
 {
-	if (!ogg && off < w->len && len <= w->len - off)
-		return EVP_DigestUpdate(h->ctx, w->buf + off, (size_t)len) == 1 ?
+	if (!ogg && off < w->headlen && len <= w->headlen - off)
+		return EVP_DigestUpdate(h->ctx, w->head + off, (size_t)len) == 1 ?
 		       0 : -EIO;
 	while (len) {
 		size_t want = len < FP_PIECE ? (size_t)len : FP_PIECE;
@@ -356,8 +351,8 @@ static int hash_range(struct hasher *h, int fd, const struct window *w,
 				off - OGG_BEHIND;
 		size_t pre = (size_t)(off - from), n = pre + want;
 
-		if (from < w->len && n <= w->len - from) {
-			memcpy(buf, w->buf + from, n);
+		if (from < w->headlen && n <= w->headlen - from) {
+			memcpy(buf, w->head + from, n);
 		} else {
 			if (mf_pread_full(fd, buf, n, from) < 0)
 				return -EIO;	/* error, or the file shrank */
@@ -389,7 +384,7 @@ static int hash_range(struct hasher *h, int fd, const struct window *w,
  * fingerprint without the zeroing into @legacy, from the same reads.
  * @buf: SCRATCH bytes.
  */
-static int fingerprint(struct hasher *h, int fd, const struct window *w,
+static int fingerprint(struct hasher *h, int fd, const struct mf_probe_src *w,
 		       bool ogg, uint64_t off, uint64_t len, uint8_t *buf,
 		       uint8_t out[32], uint8_t legacy[32], uint64_t *bytes)
 {
@@ -428,7 +423,7 @@ static int fingerprint(struct hasher *h, int fd, const struct window *w,
 	return ret;
 }
 
-static int whole_file_hash(struct hasher *h, int fd, const struct window *w,
+static int whole_file_hash(struct hasher *h, int fd, const struct mf_probe_src *w,
 			   uint64_t size, uint8_t *buf, char out[65],
 			   uint64_t *bytes)
 {
@@ -574,7 +569,8 @@ static void probe_item(struct scan *sc, struct item *it, uint8_t *buf,
 {
 	uint8_t *winbuf = buf + SCRATCH;
 	bool ogg;
-	struct window w = { .buf = winbuf };
+	/* the probed file: its size and the window once read */
+	struct mf_probe_src w = { .fd = -1, .head = winbuf };
 	const char *format = NULL;
 	mf_probe_fn probe = mf_format_prober(it->path, &format);
 	struct probe *p = &it->p;
@@ -611,15 +607,17 @@ static void probe_item(struct scan *sc, struct item *it, uint8_t *buf,
 
 		/* a short read (the file shrank): no window, and the stamp
 		 * check below drops the result */
+		w.fd = fd;
+		w.sized = true;
+		w.size = (uint64_t)before.st_size;
 		if (mf_pread_full(fd, winbuf, want, 0) == 0) {
-			w.len = want;
+			w.headlen = want;
 			hashed += want;
-			mf_reader_window_set(fd, winbuf, want,
-					     (uint64_t)before.st_size);
 		}
 	}
-	ret = probe ? probe(fd, &sink, it->why, sizeof(it->why)) : -EINVAL;
-	mf_reader_window_clear();
+	if (w.fd < 0)	/* not a regular file: the prober says so */
+		w = (struct mf_probe_src){ .fd = fd };
+	ret = probe ? probe(&w, &sink, it->why, sizeof(it->why)) : -EINVAL;
 	if (ret < 0) {
 		if (!it->why[0])
 			snprintf(it->why, sizeof(it->why), "%s", strerror(-ret));

@@ -126,7 +126,7 @@ int lu_probe_bytes(mf_probe_fn probe, const struct mf_sink *sink,
 		   const void *buf, size_t len, char *why, size_t whylen)
 {
 	int fd = lu_mem_fd(buf, len);
-	int ret = probe(fd, sink, why, whylen);
+	int ret = probe(MF_PROBE_SRC_FD(fd), sink, why, whylen);
 
 	close(fd);
 	return ret;

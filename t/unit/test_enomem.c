@@ -155,7 +155,7 @@ static int probe_file(const char *path, struct collect *c)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	ret = probe(fd, &sink, why, sizeof(why));
+	ret = probe(MF_PROBE_SRC_FD(fd), &sink, why, sizeof(why));
 	close(fd);
 	return ret;
 }

@@ -359,6 +359,46 @@ static void test_probe_real(void **state)
 	assert_memory_equal(r.bins[0].data, "TEST\1\2\3\4\5\6\7\10", 12);
 	assert_string_equal(r.bins[1].key, "flac:cuesheet");
 	assert_true(r.bins[1].len >= 396);	/* fixed part of a CUESHEET */
+
+	/* the same file probed from memory alone (no descriptor at all):
+	 * the same report, field by field */
+	{
+		struct rec m = { 0 };
+		struct mf_sink s = rec_sink(&m);
+
+		assert_int_equal(mf_flac_probe(MF_PROBE_SRC_MEM(orig, orig_len),
+					       &s, why, sizeof(why)), 0);
+		assert_int_equal(m.nrange, 1);
+		assert_int_equal(m.off, r.off);
+		assert_int_equal(m.len, r.len);
+		assert_int_equal(m.ntags, r.ntags);
+		for (size_t i = 0; i < r.ntags; i++) {
+			assert_string_equal(m.tags[i].key, r.tags[i].key);
+			assert_string_equal(m.tags[i].value, r.tags[i].value);
+		}
+		assert_int_equal(m.npics, r.npics);
+		for (size_t i = 0; i < r.npics; i++) {
+			assert_int_equal(m.pics[i].len, r.pics[i].len);
+			assert_memory_equal(m.pics[i].data, r.pics[i].data,
+					    r.pics[i].len);
+		}
+		assert_int_equal(m.nbins, r.nbins);
+		for (size_t k = 0; k < 2; k++) {
+			assert_int_equal(m.structural_len[k],
+					 r.structural_len[k]);
+			assert_memory_equal(m.structural[k], r.structural[k],
+					    r.structural_len[k]);
+		}
+		assert_memory_equal(&m.props, &r.props, sizeof(m.props));
+		rec_free(&m);
+		/* a source that holds part of the file and no descriptor:
+		 * the reads past what it holds fail, they never guess */
+		assert_int_not_equal(mf_flac_probe(
+			&(const struct mf_probe_src){ .fd = -1, .sized = true,
+				.size = orig_len, .head = orig,
+				.headlen = (size_t)r.off / 2 },
+			NULL, why, sizeof(why)), 0);
+	}
 	rec_free(&r);
 }
 
@@ -926,7 +966,7 @@ static void test_truncated(void **state)
 		int ret;
 
 		why[0] = '\0';
-		ret = mf_flac_probe(lu_prefix_cut(&p, len), &s, why,
+		ret = mf_flac_probe(MF_PROBE_SRC_FD(lu_prefix_cut(&p, len)), &s, why,
 				    sizeof(why));
 		if (len >= orig_audio + 2) {
 			assert_int_equal(ret, 0);
@@ -991,12 +1031,12 @@ static void test_not_regular(void **state)
 
 	(void)state;
 	assert_int_equal(pipe(fds), 0);
-	assert_int_equal(mf_flac_probe(fds[0], NULL, why, sizeof(why)),
+	assert_int_equal(mf_flac_probe(MF_PROBE_SRC_FD(fds[0]), NULL, why, sizeof(why)),
 			 -EINVAL);
 	assert_string_equal(why, "not a regular file");
 	close(fds[0]);
 	close(fds[1]);
-	assert_int_equal(mf_flac_probe(-1, NULL, why, sizeof(why)), -EBADF);
+	assert_int_equal(mf_flac_probe(MF_PROBE_SRC_FD(-1), NULL, why, sizeof(why)), -EBADF);
 }
 
 int main(void)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for mf_format: prober dispatch by extension, synthesizer
  * lookup by store format, and content sniffing for error messages; and
- * mf_reader's read-ahead window, which every prober reads through. */
+ * mf_reader on a probe source (struct mf_probe_src), which every prober
+ * reads through. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -73,12 +74,12 @@ static void test_sniff(void **state)
 }
 
 /*
- * Reads inside the window come from the window (here deliberately not
- * the file's bytes, to tell them apart), reads past it from the file;
- * bounds use the window's size; another fd, or a cleared window, reads
- * the file only.
+ * mf_reader on a struct mf_probe_src: reads inside the bytes the source
+ * holds come from them, the rest from the file; the size comes from the
+ * source when it is sized, else from fstat; a source without a file reads
+ * only what it holds.
  */
-static void test_reader_window(void **state)
+static void test_reader_source(void **state)
 {
 	char path[] = "/tmp/mf-reader-XXXXXX";
 	uint8_t file[64], win[16], got[8];
@@ -94,12 +95,12 @@ static void test_reader_window(void **state)
 	memset(win, 0xee, sizeof(win));
 	assert_int_equal(write(fd, file, sizeof(file)), (ssize_t)sizeof(file));
 
-	mf_reader_window_set(fd, win, sizeof(win), sizeof(file));
-	r.fd = fd;
-	assert_int_equal(mf_reader_init(&r), 0);
+	assert_int_equal(mf_reader_init(&r, &(const struct mf_probe_src){
+		.fd = fd, .sized = true, .size = sizeof(file), .head = win,
+		.headlen = sizeof(win) }), 0);
 	assert_int_equal(r.size, sizeof(file));
 	assert_int_equal(mf_reader_read(&r, got, 8, 8, "x"), 0);
-	assert_int_equal(got[0], 0xee);		/* from the window */
+	assert_int_equal(got[0], 0xee);		/* from the source's bytes */
 	assert_int_equal(mf_reader_read(&r, got, 8, 12, "x"), 0);
 	assert_int_equal(got[0], 12);		/* straddles: from the file */
 	assert_int_equal(mf_reader_read(&r, got, 8, 56, "x"), 0);
@@ -107,13 +108,20 @@ static void test_reader_window(void **state)
 	assert_int_equal(mf_reader_read(&r, got, 8, 57, "tail"), -EBADMSG);
 	assert_non_null(strstr(why, "tail runs past end of file"));
 
-	r.fd = fd + 1000;			/* not the window's fd */
-	assert_int_not_equal(mf_reader_init(&r), 0);
-	mf_reader_window_clear();
-	r.fd = fd;
-	assert_int_equal(mf_reader_init(&r), 0);
+	/* unsized: fstat gives the size; nothing held: all from the file */
+	assert_int_equal(mf_reader_init(&r, MF_PROBE_SRC_FD(fd)), 0);
+	assert_int_equal(r.size, sizeof(file));
 	assert_int_equal(mf_reader_read(&r, got, 8, 0, "x"), 0);
-	assert_int_equal(got[0], 0);		/* window gone: the file */
+	assert_int_equal(got[0], 0);
+	assert_int_equal(mf_reader_init(&r, MF_PROBE_SRC_FD(fd + 1000)), -EBADF);
+	assert_non_null(strstr(why, "cannot stat"));
+
+	/* memory only: reads inside it work, past it is the end of file */
+	assert_int_equal(mf_reader_init(&r, MF_PROBE_SRC_MEM(file, 32)), 0);
+	assert_int_equal(r.size, 32);
+	assert_int_equal(mf_reader_read(&r, got, 8, 24, "x"), 0);
+	assert_int_equal(got[7], 31);
+	assert_int_equal(mf_reader_read(&r, got, 8, 28, "end"), -EBADMSG);
 	close(fd);
 }
 
@@ -123,7 +131,7 @@ int main(void)
 		cmocka_unit_test(test_prober),
 		cmocka_unit_test(test_get),
 		cmocka_unit_test(test_sniff),
-		cmocka_unit_test(test_reader_window),
+		cmocka_unit_test(test_reader_source),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

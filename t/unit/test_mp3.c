@@ -158,7 +158,7 @@ static int probe_fd(int fd, struct rec *r, char *why, size_t whylen)
 	};
 
 	memset(r, 0, sizeof(*r));
-	return mf_mp3_probe(fd, &s, why, whylen);
+	return mf_mp3_probe(MF_PROBE_SRC_FD(fd), &s, why, whylen);
 }
 
 static int probe_path(const char *path, struct rec *r)
@@ -560,7 +560,7 @@ static void test_not_mp3(void **state)
 	memcpy(buf, "ID3\3\0\0\x80\0\0\0", 10);
 	assert_int_equal(probe_bytes(buf, 4000, &r, why, sizeof(why)), -EBADMSG);
 	assert_int_equal(pipe(fds), 0);
-	assert_int_equal(mf_mp3_probe(fds[0], NULL, why, sizeof(why)), -EINVAL);
+	assert_int_equal(mf_mp3_probe(MF_PROBE_SRC_FD(fds[0]), NULL, why, sizeof(why)), -EINVAL);
 	close(fds[0]);
 	close(fds[1]);
 }

@@ -946,7 +946,7 @@ static void test_not_regular(void **state)
 
 	(void)state;
 	assert_true(fd >= 0);
-	assert_int_equal(mf_mp4_probe(fd, NULL, why, sizeof(why)), -EINVAL);
+	assert_int_equal(mf_mp4_probe(MF_PROBE_SRC_FD(fd), NULL, why, sizeof(why)), -EINVAL);
 	close(fd);
 }
 

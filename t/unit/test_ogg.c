@@ -601,7 +601,7 @@ static void test_truncated(void **state)
 			int ret;
 
 			why[0] = '\0';
-			ret = mf_ogg_probe(lu_prefix_cut(&p, len), &s, why,
+			ret = mf_ogg_probe(MF_PROBE_SRC_FD(lu_prefix_cut(&p, len)), &s, why,
 					   sizeof(why));
 			if (ret == 0) {
 				assert_int_equal(r.off + r.len, len);
@@ -754,10 +754,10 @@ static void test_not_regular(void **state)
 
 	(void)state;
 	assert_int_equal(pipe(fds), 0);
-	assert_int_equal(mf_ogg_probe(fds[0], NULL, why, sizeof(why)), -EINVAL);
+	assert_int_equal(mf_ogg_probe(MF_PROBE_SRC_FD(fds[0]), NULL, why, sizeof(why)), -EINVAL);
 	close(fds[0]);
 	close(fds[1]);
-	assert_int_equal(mf_ogg_probe(-1, NULL, why, sizeof(why)), -EBADF);
+	assert_int_equal(mf_ogg_probe(MF_PROBE_SRC_FD(-1), NULL, why, sizeof(why)), -EBADF);
 }
 
 int main(void)

@@ -420,7 +420,7 @@ static void test_probe_crafted(void **state)
 	{
 		int fd = lu_mem_fd(crafted, crafted_len);
 
-		assert_int_equal(mf_wav_probe(fd, NULL, NULL, 0), 0);
+		assert_int_equal(mf_wav_probe(MF_PROBE_SRC_FD(fd), NULL, NULL, 0), 0);
 		close(fd);
 	}
 }
@@ -1015,7 +1015,7 @@ static void test_truncated(void **state)
 		int ret;
 
 		why[0] = '\0';
-		ret = mf_wav_probe(lu_prefix_cut(&p, len), &s, why,
+		ret = mf_wav_probe(MF_PROBE_SRC_FD(lu_prefix_cut(&p, len)), &s, why,
 				   sizeof(why));
 		if (len == crafted_len) {
 			assert_int_equal(ret, 0);
@@ -1097,11 +1097,11 @@ static void test_not_regular(void **state)
 
 	(void)state;
 	assert_int_equal(pipe(fds), 0);
-	assert_int_equal(mf_wav_probe(fds[0], NULL, why, sizeof(why)), -EINVAL);
+	assert_int_equal(mf_wav_probe(MF_PROBE_SRC_FD(fds[0]), NULL, why, sizeof(why)), -EINVAL);
 	assert_string_equal(why, "not a regular file");
 	close(fds[0]);
 	close(fds[1]);
-	assert_int_equal(mf_wav_probe(-1, NULL, why, sizeof(why)), -EBADF);
+	assert_int_equal(mf_wav_probe(MF_PROBE_SRC_FD(-1), NULL, why, sizeof(why)), -EBADF);
 }
 
 int main(void)
