@@ -33,15 +33,28 @@ static const struct {
 	{ "wav", "wav", mf_wav_probe },
 };
 
-/* Synthesizers by store format. */
+/* FLAC's STREAMINFO and SEEKTABLE live in the core structural_blocks. */
+static const struct mf_core_block core_blocks[] = {
+	{ "streaminfo", "STREAMINFO" },
+	{ "seektable", "SEEKTABLE" },
+};
+
+static const char *const m4a_own_exts[] = { "m4b", NULL };
+
+/* The store formats. */
 static const struct mf_format formats[] = {
-	{ "flac", "flac", mf_flac_synth_input },
-	{ "vorbis", "ogg", mf_ogg_synth },
-	{ "opus", "opus", mf_ogg_synth },
-	{ "oggflac", "oga", mf_ogg_synth },
-	{ "m4a", "m4a", mf_mp4_synth },
-	{ "mp3", "mp3", mf_mp3_synth },
-	{ "wav", "wav", mf_wav_synth },
+	{ .name = "flac", .ext = "flac", .synth = mf_flac_synth_input,
+	  .required_block = "streaminfo" },
+	{ .name = "vorbis", .ext = "ogg", .synth = mf_ogg_synth,
+	  .fp_ogg_pages = true },
+	{ .name = "opus", .ext = "opus", .synth = mf_ogg_synth,
+	  .fp_ogg_pages = true },
+	{ .name = "oggflac", .ext = "oga", .synth = mf_ogg_synth,
+	  .fp_ogg_pages = true },
+	{ .name = "m4a", .ext = "m4a", .synth = mf_mp4_synth,
+	  .own_ext_block = "mp4:ext", .own_exts = m4a_own_exts },
+	{ .name = "mp3", .ext = "mp3", .synth = mf_mp3_synth },
+	{ .name = "wav", .ext = "wav", .synth = mf_wav_synth },
 };
 
 mf_probe_fn mf_format_prober(const char *name, const char **format)
@@ -66,6 +79,47 @@ const struct mf_format *mf_format_get(const char *format)
 		if (strcmp(formats[i].name, format) == 0)
 			return &formats[i];
 	return NULL;
+}
+
+int mf_format_each(int (*fn)(void *ctx, const struct mf_format *f),
+		   void *ctx)
+{
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		int ret = fn(ctx, &formats[i]);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+const struct mf_core_block *mf_format_core_blocks(size_t *n)
+{
+	*n = sizeof(core_blocks) / sizeof(core_blocks[0]);
+	return core_blocks;
+}
+
+const struct mf_core_block *mf_format_core_block(const char *kind)
+{
+	for (size_t i = 0; i < sizeof(core_blocks) / sizeof(core_blocks[0]); i++)
+		if (strcmp(core_blocks[i].kind, kind) == 0)
+			return &core_blocks[i];
+	return NULL;
+}
+
+const char *mf_format_served_ext(const char *format, const char *own_ext)
+{
+	const struct mf_format *f;
+
+	if (!format)
+		return NULL;
+	f = mf_format_get(format);
+	if (!f)
+		return format;
+	for (size_t i = 0; own_ext && f->own_exts && f->own_exts[i]; i++)
+		if (strcmp(own_ext, f->own_exts[i]) == 0)
+			return f->own_exts[i];
+	return f->ext;
 }
 
 const char *mf_format_sniff(const uint8_t *h, size_t n)

@@ -19,6 +19,7 @@
 #ifndef MF_FORMAT_H
 #define MF_FORMAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -109,10 +110,35 @@ typedef int (*mf_probe_fn)(const struct mf_probe_src *src,
 typedef int (*mf_synth_fn)(const struct mf_synth_input *in,
 			   struct mf_layout **out);
 
+/*
+ * A structural block the store keeps in its core structural_blocks table
+ * (docs/store.md), not in format_blocks: the kind as probers report it
+ * and as the table spells it.
+ */
+struct mf_core_block {
+	const char *kind;		/* "streaminfo" */
+	const char *store_kind;		/* "STREAMINFO" */
+};
+
+/*
+ * One store format, as MPD's decoder plugins: everything the scanner and
+ * the mount need to know of it, so that neither names a format.
+ */
 struct mf_format {
 	const char *name;	/* tracks.format: "flac", "mp3", "vorbis", ... */
 	const char *ext;	/* served file extension, without the dot */
 	mf_synth_fn synth;
+	/* a probe that reports no block of this kind found no audio
+	 * (FLAC's STREAMINFO), or NULL */
+	const char *required_block;
+	/* its audio bytes are Ogg pages: the fingerprint zeroes each page's
+	 * sequence number and CRC (RFC 3533 6), which a remux rewrites */
+	bool fp_ogg_pages;
+	/* the format_blocks kind holding the container's own extension when
+	 * it differs from ext (an .m4b audiobook stored as m4a), or NULL */
+	const char *own_ext_block;
+	/* the extensions own_ext_block may name, NULL-terminated, or NULL */
+	const char *const *own_exts;
 };
 
 /*
@@ -124,8 +150,32 @@ struct mf_format {
  */
 mf_probe_fn mf_format_prober(const char *name, const char **format);
 
-/* The synthesizer entry for a store format, or NULL. Thread-safe. */
+/* The descriptor of store format @format, or NULL. Thread-safe. */
 const struct mf_format *mf_format_get(const char *format);
+
+/*
+ * Every store format this build serves: @fn(@ctx, f) for each, in a fixed
+ * order, until @fn returns non-zero (returned). Thread-safe.
+ */
+int mf_format_each(int (*fn)(void *ctx, const struct mf_format *f),
+		   void *ctx);
+
+/*
+ * The core structural blocks (struct mf_core_block) of every format:
+ * *@n of them, static. Thread-safe.
+ */
+const struct mf_core_block *mf_format_core_blocks(size_t *n);
+
+/* The core block of kind @kind (as probers report it), or NULL. */
+const struct mf_core_block *mf_format_core_block(const char *kind);
+
+/*
+ * The extension a track of store format @format is served with: the
+ * format's ext, or @own_ext (its own_ext_block's content, may be NULL)
+ * when that is one of the format's own_exts; @format itself when unknown;
+ * NULL when @format is NULL. Thread-safe.
+ */
+const char *mf_format_served_ext(const char *format, const char *own_ext);
 
 /*
  * Name what the first bytes of a file look like, for error messages when

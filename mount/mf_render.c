@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mf_format.h"
 #include "mf_log.h"
 #include "mf_store_mount.h"
 #include "mf_track.h"
@@ -29,11 +30,7 @@ static const char *const vnames[V_COUNT] = {
 /* The served extension of @row. */
 static const char *row_ext(const struct mf_path_row *row)
 {
-	if (!row->format)
-		return NULL;
-	if (row->own_ext && strcmp(row->own_ext, "m4b") == 0)
-		return "m4b";
-	return mf_track_ext(row->format);
+	return mf_format_served_ext(row->format, row->own_ext);
 }
 
 struct mf_render {

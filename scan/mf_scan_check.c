@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "mf_format.h"
 #include "mf_scan_int.h"
 #include "mf_banned.h"
 
@@ -71,16 +72,14 @@ bool check_pic_row(const struct probe_pic *p, size_t ordinal)
 
 bool scan_core_block(const char *kind)
 {
-	return strcmp(kind, "streaminfo") == 0 || strcmp(kind, "seektable") == 0;
+	return mf_format_core_block(kind) != NULL;
 }
 
 const char *block_kind_sql(const char *kind)
 {
-	if (strcmp(kind, "streaminfo") == 0)
-		return "STREAMINFO";
-	if (strcmp(kind, "seektable") == 0)
-		return "SEEKTABLE";
-	return kind;
+	const struct mf_core_block *b = mf_format_core_block(kind);
+
+	return b ? b->store_kind : kind;
 }
 
 bool check_block_row(const char *kind, size_t len)
@@ -99,13 +98,10 @@ bool check_track_row(const char *path, const char *format,
 		     uint64_t audio_offset, uint64_t audio_length,
 		     uint64_t size)
 {
-	static const char *const formats[] = { "flac", "mp3", "m4a", "opus",
-					       "vorbis", "oggflac", "wav" };
-	bool known = false;
+	/* tracks.format IN (...): the formats this build serves */
+	bool known = mf_format_get(format) != NULL;
 
 	(void)path;	/* NOT NULL only */
-	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
-		known = known || strcmp(format, formats[i]) == 0;
 	return known && size <= INT64_MAX && audio_offset <= size &&
 	       audio_length <= size - audio_offset;
 }

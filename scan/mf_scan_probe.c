@@ -568,6 +568,7 @@ static void probe_item(struct scan *sc, struct item *it, uint8_t *buf,
 		       struct hasher *h)
 {
 	uint8_t *winbuf = buf + SCRATCH;
+	const struct mf_format *fmt = NULL;
 	bool ogg;
 	/* the probed file: its size and the window once read */
 	struct mf_probe_src w = { .fd = -1, .head = winbuf };
@@ -629,8 +630,8 @@ static void probe_item(struct scan *sc, struct item *it, uint8_t *buf,
 	if (!p->have_range || !p->format ||
 	    p->audio_offset > (uint64_t)before.st_size ||
 	    p->audio_length > (uint64_t)before.st_size - p->audio_offset ||
-	    (strcmp(p->format, "flac") == 0 &&
-	     !probe_has_block(p, "streaminfo"))) {
+	    !(fmt = mf_format_get(p->format)) ||
+	    (fmt->required_block && !probe_has_block(p, fmt->required_block))) {
 		fail(it, -EBADMSG, "%s", "no audio found");
 		goto out;
 	}
@@ -640,8 +641,7 @@ static void probe_item(struct scan *sc, struct item *it, uint8_t *buf,
 		it->err = ret;
 		goto out;
 	}
-	ogg = strcmp(p->format, "vorbis") == 0 || strcmp(p->format, "opus") == 0 ||
-	      strcmp(p->format, "oggflac") == 0;
+	ogg = fmt->fp_ogg_pages;
 	/* rows stored by earlier builds hold the Ogg fingerprint without
 	 * the zeroing: moves of those are still found through it */
 	it->has_fp_legacy = ogg && sc->ogg_legacy_fp;

@@ -52,6 +52,7 @@
 #include <unistd.h>
 
 #include "mf_array.h"
+#include "mf_format.h"
 #include "mf_log.h"
 #include "mf_queue.h"
 #include "mf_scan_int.h"
@@ -895,16 +896,18 @@ static int trim_fblocks(struct scan *sc, int64_t id, const struct probe *p)
 }
 
 /*
- * FLAC STREAMINFO/SEEKTABLE go to the core structural_blocks table (one
- * of each), every other kind to format_blocks with an ordinal per kind;
+ * The core blocks (mf_format_core_blocks(): FLAC's STREAMINFO and
+ * SEEKTABLE) go to the structural_blocks table (one of each), every other
+ * kind to format_blocks with an ordinal per kind;
  * then the audio properties. With @trim, stored blocks the probe no
  * longer reports are deleted.
  */
 static int write_blocks(struct scan *sc, int64_t id, const struct item *it,
 			bool trim)
 {
-	static const char *const kinds[] = { "streaminfo", "seektable" };
 	const struct probe *p = &it->p;
+	size_t ncore;
+	const struct mf_core_block *core = mf_format_core_blocks(&ncore);
 	int ret;
 
 	ret = write_kind(sc, R_STRUCT, &it, 1, id);
@@ -914,13 +917,13 @@ static int write_blocks(struct scan *sc, int64_t id, const struct item *it,
 		ret = write_kind(sc, R_PROPS, &it, 1, id);
 	if (ret < 0 || !trim)
 		return ret;
-	for (int k = 0; k < 2; k++) {
+	for (size_t k = 0; k < ncore; k++) {
 		sqlite3_stmt *st = sc->stmt[W_DELETE_STRUCT];
 
-		if (probe_has_block_at(p, kinds[k], 0))
+		if (probe_has_block_at(p, core[k].kind, 0))
 			continue;
 		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_text(st, 2, block_kind_sql(kinds[k]), -1,
+		sqlite3_bind_text(st, 2, core[k].store_kind, -1,
 				  SQLITE_STATIC);
 		ret = step_done(sc, st);
 		if (ret < 0)

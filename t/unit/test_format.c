@@ -48,6 +48,57 @@ static void test_get(void **state)
 	assert_null(mf_format_get(""));
 }
 
+/* mf_format_each() stops at a non-zero return; counts into *ctx. */
+static int count_format(void *ctx, const struct mf_format *f)
+{
+	int *n = ctx;
+
+	assert_ptr_equal(mf_format_get(f->name), f);
+	return ++*n == 100 ? 7 : 0;
+}
+
+static int stop_at_second(void *ctx, const struct mf_format *f)
+{
+	(void)f;
+	return ++*(int *)ctx == 2 ? 42 : 0;
+}
+
+/* The descriptors: every format listed once and found by name; the core
+ * blocks and their store spelling; the served extension rules. */
+static void test_descriptors(void **state)
+{
+	const struct mf_core_block *core;
+	size_t ncore;
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(mf_format_each(count_format, &n), 0);
+	assert_int_equal(n, 7);	/* flac vorbis opus oggflac m4a mp3 wav */
+	n = 0;
+	assert_int_equal(mf_format_each(stop_at_second, &n), 42);
+	assert_int_equal(n, 2);
+
+	core = mf_format_core_blocks(&ncore);
+	assert_int_equal(ncore, 2);
+	assert_string_equal(core[0].store_kind, "STREAMINFO");
+	assert_ptr_equal(mf_format_core_block("seektable"), &core[1]);
+	assert_null(mf_format_core_block("SEEKTABLE"));
+	assert_null(mf_format_core_block("flac:application"));
+	assert_string_equal(mf_format_get("flac")->required_block,
+			    "streaminfo");
+	assert_null(mf_format_get("mp3")->required_block);
+	assert_true(mf_format_get("opus")->fp_ogg_pages);
+	assert_false(mf_format_get("flac")->fp_ogg_pages);
+
+	assert_string_equal(mf_format_served_ext("vorbis", NULL), "ogg");
+	assert_string_equal(mf_format_served_ext("m4a", NULL), "m4a");
+	assert_string_equal(mf_format_served_ext("m4a", "m4b"), "m4b");
+	assert_string_equal(mf_format_served_ext("m4a", "exe"), "m4a");
+	assert_string_equal(mf_format_served_ext("mp3", "m4b"), "mp3");
+	assert_string_equal(mf_format_served_ext("xyz", NULL), "xyz");
+	assert_null(mf_format_served_ext(NULL, "m4b"));
+}
+
 static void test_sniff(void **state)
 {
 	static const uint8_t mp4[] = { 0, 0, 0, 0x20, 'f', 't', 'y', 'p',
@@ -130,6 +181,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_prober),
 		cmocka_unit_test(test_get),
+		cmocka_unit_test(test_descriptors),
 		cmocka_unit_test(test_sniff),
 		cmocka_unit_test(test_reader_source),
 	};
