@@ -194,7 +194,7 @@ static int add_library(struct mf_store *s, struct mf_doc *d, const char *path,
 
 /* ---- scans ---- */
 
-/* One scan_runs row (columns as in scans_sql) under @prefix. */
+/* One scan_runs row (columns as in add_scans) under @prefix. */
 static int add_scan(struct mf_doc *d, const char *prefix, sqlite3_stmt *st,
 		    int64_t now, bool metrics)
 {

@@ -21,7 +21,6 @@
 #define MF_REPORT_H
 
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
 
 struct mf_doc;
@@ -91,8 +90,8 @@ struct mf_report_forget {
  * row is looked for under @mountpoint as given, without trailing
  * slashes, and resolved by realpath(3) while the directory exists. A row
  * whose state is 'running' and whose pid exists is not deleted. After a
- * delete, expired rows go too (mf_heartbeat_expire(); its failure is
- * ignored). @r is always filled (host first).
+ * delete, expired rows go too (mf_heartbeat_expire() at time(NULL); its
+ * failure is ignored). @r is always filled (host first).
  *
  * Returns 0 when the row was deleted, or a negative errno:
  *   -ESRCH   no such row (not logged: the caller says so);
