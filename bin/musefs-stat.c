@@ -7,7 +7,8 @@
  * 3 UNKNOWN).
  *
  * Everything is read in one read transaction into one document
- * (mf_doc); every output is a rendering of it. The document's keys are
+ * (mf_doc) by mf_report_collect() (lib/mf_report.c: this file holds no
+ * SQL); every output is a rendering of it. The document's keys are
  * documented in docs/musefs-stat.1 and are stable.
  */
 #include <errno.h>
@@ -23,11 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mf_heartbeat.h"
 #include "mf_log.h"
 #include "mf_main.h"
 #include "mf_metrics.h"
-#include "mf_store.h"
+#include "mf_report.h"
 #include "mf_banned.h"
 
 /* Exit codes of --check (monitoring plugin convention). */
@@ -55,22 +55,6 @@ struct opts {
 	const char *forget;	/* --forget-mount MOUNTPOINT */
 	bool color;
 };
-
-/* What the table and --check need besides the document. */
-struct facts {
-	int64_t now;
-	int64_t tracks;
-	bool have_scan;
-	int64_t scan_age, scan_failed;
-	char scan_outcome[16];
-	int64_t live, stale, stopped;
-	int64_t expired;	/* rows past MF_HEARTBEAT_EXPIRE_S: ignored */
-	int64_t max_lag_ms;	/* over live mounts */
-	bool immutable;		/* the store was read as immutable */
-};
-
-#define Q(x) #x
-#define STR(x) Q(x)
 
 static void usage(FILE *f)
 {
@@ -160,478 +144,6 @@ out_bad:
 	mf_err(NULL, "invalid value for '--%s': '%s' (expected WARN[:CRIT]%s)",
 	       name, s, duration ? " with an optional s, m, h or d" : "");
 	return -EINVAL;
-}
-
-/* ---- reading the store ---- */
-
-static int q_int(sqlite3 *db, const char *sql, int64_t *out)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	*out = 0;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		mf_err(NULL, "cannot query the store: %s", sqlite3_errmsg(db));
-		return -EIO;
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		mf_err(NULL, "cannot query the store: %s", sqlite3_errmsg(db));
-		return -EIO;
-	}
-	return 0;
-}
-
-/* Extension tables and columns may be missing in an older store. */
-static bool has_column(sqlite3 *db, const char *table, const char *column)
-{
-	sqlite3_stmt *st = NULL;
-	bool found = false;
-
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info(?) "
-			       "WHERE name = ?", -1, &st, NULL) != SQLITE_OK)
-		return false;
-	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found;
-}
-
-static int64_t file_size(const char *path, const char *suffix)
-{
-	char p[PATH_MAX + 8];
-	struct stat sb;
-
-	if (snprintf(p, sizeof(p), "%s%s", path, suffix) >= (int)sizeof(p))
-		return 0;
-	return stat(p, &sb) == 0 ? (int64_t)sb.st_size : 0;
-}
-
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-
-	return s ? s : "";
-}
-
-/* Prometheus descriptors of the library, scan and mount-table metrics. */
-#define G(n, u, d, h) { NULL, n, NULL, MF_METRIC_GAUGE, u, d, h }
-static const struct mf_metric_desc
-	d_store_size = G("musefs_store_size_bytes", "bytes", 1,
-			 "Size of the store file."),
-	d_store_wal = G("musefs_store_wal_bytes", "bytes", 1,
-			"Size of the store's write-ahead log."),
-	d_tracks = G("musefs_tracks", "", 1, "Tracks in the store, by format."),
-	d_backing = G("musefs_backing_bytes", "bytes", 1,
-		      "Sum of the sizes of the backing files."),
-	d_duration = G("musefs_audio_duration_seconds", "seconds", 1,
-		       "Total duration of the audio."),
-	d_tags = G("musefs_tag_rows", "", 1, "Rows in the tags table."),
-	d_art = G("musefs_art_images", "", 1, "Distinct images in the store."),
-	d_art_bytes = G("musefs_art_bytes", "bytes", 1,
-			"Bytes of all images in the store."),
-	d_head = G("musefs_changelog_head", "", 1,
-		   "Newest changelog sequence number."),
-	d_scan_start = G("musefs_scan_last_start_timestamp_seconds", "seconds",
-			 1, "Start of the last scan, unix time."),
-	d_scan_end = G("musefs_scan_last_end_timestamp_seconds", "seconds", 1,
-		       "End of the last scan, unix time (absent while running)."),
-	d_scan_dur = G("musefs_scan_last_duration_seconds", "seconds", 1,
-		       "Duration of the last scan (so far, while running)."),
-	d_scan_files = G("musefs_scan_last_files", "", 1,
-			 "Files of the last scan, by result."),
-	d_scan_bytes = G("musefs_scan_last_read_bytes", "bytes", 1,
-			 "Bytes read by the last scan."),
-	d_scan_outcome = G("musefs_scan_last_outcome", "", 1,
-			   "Outcome of the last scan (1 for the current one)."),
-	d_mounts = G("musefs_mounts", "", 1,
-		     "Mounts with a heartbeat row, by state."),
-	d_mount_up = G("musefs_mount_up", "", 1,
-		       "1 when the mount's heartbeat is live, else 0."),
-	d_mount_beat = G("musefs_mount_heartbeat_timestamp_seconds", "seconds",
-			 1, "Time of the mount's last heartbeat, unix time."),
-	d_mount_info = G("musefs_mount_info", "", 1,
-			 "Mount attributes as labels; always 1.");
-#undef G
-
-static const char *const scan_outcomes[] = {
-	"running", "ok", "partial", "failed", "interrupted",
-};
-
-static int add_library(sqlite3 *db, struct mf_doc *d, const char *path,
-		       struct facts *f)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t v;
-	char key[64], labels[96];
-	int rc, ret;
-	bool any = false;
-
-	if ((ret = mf_doc_str(d, "store.path", path)) < 0 ||
-	    (ret = mf_doc_str(d, "store.open_mode", f->immutable ?
-			      "immutable" : "shared")) < 0 ||
-	    (ret = mf_doc_metric(d, "store.size_bytes", &d_store_size, NULL,
-				 file_size(path, ""))) < 0 ||
-	    (ret = mf_doc_metric(d, "store.wal_bytes", &d_store_wal, NULL,
-				 file_size(path, "-wal"))) < 0)
-		return ret;
-	if ((ret = q_int(db, "PRAGMA user_version", &v)) < 0 ||
-	    (ret = mf_doc_int(d, "store.user_version", v)) < 0)
-		return ret;
-	if ((ret = q_int(db, "SELECT count(*) FROM tracks", &f->tracks)) < 0 ||
-	    (ret = mf_doc_int(d, "tracks.total", f->tracks)) < 0)
-		return ret;
-	if (sqlite3_prepare_v2(db, "SELECT format, count(*) FROM tracks "
-			       "GROUP BY format ORDER BY format", -1, &st,
-			       NULL) != SQLITE_OK)
-		return -EIO;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *fmt = col_text(st, 0);
-
-		labels[0] = '\0';
-		snprintf(key, sizeof(key), "tracks.by_format.%s", fmt);
-		if (mf_prom_label(labels, sizeof(labels), "format", fmt) < 0 ||
-		    mf_doc_metric(d, key, &d_tracks, labels,
-				  sqlite3_column_int64(st, 1)) < 0) {
-			sqlite3_finalize(st);
-			return -EIO;
-		}
-		any = true;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return -EIO;
-	if (!any && (ret = mf_doc_empty_object(d, "tracks.by_format")) < 0)
-		return ret;
-	if ((ret = q_int(db, "SELECT coalesce(sum(backing_size), 0) FROM "
-			 "tracks", &v)) < 0 ||
-	    (ret = mf_doc_metric(d, "tracks.backing_bytes", &d_backing, NULL,
-				 v)) < 0)
-		return ret;
-	v = 0;
-	if (has_column(db, "track_props", "duration_ms") &&
-	    (ret = q_int(db, "SELECT coalesce(sum(duration_ms), 0) / 1000 "
-			 "FROM track_props", &v)) < 0)
-		return ret;
-	if ((ret = mf_doc_metric(d, "tracks.duration_s", &d_duration, NULL,
-				 v)) < 0)
-		return ret;
-	if ((ret = q_int(db, "SELECT count(*) FROM tags", &v)) < 0 ||
-	    (ret = mf_doc_metric(d, "tags.rows", &d_tags, NULL, v)) < 0 ||
-	    (ret = q_int(db, "SELECT count(*) FROM art", &v)) < 0 ||
-	    (ret = mf_doc_metric(d, "art.count", &d_art, NULL, v)) < 0 ||
-	    (ret = q_int(db, "SELECT coalesce(sum(byte_len), 0) FROM art",
-			 &v)) < 0 ||
-	    (ret = mf_doc_metric(d, "art.bytes", &d_art_bytes, NULL, v)) < 0 ||
-	    (ret = q_int(db, "SELECT coalesce(max(seq), 0) FROM track_changes",
-			 &v)) < 0 ||
-	    (ret = mf_doc_metric(d, "changelog.head_seq", &d_head, NULL, v)) < 0)
-		return ret;
-	return 0;
-}
-
-/* One scan_runs row (columns as in scans_sql) under @prefix. */
-static int add_scan(struct mf_doc *d, const char *prefix, sqlite3_stmt *st,
-		    int64_t now, bool metrics)
-{
-	static const char *const counts[] = {
-		"seen", "new", "changed", "unchanged", "skipped", "failed",
-		"moved", "pruned",
-	};
-	char key[96], labels[64];
-	int64_t started = sqlite3_column_int64(st, 1);
-	bool ended = sqlite3_column_type(st, 2) != SQLITE_NULL;
-	int64_t end = ended ? sqlite3_column_int64(st, 2) : now;
-	const char *outcome = col_text(st, 13);
-	int ret;
-
-#define K(name) (snprintf(key, sizeof(key), "%s.%s", prefix, name), key)
-	if ((ret = mf_doc_int(d, K("id"), sqlite3_column_int64(st, 0))) < 0 ||
-	    (ret = mf_doc_int(d, K("started_at"), started)) < 0)
-		return ret;
-	if (metrics && (ret = mf_doc_sample(d, &d_scan_start, NULL, started)) < 0)
-		return ret;
-	if (ended) {
-		ret = mf_doc_int(d, K("ended_at"), end);
-		if (!ret && metrics)
-			ret = mf_doc_sample(d, &d_scan_end, NULL, end);
-	} else {
-		ret = mf_doc_null(d, K("ended_at"));
-	}
-	if (ret < 0)
-		return ret;
-	if ((ret = mf_doc_int(d, K("age_s"), now - (ended ? end : started))) < 0)
-		return ret;
-	if (metrics)
-		ret = mf_doc_metric(d, K("duration_s"), &d_scan_dur, NULL,
-				    end - started);
-	else
-		ret = mf_doc_int(d, K("duration_s"), end - started);
-	if (ret < 0 || (ret = mf_doc_str(d, K("roots"), col_text(st, 3))) < 0)
-		return ret;
-	for (int i = 0; i < 8; i++) {
-		labels[0] = '\0';
-		mf_prom_label(labels, sizeof(labels), "result", counts[i]);
-		ret = metrics ? mf_doc_metric(d, K(counts[i]), &d_scan_files,
-					      labels,
-					      sqlite3_column_int64(st, 4 + i)) :
-			mf_doc_int(d, K(counts[i]), sqlite3_column_int64(st, 4 + i));
-		if (ret < 0)
-			return ret;
-	}
-	ret = metrics ? mf_doc_metric(d, K("bytes_read"), &d_scan_bytes, NULL,
-				      sqlite3_column_int64(st, 12)) :
-		mf_doc_int(d, K("bytes_read"), sqlite3_column_int64(st, 12));
-	if (ret < 0 || (ret = mf_doc_str(d, K("outcome"), outcome)) < 0)
-		return ret;
-#undef K
-	for (size_t i = 0; metrics && i < sizeof(scan_outcomes) /
-	     sizeof(scan_outcomes[0]); i++) {
-		labels[0] = '\0';
-		mf_prom_label(labels, sizeof(labels), "outcome", scan_outcomes[i]);
-		ret = mf_doc_sample(d, &d_scan_outcome, labels,
-				    strcmp(outcome, scan_outcomes[i]) == 0);
-		if (ret < 0)
-			return ret;
-	}
-	return 0;
-}
-
-static int add_scans(sqlite3 *db, struct mf_doc *d, long limit,
-		     struct facts *f)
-{
-	sqlite3_stmt *st = NULL;
-	char sql[512], prefix[32];
-	bool mp;
-	long n = 0;
-	int rc, ret = 0;
-
-	if (!has_column(db, "scan_runs", "outcome")) {
-		if ((ret = mf_doc_null(d, "last_scan")) < 0)
-			return ret;
-		return mf_doc_empty_array(d, "scans");
-	}
-	mp = has_column(db, "scan_runs", "moved") &&
-	     has_column(db, "scan_runs", "pruned");
-	snprintf(sql, sizeof(sql), "SELECT id, started_at, ended_at, roots, "
-		 "seen, new, changed, unchanged, skipped, failed, %s, "
-		 "bytes_read, outcome FROM scan_runs ORDER BY id DESC LIMIT ?",
-		 mp ? "moved, pruned" : "0, 0");
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		mf_err(NULL, "cannot query the store: %s", sqlite3_errmsg(db));
-		return -EIO;
-	}
-	/* the newest run twice: as last_scan (with metrics) and in scans */
-	for (int pass = 0; pass < 2 && !ret; pass++) {
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, pass ? limit : 1);
-		n = 0;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			if (pass == 0) {
-				f->have_scan = true;
-				f->scan_failed = sqlite3_column_int64(st, 9);
-				f->scan_age = f->now -
-					sqlite3_column_int64(st,
-					sqlite3_column_type(st, 2) == SQLITE_NULL ?
-					1 : 2);
-				snprintf(f->scan_outcome, sizeof(f->scan_outcome),
-					 "%s", col_text(st, 13));
-				ret = add_scan(d, "last_scan", st, f->now, true);
-			} else {
-				snprintf(prefix, sizeof(prefix), "scans.%ld", n);
-				ret = add_scan(d, prefix, st, f->now, false);
-			}
-			n++;
-			if (ret < 0)
-				break;
-		}
-		if (!ret && rc != SQLITE_DONE)
-			ret = -EIO;
-		if (!ret && n == 0)
-			ret = pass ? mf_doc_empty_array(d, "scans") :
-				mf_doc_null(d, "last_scan");
-	}
-	sqlite3_finalize(st);
-	return ret;
-}
-
-static int add_mount(struct mf_doc *d, sqlite3_stmt *st, long i,
-		     const char *this_host, struct facts *f)
-{
-	int64_t v[MF_M__COUNT] = { 0 };
-	bool present[MF_M__COUNT] = { false };
-	char key[96], prefix[48], labels[PATH_MAX + 512], info[PATH_MAX * 2];
-	const char *host = col_text(st, 0), *mp = col_text(st, 1);
-	int64_t pid = sqlite3_column_int64(st, 2);
-	int64_t interval = sqlite3_column_int64(st, 5);
-	int64_t updated = sqlite3_column_int64(st, 7);
-	enum mf_mount_state s;
-	int ret;
-
-	s = mf_heartbeat_classify(col_text(st, 9), host, pid, updated,
-				  interval, f->now, this_host);
-	if (mf_heartbeat_expired(s, updated, f->now)) {
-		f->expired++;
-		return 1;	/* ignored: not listed, counted, or exported */
-	}
-	f->live += s == MF_MOUNT_LIVE;
-	f->stale += s == MF_MOUNT_STALE;
-	f->stopped += s == MF_MOUNT_STOPPED;
-	labels[0] = '\0';
-	if (mf_prom_label(labels, sizeof(labels), "host", host) < 0 ||
-	    mf_prom_label(labels, sizeof(labels), "mountpoint", mp) < 0)
-		return -ENAMETOOLONG;
-	snprintf(prefix, sizeof(prefix), "mounts.list.%ld", i);
-#define K(name) (snprintf(key, sizeof(key), "%s.%s", prefix, name), key)
-	if ((ret = mf_doc_str(d, K("hostname"), host)) < 0 ||
-	    (ret = mf_doc_int(d, K("pid"), pid)) < 0 ||
-	    (ret = mf_doc_str(d, K("mountpoint"), mp)) < 0 ||
-	    (ret = mf_doc_str(d, K("template"), col_text(st, 3))) < 0 ||
-	    (ret = mf_doc_str(d, K("mode"), col_text(st, 4))) < 0 ||
-	    (ret = mf_doc_str(d, K("state"), mf_mount_state_name(s))) < 0 ||
-	    (ret = mf_doc_int(d, K("interval_s"), interval)) < 0 ||
-	    (ret = mf_doc_int(d, K("started_at"), sqlite3_column_int64(st, 6))) < 0 ||
-	    (ret = mf_doc_metric(d, K("updated_at"), &d_mount_beat, labels,
-				 updated)) < 0 ||
-	    (ret = sqlite3_column_type(st, 8) == SQLITE_NULL ?
-	     mf_doc_null(d, K("stopped_at")) :
-	     mf_doc_int(d, K("stopped_at"), sqlite3_column_int64(st, 8))) < 0 ||
-	    (ret = mf_doc_int(d, K("heartbeat_age_s"), f->now - updated)) < 0 ||
-	    (ret = mf_doc_sample(d, &d_mount_up, labels,
-				 s == MF_MOUNT_LIVE)) < 0)
-		return ret;
-	snprintf(info, sizeof(info), "%s", labels);
-	if (mf_prom_label(info, sizeof(info), "template", col_text(st, 3)) < 0 ||
-	    mf_prom_label(info, sizeof(info), "mode", col_text(st, 4)) < 0 ||
-	    mf_prom_label(info, sizeof(info), "state",
-			  mf_mount_state_name(s)) < 0)
-		return -ENAMETOOLONG;
-	if ((ret = mf_doc_sample(d, &d_mount_info, info, 1)) < 0)
-		return ret;
-	mf_metrics_parse_flat(col_text(st, 10), v, present);
-	if (s == MF_MOUNT_LIVE && present[MF_M_LAG_MS] &&
-	    v[MF_M_LAG_MS] > f->max_lag_ms)
-		f->max_lag_ms = v[MF_M_LAG_MS];
-	snprintf(key, sizeof(key), "%s.metrics", prefix);
-	for (size_t j = 0; j < MF_M__COUNT; j++)
-		if (present[j])
-			return mf_doc_mount_metrics(d, key, labels, v, present);
-#undef K
-	return mf_doc_empty_object(d, key);
-}
-
-static int add_mounts(sqlite3 *db, struct mf_doc *d, struct facts *f)
-{
-	sqlite3_stmt *st = NULL;
-	char host[256], labels[64];
-	long n = 0;
-	int rc, ret = 0;
-
-	if (mf_heartbeat_hostname(host, sizeof(host)) < 0)
-		host[0] = '\0';
-	if (has_column(db, "mount_heartbeats", "metrics")) {
-		if (sqlite3_prepare_v2(db, "SELECT hostname, mountpoint, pid, "
-				       "template, mode, interval_s, started_at, "
-				       "updated_at, stopped_at, state, metrics "
-				       "FROM mount_heartbeats ORDER BY "
-				       "hostname, mountpoint", -1, &st,
-				       NULL) != SQLITE_OK) {
-			mf_err(NULL, "cannot query the store: %s",
-			       sqlite3_errmsg(db));
-			return -EIO;
-		}
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			ret = add_mount(d, st, n, host, f);
-			if (ret < 0)
-				break;
-			n += ret == 0;
-			ret = 0;
-		}
-		if (!ret && rc != SQLITE_DONE)
-			ret = -EIO;
-		sqlite3_finalize(st);
-		if (ret < 0)
-			return ret;
-	}
-	if (n == 0 && (ret = mf_doc_empty_array(d, "mounts.list")) < 0)
-		return ret;
-	if ((ret = mf_doc_int(d, "mounts.expired", f->expired)) < 0)
-		return ret;
-	{
-		const char *names[] = { "live", "stale", "stopped" };
-		int64_t vals[] = { f->live, f->stale, f->stopped };
-		char key[32];
-
-		for (int i = 0; i < 3; i++) {
-			labels[0] = '\0';
-			mf_prom_label(labels, sizeof(labels), "state", names[i]);
-			snprintf(key, sizeof(key), "mounts.%s", names[i]);
-			ret = mf_doc_metric(d, key, &d_mounts, labels, vals[i]);
-			if (ret < 0)
-				return ret;
-		}
-	}
-	return 0;
-}
-
-/*
- * Open the store and read everything into a new document. Returns 0, or
- * a negative errno after logging (the store is missing, foreign or
- * unreadable: -ENOENT, -EPROTO, -EIO).
- */
-static int collect(const char *path, const struct opts *o,
-		   struct mf_doc **out, struct facts *f)
-{
-	struct mf_store *s = NULL;
-	struct mf_doc *d = NULL;
-	char err[PATH_MAX + 256];
-	sqlite3 *db;
-	int ret;
-
-	*out = NULL;
-	memset(f, 0, sizeof(*f));
-	f->now = (int64_t)time(NULL);
-	ret = mf_store_open(path, MF_STORE_READONLY, &s, err, sizeof(err));
-	if (ret < 0) {
-		mf_err(NULL, "%s", err);
-		return ret;
-	}
-	db = mf_store_db(s);
-	f->immutable = mf_store_immutable(s);
-	d = mf_doc_new();
-	if (!d) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-		ret = -EIO;
-		goto out;
-	}
-	ret = mf_doc_int(d, "generated_at", f->now);
-	if (!ret)
-		ret = add_library(db, d, path, f);
-	if (!ret)
-		ret = add_scans(db, d, o->limit, f);
-	if (!ret)
-		ret = add_mounts(db, d, f);
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	if (ret == -EIO)
-		mf_err(NULL, "cannot read store '%s': %s", path,
-		       sqlite3_errmsg(db));
-	else if (ret < 0)
-		mf_err(NULL, "cannot build the report: %s", strerror(-ret));
-out:
-	mf_store_close(s);
-	if (ret < 0) {
-		mf_doc_free(d);
-		return ret;
-	}
-	*out = d;
-	return 0;
 }
 
 /* ---- the tables ---- */
@@ -741,7 +253,7 @@ static const char *reset(const struct opts *o)
 }
 
 static void table_summary(FILE *out, const struct mf_doc *d,
-			  const struct facts *f, const struct opts *o)
+			  const struct mf_report_facts *f, const struct opts *o)
 {
 	static struct lookup l;
 	char b1[32], b2[32];
@@ -862,7 +374,7 @@ static void table_mounts(FILE *out, const struct mf_doc *d,
 	}
 }
 
-static void table(FILE *out, const struct mf_doc *d, const struct facts *f,
+static void table(FILE *out, const struct mf_doc *d, const struct mf_report_facts *f,
 		  const struct opts *o)
 {
 	switch (o->view) {
@@ -927,7 +439,7 @@ static void limit(struct check *c, const struct threshold *t, int64_t value,
 			value, unit, below ? "min" : "max", t->warn, unit);
 }
 
-static enum verdict check(FILE *out, const struct facts *f,
+static enum verdict check(FILE *out, const struct mf_report_facts *f,
 			  const struct opts *o)
 {
 	static const char *const names[] = {
@@ -989,98 +501,24 @@ static enum verdict check(FILE *out, const struct facts *f,
 /* ---- --forget-mount ---- */
 
 /*
- * The row of this host for @mp, tried as given, without trailing
- * slashes, and resolved (realpath) when the directory still exists.
- * Prepares *@st positioned on the row (SQLITE_ROW), or returns -ENOENT.
- */
-static int find_mount_row(sqlite3 *db, const char *host, const char *mp,
-			  sqlite3_stmt **st)
-{
-	char cand[3][PATH_MAX];
-	size_t n;
-	int rc;
-
-	snprintf(cand[0], sizeof(cand[0]), "%s", mp);
-	snprintf(cand[1], sizeof(cand[1]), "%s", mp);
-	for (n = strlen(cand[1]); n > 1 && cand[1][n - 1] == '/'; n--)
-		cand[1][n - 1] = '\0';
-	if (!realpath(mp, cand[2]))
-		snprintf(cand[2], sizeof(cand[2]), "%s", cand[1]);
-	if (sqlite3_prepare_v2(db, "SELECT id, pid, state FROM "
-			       "mount_heartbeats WHERE hostname = ? AND "
-			       "mountpoint = ?", -1, st, NULL) != SQLITE_OK)
-		return -EIO;
-	for (int i = 0; i < 3; i++) {
-		sqlite3_reset(*st);
-		sqlite3_bind_text(*st, 1, host, -1, SQLITE_STATIC);
-		sqlite3_bind_text(*st, 2, cand[i], -1, SQLITE_TRANSIENT);
-		rc = sqlite3_step(*st);
-		if (rc == SQLITE_ROW)
-			return 0;
-		if (rc != SQLITE_DONE)
-			return -EIO;
-	}
-	return -ENOENT;
-}
-
-/*
- * Delete this host's heartbeat row of mountpoint @mp: refused while the
- * row says running and its pid exists. Also drops expired rows. Returns
- * the exit status (0, or 1 after a message).
+ * Delete this host's heartbeat row of mountpoint @mp (refused while it
+ * runs). Returns the exit status (0, or 1 after a message).
  */
 static int forget_mount(const char *path, const char *mp)
 {
-	struct mf_store *s = NULL;
-	sqlite3_stmt *st = NULL;
-	char err[PATH_MAX + 256], host[256];
-	int64_t id, pid;
-	sqlite3 *db;
-	int ret, status = 1;
+	struct mf_report_forget r;
+	int ret = mf_report_forget_mount(path, mp, &r);
 
-	if (mf_heartbeat_hostname(host, sizeof(host)) < 0)
-		host[0] = '\0';
-	ret = mf_store_open(path, 0, &s, err, sizeof(err));
-	if (ret < 0) {
-		mf_err(NULL, "%s", err);
-		return 1;
-	}
-	db = mf_store_db(s);
-	ret = find_mount_row(db, host, mp, &st);
-	if (ret == -ENOENT) {
+	if (ret == -ESRCH)
 		mf_err(NULL, "no mount of '%s' on host '%s' in '%s' (see "
-		       "musefs-stat mounts)", mp, host, path);
-		goto out;
-	}
-	if (ret < 0) {
-		mf_err(NULL, "cannot read store '%s': %s", path,
-		       sqlite3_errmsg(db));
-		goto out;
-	}
-	id = sqlite3_column_int64(st, 0);
-	pid = sqlite3_column_int64(st, 1);
-	if (!strcmp(col_text(st, 2), "running") && pid > 0 &&
-	    pid <= INT32_MAX && (kill((pid_t)pid, 0) == 0 || errno == EPERM)) {
+		       "musefs-stat mounts)", mp, r.host, path);
+	else if (ret == -EBUSY)
 		mf_err(NULL, "the mount of '%s' is running (pid %" PRId64 "); "
-		       "unmount it first", mp, pid);
-		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (sqlite3_prepare_v2(db, "DELETE FROM mount_heartbeats WHERE id = ?",
-			       -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 1, id) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_DONE) {
-		mf_err(NULL, "cannot forget the mount of '%s' in '%s': %s", mp,
-		       path, sqlite3_errmsg(db));
-		goto out;
-	}
-	mf_heartbeat_expire(db, (int64_t)time(NULL), NULL);
-	printf("forgot the mount of '%s' on host '%s'\n", mp, host);
-	status = 0;
-out:
-	sqlite3_finalize(st);
-	mf_store_close(s);
-	return status;
+		       "unmount it first", mp, r.pid);
+	if (ret < 0)
+		return 1;
+	printf("forgot the mount of '%s' on host '%s'\n", mp, r.host);
+	return 0;
 }
 
 /* ---- main ---- */
@@ -1096,11 +534,12 @@ static void on_signal(int sig)
 /* Render one report to @out. Returns the exit status. */
 static int report(FILE *out, const char *path, const struct opts *o)
 {
+	struct mf_report_opts ro = { .scan_limit = o->limit };
 	struct mf_doc *d = NULL;
-	struct facts f;
+	struct mf_report_facts f;
 	int ret, status = 0;
 
-	ret = collect(path, o, &d, &f);
+	ret = mf_report_collect(path, &ro, &d, &f);
 	if (ret < 0) {
 		if (o->out == OUT_CHECK) {
 			fprintf(out, "MUSEFS UNKNOWN - cannot read store '%s': "

@@ -1,0 +1,2 @@
+#!/bin/sh
+exec "${MF_BUILD:-${0%/*}/../build}/t/test_report"
