@@ -2,6 +2,11 @@
 /*
  * mf_metrics - mount counters (atomics) and the one telemetry renderer
  * (JSON, flat key=value, Prometheus text exposition format 0.0.4).
+ *
+ * Divisions, in order: counters (the registry and its atomics, per-worker
+ * accounting); documents (struct mf_doc: a tree of named values built by
+ * the mount's sampler and by musefs-stat's report); rendering (the three
+ * output formats).
  */
 #include "mf_metrics.h"
 

@@ -42,6 +42,11 @@
  * more than the row itself. Rows go parents first, so foreign keys are
  * checked as usual. Pruning (--prune) runs after the writer, with the
  * triggers back on.
+ *
+ * Divisions, in order: statements (writer_sql, the multi-row shapes);
+ * writer set-up and restore (fingerprint index, CHECKs, triggers);
+ * transactions; rows (pictures, tags, blocks, a new, changed or moved
+ * track); groups; the writer thread (scan_writer()).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -1059,6 +1064,8 @@ static int delete_failure(struct scan *sc, const struct item *it)
  * of it stays and it is recorded as failed. Returns 0 or a negative
  * errno (fatal: the transaction is lost).
  */
+/*---- groups and the writer thread -----------------------------------*/
+
 static int write_one(struct scan *sc, struct item *it, struct stamp *from)
 {
 	const char *what;
