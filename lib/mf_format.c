@@ -33,6 +33,9 @@ static const struct {
 	{ "wav", "wav", mf_wav_probe },
 };
 
+_Static_assert(MF_OGG_FP_BEHIND <= MF_FORMAT_FP_BEHIND_MAX,
+	       "MF_FORMAT_FP_BEHIND_MAX covers every format");
+
 /* FLAC's STREAMINFO and SEEKTABLE live in the core structural_blocks. */
 static const struct mf_core_block core_blocks[] = {
 	{ "streaminfo", "STREAMINFO" },
@@ -46,11 +49,11 @@ static const struct mf_format formats[] = {
 	{ .name = "flac", .ext = "flac", .synth = mf_flac_synth_input,
 	  .required_block = "streaminfo" },
 	{ .name = "vorbis", .ext = "ogg", .synth = mf_ogg_synth,
-	  .fp_ogg_pages = true },
+	  .fp_normalize = mf_ogg_fp_normalize, .fp_behind = MF_OGG_FP_BEHIND },
 	{ .name = "opus", .ext = "opus", .synth = mf_ogg_synth,
-	  .fp_ogg_pages = true },
+	  .fp_normalize = mf_ogg_fp_normalize, .fp_behind = MF_OGG_FP_BEHIND },
 	{ .name = "oggflac", .ext = "oga", .synth = mf_ogg_synth,
-	  .fp_ogg_pages = true },
+	  .fp_normalize = mf_ogg_fp_normalize, .fp_behind = MF_OGG_FP_BEHIND },
 	{ .name = "m4a", .ext = "m4a", .synth = mf_mp4_synth,
 	  .own_ext_block = "mp4:ext", .own_exts = m4a_own_exts },
 	{ .name = "mp3", .ext = "mp3", .synth = mf_mp3_synth },

@@ -120,6 +120,9 @@ struct mf_core_block {
 	const char *store_kind;		/* "STREAMINFO" */
 };
 
+/* The largest mf_format.fp_behind of any format (bytes). */
+#define MF_FORMAT_FP_BEHIND_MAX 26u
+
 /*
  * One store format, as MPD's decoder plugins: everything the scanner and
  * the mount need to know of it, so that neither names a format.
@@ -131,9 +134,14 @@ struct mf_format {
 	/* a probe that reports no block of this kind found no audio
 	 * (FLAC's STREAMINFO), or NULL */
 	const char *required_block;
-	/* its audio bytes are Ogg pages: the fingerprint zeroes each page's
-	 * sequence number and CRC (RFC 3533 6), which a remux rewrites */
-	bool fp_ogg_pages;
+	/* How its audio bytes are normalized before the fingerprint hashes
+	 * them (docs/store.md), or NULL: called on @n bytes of the audio
+	 * range, of which those before the hashed piece (fp_behind at most)
+	 * are context only; it rewrites in place what a retag changes without
+	 * changing the audio (Ogg: page sequence numbers and CRCs). */
+	void (*fp_normalize)(uint8_t *buf, size_t n);
+	size_t fp_behind;	/* context bytes before each piece, at most
+				 * MF_FORMAT_FP_BEHIND_MAX */
 	/* the format_blocks kind holding the container's own extension when
 	 * it differs from ext (an .m4b audiobook stored as m4a), or NULL */
 	const char *own_ext_block;

@@ -1629,3 +1629,13 @@ out:
 		ret = -EIO;
 	return ret;
 }
+
+void mf_ogg_fp_normalize(uint8_t *buf, size_t n)
+{
+	for (size_t i = 0; i + 5 <= n; i++) {
+		if (memcmp(buf + i, "OggS", 4) != 0 || buf[i + 4] != 0)
+			continue;
+		for (size_t k = i + 18; k < i + 26 && k < n; k++)
+			buf[k] = 0;
+	}
+}

@@ -112,4 +112,22 @@ uint32_t mf_ogg_crc(uint32_t crc, const void *buf, size_t len);
 uint32_t mf_ogg_crc_reseq(uint32_t crc, uint32_t old_seq, uint32_t new_seq,
 			  uint64_t page_len);
 
+/*
+ * Bytes before a fingerprint piece mf_ogg_fp_normalize() needs: enough to
+ * hold the start of a page header whose sequence number or CRC (bytes
+ * 18-25 of the 27-byte header) lies in the piece.
+ */
+#define MF_OGG_FP_BEHIND 26u
+
+/*
+ * Normalize @n bytes of an Ogg audio range for the fingerprint: zero the
+ * page_sequence_number and CRC_checksum (RFC 3533 6: header bytes 18-25)
+ * of every page header found, by its capture pattern "OggS" and
+ * stream_structure_version 0. A retag that changes the number of header
+ * pages renumbers every audio page and so rewrites those bytes; the
+ * fingerprint must not see it. A false match inside a packet is zeroed
+ * alike in every copy of the stream, so it changes nothing. Pure.
+ */
+void mf_ogg_fp_normalize(uint8_t *buf, size_t n);
+
 #endif /* MF_OGG_H */

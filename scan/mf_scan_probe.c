@@ -40,14 +40,9 @@
  * small file costs one read instead of one per metadata block and piece.
  */
 #define PROBE_WINDOW (128u * 1024)
-/*
- * Bytes read before a fingerprint piece of an Ogg stream: enough to hold
- * the start of a page header whose sequence number or CRC (bytes 18-25 of
- * the 27-byte header, RFC 3533 6) lies in the piece.
- */
-#define OGG_BEHIND 26u
-/* The worker's scratch: FP_PIECE + OGG_BEHIND bytes, then the window. */
-#define SCRATCH (FP_PIECE + OGG_BEHIND)
+/* The worker's scratch: a piece and the context its format's
+ * normalization reads before it (mf_format.fp_behind), then the window. */
+#define SCRATCH (FP_PIECE + MF_FORMAT_FP_BEHIND_MAX)
 
 /*
  * A worker's SHA-256: the algorithm fetched once (an implicit fetch per
@@ -329,26 +324,25 @@ static int sha256_hex(struct hasher *h, const void *data, size_t len,
 /*
  * Feed [@off, @off + @len) of @fd into h->ctx: from the window @w where
  * it holds a piece, else read through @buf (SCRATCH bytes), adding what
- * was read to *@bytes. With @ogg (an Ogg audio range starting at @lo),
- * every page's page_sequence_number and CRC_checksum (RFC 3533 6: header
- * bytes 18-25) are zeroed first: a retag that changes the number of
- * header pages renumbers every audio page, and so rewrites those bytes;
- * the fingerprint must not see it. Page headers are found by their
- * capture pattern "OggS" and stream_structure_version 0, also in the
- * OGG_BEHIND bytes before each piece; a false match inside a packet is
- * zeroed alike in every copy of the stream, so it changes nothing.
+ * was read to *@bytes. When @fmt (NULL: the whole file, as it is)
+ * normalizes its audio bytes
+ * (fp_normalize: Ogg page numbers and CRCs), each piece is read with the
+ * fp_behind bytes before it (not before @lo, the range's start) and
+ * normalized before it is hashed.
  */
 static int hash_range(struct hasher *h, int fd, const struct mf_probe_src *w,
-		      bool ogg, uint64_t lo, uint64_t off, uint64_t len,
-		      uint8_t *buf, uint64_t *bytes)
+		      const struct mf_format *fmt, uint64_t lo, uint64_t off,
+		      uint64_t len, uint8_t *buf, uint64_t *bytes)
 {
-	if (!ogg && off < w->headlen && len <= w->headlen - off)
+	bool norm = fmt && fmt->fp_normalize;
+	uint64_t behind = norm ? fmt->fp_behind : 0;
+
+	if (!norm && off < w->headlen && len <= w->headlen - off)
 		return EVP_DigestUpdate(h->ctx, w->head + off, (size_t)len) == 1 ?
 		       0 : -EIO;
 	while (len) {
 		size_t want = len < FP_PIECE ? (size_t)len : FP_PIECE;
-		uint64_t from = !ogg ? off : off - lo < OGG_BEHIND ? lo :
-				off - OGG_BEHIND;
+		uint64_t from = off - lo < behind ? lo : off - behind;
 		size_t pre = (size_t)(off - from), n = pre + want;
 
 		if (from < w->headlen && n <= w->headlen - from) {
@@ -359,15 +353,11 @@ static int hash_range(struct hasher *h, int fd, const struct mf_probe_src *w,
 			*bytes += n;
 		}
 		/* the same bytes before the zeroing, for the old definition */
-		if (ogg && h->use_legacy &&
+		if (norm && h->use_legacy &&
 		    EVP_DigestUpdate(h->legacy, buf + pre, want) != 1)
 			return -EIO;
-		for (size_t i = 0; ogg && i + 5 <= n; i++) {
-			if (memcmp(buf + i, "OggS", 4) != 0 || buf[i + 4] != 0)
-				continue;
-			for (size_t k = i + 18; k < i + 26 && k < n; k++)
-				buf[k] = 0;
-		}
+		if (norm)
+			fmt->fp_normalize(buf, n);
 		if (EVP_DigestUpdate(h->ctx, buf + pre, want) != 1)
 			return -EIO;
 		off += want;
@@ -379,13 +369,14 @@ static int hash_range(struct hasher *h, int fd, const struct mf_probe_src *w,
 /*
  * The fingerprint of the audio range [@off, @off + @len) (docs/store.md):
  * its length, then the whole range up to 3 * FP_PIECE bytes, else its
- * first, middle and last FP_PIECE; with @ogg, page numbers and CRCs
- * zeroed (hash_range()), and then, with @legacy non-NULL, also the
- * fingerprint without the zeroing into @legacy, from the same reads.
+ * first, middle and last FP_PIECE, normalized as @fmt says (hash_range());
+ * and then, with @legacy non-NULL and a normalizing @fmt, also the
+ * fingerprint without the normalization into @legacy, from the same reads.
  * @buf: SCRATCH bytes.
  */
 static int fingerprint(struct hasher *h, int fd, const struct mf_probe_src *w,
-		       bool ogg, uint64_t off, uint64_t len, uint8_t *buf,
+		       const struct mf_format *fmt, uint64_t off, uint64_t len,
+		       uint8_t *buf,
 		       uint8_t out[32], uint8_t legacy[32], uint64_t *bytes)
 {
 	EVP_MD_CTX *ctx = h->ctx;
@@ -395,7 +386,7 @@ static int fingerprint(struct hasher *h, int fd, const struct mf_probe_src *w,
 
 	for (int i = 0; i < 8; i++)
 		le[i] = (unsigned char)(len >> (8 * i));
-	h->use_legacy = ogg && legacy;
+	h->use_legacy = fmt->fp_normalize && legacy;
 	if (EVP_DigestInit_ex(ctx, h->md, NULL) != 1 ||
 	    EVP_DigestUpdate(ctx, le, sizeof(le)) != 1)
 		return -EIO;
@@ -404,15 +395,15 @@ static int fingerprint(struct hasher *h, int fd, const struct mf_probe_src *w,
 	     EVP_DigestUpdate(h->legacy, le, sizeof(le)) != 1))
 		return -EIO;
 	if (len <= 3 * (uint64_t)FP_PIECE) {
-		ret = hash_range(h, fd, w, ogg, off, off, len, buf, bytes);
+		ret = hash_range(h, fd, w, fmt, off, off, len, buf, bytes);
 	} else {
-		ret = hash_range(h, fd, w, ogg, off, off, FP_PIECE, buf, bytes);
+		ret = hash_range(h, fd, w, fmt, off, off, FP_PIECE, buf, bytes);
 		if (!ret)
-			ret = hash_range(h, fd, w, ogg, off,
+			ret = hash_range(h, fd, w, fmt, off,
 					 off + len / 2 - FP_PIECE / 2, FP_PIECE,
 					 buf, bytes);
 		if (!ret)
-			ret = hash_range(h, fd, w, ogg, off, off + len - FP_PIECE,
+			ret = hash_range(h, fd, w, fmt, off, off + len - FP_PIECE,
 					 FP_PIECE, buf, bytes);
 	}
 	if (!ret && (EVP_DigestFinal_ex(ctx, out, &mdlen) != 1 || mdlen != 32))
@@ -432,7 +423,7 @@ static int whole_file_hash(struct hasher *h, int fd, const struct mf_probe_src *
 	int ret = -EIO;
 
 	if (EVP_DigestInit_ex(h->ctx, h->md, NULL) == 1)
-		ret = hash_range(h, fd, w, false, 0, 0, size, buf, bytes);
+		ret = hash_range(h, fd, w, NULL, 0, 0, size, buf, bytes);
 	if (!ret && (EVP_DigestFinal_ex(h->ctx, md, &mdlen) != 1 ||
 		     mdlen != 32))
 		ret = -EIO;
@@ -569,7 +560,6 @@ static void probe_item(struct scan *sc, struct item *it, uint8_t *buf,
 {
 	uint8_t *winbuf = buf + SCRATCH;
 	const struct mf_format *fmt = NULL;
-	bool ogg;
 	/* the probed file: its size and the window once read */
 	struct mf_probe_src w = { .fd = -1, .head = winbuf };
 	const char *format = NULL;
@@ -641,11 +631,10 @@ static void probe_item(struct scan *sc, struct item *it, uint8_t *buf,
 		it->err = ret;
 		goto out;
 	}
-	ogg = fmt->fp_ogg_pages;
 	/* rows stored by earlier builds hold the Ogg fingerprint without
-	 * the zeroing: moves of those are still found through it */
-	it->has_fp_legacy = ogg && sc->ogg_legacy_fp;
-	ret = fingerprint(h, fd, &w, ogg, p->audio_offset, p->audio_length,
+	 * the normalization: moves of those are still found through it */
+	it->has_fp_legacy = fmt->fp_normalize && sc->ogg_legacy_fp;
+	ret = fingerprint(h, fd, &w, fmt, p->audio_offset, p->audio_length,
 			  buf, it->fp, it->has_fp_legacy ? it->fp_legacy : NULL,
 			  &hashed);
 	if (ret < 0)

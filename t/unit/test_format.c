@@ -17,6 +17,7 @@
 
 #include "mf_flac.h"
 #include "mf_format.h"
+#include "mf_ogg.h"
 #include "mf_reader.h"
 
 #include "mf_banned.h"
@@ -87,8 +88,32 @@ static void test_descriptors(void **state)
 	assert_string_equal(mf_format_get("flac")->required_block,
 			    "streaminfo");
 	assert_null(mf_format_get("mp3")->required_block);
-	assert_true(mf_format_get("opus")->fp_ogg_pages);
-	assert_false(mf_format_get("flac")->fp_ogg_pages);
+	assert_ptr_equal(mf_format_get("opus")->fp_normalize,
+			 mf_ogg_fp_normalize);
+	assert_int_equal(mf_format_get("vorbis")->fp_behind, MF_OGG_FP_BEHIND);
+	assert_null(mf_format_get("flac")->fp_normalize);
+	{
+		/* two page headers, the second cut after its CRC's first byte */
+		uint8_t b[60], want[60];
+
+		for (size_t i = 0; i < sizeof(b); i++)
+			b[i] = (uint8_t)(0x80 | i);
+		memcpy(b + 1, "OggS", 4);
+		b[5] = 0;
+		memcpy(b + 37, "OggS", 4);
+		b[41] = 0;
+		memcpy(want, b, sizeof(b));
+		memset(want + 1 + 18, 0, 8);
+		memset(want + 37 + 18, 0, sizeof(b) - (37 + 18));
+		mf_ogg_fp_normalize(b, sizeof(b));
+		assert_memory_equal(b, want, sizeof(b));
+		/* stream_structure_version not 0: not a page header */
+		memcpy(b, want, sizeof(b));
+		b[5] = 1;
+		b[1 + 18] = 0x55;
+		mf_ogg_fp_normalize(b, sizeof(b));
+		assert_int_equal(b[1 + 18], 0x55);
+	}
 
 	assert_string_equal(mf_format_served_ext("vorbis", NULL), "ogg");
 	assert_string_equal(mf_format_served_ext("m4a", NULL), "m4a");
