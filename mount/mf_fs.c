@@ -36,22 +36,7 @@ _Static_assert(sizeof(fuse_ino_t) >= sizeof(uint64_t), "64-bit inodes");
 /* Largest read answered in one reply (bytes); also the kernel's max_read. */
 #define MF_MAX_READ (1u << 20)
 
-/* Longest wait (s) of a request for a refresh to catch up with the store. */
-#define MF_STALE_WAIT_S 5
-
 /*---- state -----------------------------------------------------------*/
-
-/* An open file handle: one version of one inode (the node's version). */
-struct handle {
-	int fd;				/* the backing file */
-	struct mf_served *sv;		/* one reference */
-	fuse_ino_t ino;			/* immutable */
-	uint64_t gen;			/* immutable: the node's generation */
-	_Atomic int refs;		/* atomic: open model 1, else cache + reads */
-	struct handle *prev, *next;	/* fs->handles; guarded by handles_lock */
-};
-
-static void handle_put(struct handle *h);
 
 /* A directory listing taken at opendir (readdir offsets index it). */
 struct dirsnap {
@@ -142,20 +127,6 @@ static void dir_attr(struct mf_fs *fs, fuse_ino_t ino, size_t nsubdir,
 	st->st_atim = st->st_mtim;
 }
 
-/* What a handler needs of a node, copied out under tree_lock. */
-struct node_copy {
-	fuse_ino_t ino;
-	uint64_t gen;
-	uint64_t version;	/* files: what the node serves */
-	bool live;		/* in the tree (else an orphan the kernel holds) */
-	bool is_dir;
-	bool have_attr;		/* files: size and mtime below are cached */
-	int64_t track;
-	size_t nsubdir;
-	int64_t mtime_ns;
-	uint64_t size;
-};
-
 static void copy_node(const struct mf_tree *t, const struct mf_node *n,
 		      struct node_copy *c)
 {
@@ -170,13 +141,9 @@ static void copy_node(const struct mf_tree *t, const struct mf_node *n,
 	c->have_attr = !c->is_dir && mf_node_attr_get(n, &c->size, &c->mtime_ns);
 }
 
-/*
- * Copy node @ino (live, or an orphan the kernel still holds) or, with
- * @name, the live entry @name of directory @ino into *@c under tree_lock;
- * with @ref, count one kernel reference to it. Returns 0 or ENOENT.
- */
-static int find_node(struct mf_fs *fs, fuse_ino_t ino, const char *name,
-		     bool ref, struct node_copy *c)
+/* See mf_fs_int.h. */
+int mf_fs_find_node(struct mf_fs *fs, fuse_ino_t ino, const char *name,
+		    bool ref, struct node_copy *c)
 {
 	const struct mf_node *n;
 
@@ -200,41 +167,10 @@ static void unref_node(struct mf_fs *fs, fuse_ino_t ino)
 }
 
 /*
- * The store is ahead of the tree: a request found a newer version of a
- * track than its live node serves (the refresh has not run since the
- * commit). Wake the refresh thread and wait, at most MF_STALE_WAIT_S, for
- * a refresh that began after this call to end. Returns whether one did
- * (then the track's new node is in the tree). Blocks the calling worker.
- */
-static bool wait_refresh(struct mf_fs *fs)
-{
-	struct timespec ts;
-	uint64_t target;
-	bool done;
-
-	if (!atomic_load(&fs->refresh_running))
-		return false;
-	mf_metric_inc(MF_M_STALE_WAITS);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += MF_STALE_WAIT_S;
-	pthread_mutex_lock(&fs->wake_lock);
-	target = fs->refresh_begun + 1;
-	fs->refresh_wanted = true;
-	pthread_cond_signal(&fs->wake_cond);
-	while (fs->refresh_ended < target && !atomic_load(&fs->stop) &&
-	       pthread_cond_timedwait(&fs->ended_cond, &fs->wake_lock,
-				      &ts) == 0)
-		;
-	done = fs->refresh_ended >= target;
-	pthread_mutex_unlock(&fs->wake_lock);
-	return done;
-}
-
-/*
  * Fill c->size and c->mtime_ns of a file from its layout and cache them in
  * the node (a node's version, so its attributes, never change). ESTALE
  * when the store has another version than the node serves (an orphan,
- * or a live node the refresh has not replaced yet: see wait_refresh()).
+ * or a live node the refresh has not replaced yet: see mf_refresh_wait()).
  */
 static int fill_file_attr(struct mf_fs *fs, struct node_copy *c)
 {
@@ -319,7 +255,7 @@ static void mf_fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	e.attr_timeout = fs->cfg.entry_timeout_s;
 	e.entry_timeout = fs->cfg.entry_timeout_s;
 again:
-	err = find_node(fs, parent, name, true, &c);
+	err = mf_fs_find_node(fs, parent, name, true, &c);
 	if (err) {
 		struct node_copy p;
 
@@ -327,7 +263,7 @@ again:
 		 * new names); not with case folding, where other spellings
 		 * of a name would stay cached */
 		if (!fs->cfg.casefold &&
-		    find_node(fs, parent, NULL, false, &p) == 0 && p.is_dir &&
+		    mf_fs_find_node(fs, parent, NULL, false, &p) == 0 && p.is_dir &&
 		    p.live) {
 			fuse_reply_entry(req, &e);
 			return;
@@ -341,7 +277,7 @@ again:
 		/* the store has a newer version: answer with its node */
 		if (err == ESTALE && !waited) {
 			waited = true;
-			if (wait_refresh(fs))
+			if (mf_refresh_wait(fs))
 				goto again;
 		}
 		fuse_reply_err(req, err);
@@ -372,7 +308,7 @@ static void mf_fs_getattr(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 again:
-	err = find_node(fs, ino, NULL, false, &c);
+	err = mf_fs_find_node(fs, ino, NULL, false, &c);
 	if (!err)
 		err = node_attr(fs, &c, &st);
 	if (err == ESTALE && c.live && !waited) {
@@ -380,7 +316,7 @@ again:
 		 * attributes cached, or answers ESTALE (the VFS then looks
 		 * the path up again) */
 		waited = true;
-		if (wait_refresh(fs))
+		if (mf_refresh_wait(fs))
 			goto again;
 	}
 	if (err) {
@@ -621,204 +557,6 @@ static void mf_fs_releasedir(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_err(req, 0);
 }
 
-static bool stamp_matches(const struct stat *sb, const struct mf_track_info *in)
-{
-	return S_ISREG(sb->st_mode) && (uint64_t)sb->st_size == in->backing_size &&
-	       mf_store_ns(&sb->st_mtim) == in->backing_mtime_ns &&
-	       (in->backing_ctime_ns == 0 ||	/* a 1.x row without one */
-		mf_store_ns(&sb->st_ctim) == in->backing_ctime_ns);
-}
-
-/* The handle's backing file still has the stamp of the scan; logs if not. */
-static bool handle_fresh(const struct handle *h)
-{
-	struct stat sb;
-
-	if (fstat(h->fd, &sb) == 0 && stamp_matches(&sb, &h->sv->info))
-		return true;
-	mf_metric_inc(MF_M_ERR_DRIFT);
-	mf_warn("mount", "'%s' changed on disk since the last scan: refusing "
-		"to serve it (rescan)", h->sv->backing_path);
-	return false;
-}
-
-static void handle_link(struct mf_fs *fs, struct handle *h)
-{
-	pthread_mutex_lock(&fs->handles_lock);
-	h->prev = NULL;
-	h->next = fs->handles;
-	if (fs->handles)
-		fs->handles->prev = h;
-	fs->handles = h;
-	pthread_mutex_unlock(&fs->handles_lock);
-}
-
-/* Unlink @h, close its file and drop its layout; frees @h. */
-static void handle_free(struct mf_fs *fs, struct handle *h)
-{
-	pthread_mutex_lock(&fs->handles_lock);
-	if (h->prev)
-		h->prev->next = h->next;
-	else
-		fs->handles = h->next;
-	if (h->next)
-		h->next->prev = h->prev;
-	pthread_mutex_unlock(&fs->handles_lock);
-	handle_put(h);
-}
-
-/*
- * A handle on inode @ino: its served state and its backing file, opened
- * confined and checked against the scan's stamp. Returns 0 and sets *@out
- * (one reference, handle_put()), or a positive errno for the reply:
- * ENOENT, EISDIR, EIO (store error, confinement, drift), ENOMEM, ESTALE
- * when the store no longer has the version the inode serves (after waiting
- * for the refresh when the node is still live, so that the VFS's retry
- * with LOOKUP_REVAL finds the new node).
- */
-static int handle_make(struct mf_fs *fs, fuse_ino_t ino, struct handle **out)
-{
-	struct node_copy c;
-	struct handle *h;
-	struct mf_store *s;
-	const char *why;
-	uint64_t gen;
-	int err;
-
-	err = find_node(fs, ino, NULL, false, &c);
-	if (err)
-		return err;
-	if (c.is_dir)
-		return EISDIR;
-	h = calloc(1, sizeof(*h));
-	if (!h)
-		return ENOMEM;
-	h->ino = ino;
-	h->gen = c.gen;
-	atomic_init(&h->refs, 1);
-	err = mf_cache_get(fs->cache, c.track, c.version, &h->sv);
-	if (err == EIO)
-		mf_metric_inc(MF_M_ERR_STORE);
-	if (err)
-		goto out_free;
-	/* the store has moved past the node's version - already, or while
-	 * the layout's blobs were copied (a tagger dropped the old ones) */
-	err = mf_served_version(h->sv) != c.version ? ESTALE :
-	      mf_cache_pin(fs->cache, h->sv);
-	if (err == EIO && mf_cache_moved(fs->cache, h->sv))
-		err = ESTALE;
-	if (err == ESTALE && c.live)
-		wait_refresh(fs);
-	if (err) {
-		if (err != ESTALE)
-			mf_metric_inc(err == EIO ? MF_M_ERR_STORE :
-				      MF_M_ERR_OTHER);
-		goto out_put;
-	}
-	s = mf_conns_get(fs->conns, &gen);
-	h->fd = mf_confine_open(&fs->cfg.confine, s,
-				h->sv->backing_path, &why);
-	if (h->fd == -EPERM && why) {
-		if (!atomic_exchange(&h->sv->refused, true))
-			mf_confine_warn(h->sv->backing_path, why);
-		mf_metric_inc(MF_M_ERR_CONFINEMENT);
-		err = EIO;
-		goto out_put;
-	}
-	if (h->fd < 0) {
-		err = -h->fd;
-		mf_warn("mount", "cannot open '%s': %s", h->sv->backing_path,
-			strerror(err));
-		err = err == ENOENT ? EIO : err;
-		mf_metric_inc(err == EIO ? MF_M_ERR_DRIFT : MF_M_ERR_OTHER);
-		goto out_put;
-	}
-	if (!handle_fresh(h)) {
-		err = EIO;
-		goto out_close;
-	}
-	mf_metric_inc(MF_M_OPENS);
-	mf_metric_inc(MF_M_OPEN_HANDLES);
-	*out = h;
-	return 0;
-
-out_close:
-	close(h->fd);
-out_put:
-	mf_served_put(h->sv);
-out_free:
-	free(h);
-	return err;
-}
-
-/* Drop one reference to @h; the last one closes its file and frees it. */
-static void handle_put(struct handle *h)
-{
-	if (!h || atomic_fetch_sub(&h->refs, 1) != 1)
-		return;
-	close(h->fd);
-	mf_served_put(h->sv);
-	free(h);
-	mf_metric_add(MF_M_OPEN_HANDLES, -1);
-}
-
-/*
- * The no-open model: the handle a read of @ino uses, from the bounded
- * inode-keyed cache (direct-mapped, MF_INO_HANDLES slots, fd_lock), made
- * anew when missing or when the inode number now names another node (a
- * reused slot). An orphan's handle goes on serving its version; once
- * evicted, reads of the orphan get ESTALE. Returns 0 and a reference in
- * *@out, or a positive errno as handle_make().
- */
-static int ino_handle_get(struct mf_fs *fs, fuse_ino_t ino,
-			  struct handle **out)
-{
-	size_t slot = (size_t)(ino * 0x9E3779B97F4A7C15ull >> 32) %
-		      MF_INO_HANDLES;
-	struct handle *h, *old = NULL;
-	struct node_copy c;
-	int err;
-
-	err = find_node(fs, ino, NULL, false, &c);
-	if (err)
-		return err;
-	pthread_mutex_lock(&fs->fd_lock);
-	h = fs->ino_handles[slot];
-	if (h && h->ino == ino && h->gen == c.gen &&
-	    h->sv->store_gen == mf_conns_gen(fs->conns)) {
-		atomic_fetch_add(&h->refs, 1);
-		pthread_mutex_unlock(&fs->fd_lock);
-		*out = h;
-		return 0;
-	}
-	pthread_mutex_unlock(&fs->fd_lock);
-	err = handle_make(fs, ino, &h);
-	if (err)
-		return err;
-	pthread_mutex_lock(&fs->fd_lock);
-	old = fs->ino_handles[slot];
-	fs->ino_handles[slot] = h;
-	atomic_fetch_add(&h->refs, 1);	/* the cache's */
-	pthread_mutex_unlock(&fs->fd_lock);
-	handle_put(old);
-	*out = h;
-	return 0;
-}
-
-/* Close every cached no-open handle (a replaced store, the end). */
-static void ino_handles_drop(struct mf_fs *fs)
-{
-	for (size_t i = 0; i < MF_INO_HANDLES; i++) {
-		struct handle *h;
-
-		pthread_mutex_lock(&fs->fd_lock);
-		h = fs->ino_handles[i];
-		fs->ino_handles[i] = NULL;
-		pthread_mutex_unlock(&fs->fd_lock);
-		handle_put(h);
-	}
-}
-
 static void mf_fs_open(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
@@ -835,7 +573,7 @@ static void mf_fs_open(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, ENOSYS);
 		return;
 	}
-	err = handle_make(fs, ino, &h);
+	err = mf_handle_make(fs, ino, &h);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -843,9 +581,9 @@ static void mf_fs_open(fuse_req_t req, fuse_ino_t ino,
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->keep_cache = 1;	/* invalidated by the refresh on change */
 	fi->noflush = 1;	/* nothing to flush: no round trip on close */
-	handle_link(fs, h);
+	mf_handle_link(fs, h);
 	if (fuse_reply_open(req, fi) != 0)
-		handle_free(fs, h);
+		mf_handle_free(fs, h);
 }
 
 struct read_io {
@@ -913,7 +651,7 @@ static void mf_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	if (!h) {	/* no-open model: the kernel sent no OPEN */
-		err = ino_handle_get(fs, ino, &own);
+		err = mf_handle_by_ino(fs, ino, &own);
 		if (err) {
 			fuse_reply_err(req, err);
 			return;
@@ -925,7 +663,7 @@ static void mf_fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	rio.sv = h->sv;
 	total = mf_layout_size(l);
 	/* every read re-checks the stamp: drift gives EIO, never mixed bytes */
-	if (!handle_fresh(h)) {
+	if (!mf_handle_fresh(h)) {
 		err = EIO;
 		goto out;
 	}
@@ -1023,7 +761,7 @@ out:
 		fuse_reply_err(req, err);
 	free(mem);
 	free(bv);
-	handle_put(own);
+	mf_handle_put(own);
 }
 
 static void mf_fs_release(fuse_req_t req, fuse_ino_t ino,
@@ -1033,7 +771,7 @@ static void mf_fs_release(fuse_req_t req, fuse_ino_t ino,
 
 	(void)ino;
 	if (h)
-		handle_free(fs_of(req), h);
+		mf_handle_free(fs_of(req), h);
 	fuse_reply_err(req, 0);
 }
 
@@ -1112,7 +850,7 @@ static void mf_fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	const char *v;
 	int err;
 
-	err = find_node(fs, ino, NULL, false, &c);
+	err = mf_fs_find_node(fs, ino, NULL, false, &c);
 	if (!err && c.is_dir)
 		err = ENODATA;
 	if (!err && strncmp(name, "user.musefs.", 12) != 0)
@@ -1143,7 +881,7 @@ static void mf_fs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct mf_fs *fs = fs_of(req);
 	struct node_copy c;
-	int err = find_node(fs, ino, NULL, false, &c);
+	int err = mf_fs_find_node(fs, ino, NULL, false, &c);
 
 	if (err) {
 		fuse_reply_err(req, err);
@@ -1426,8 +1164,8 @@ void mf_fs_free(struct mf_fs *fs)
 		return;
 	mf_fs_stop(fs);
 	while (fs->handles)	/* never released: the session ended */
-		handle_free(fs, fs->handles);
-	ino_handles_drop(fs);
+		mf_handle_free(fs, fs->handles);
+	mf_handles_drop_ino(fs);
 	mf_cache_free(fs->cache);
 	mf_tree_free(fs->tree);
 	mf_render_free(fs->render);

@@ -3,9 +3,9 @@
  * mf_fs_int - what the parts of musefs-mount's file system share, private
  * to mount/ (as SQLite's sqliteInt.h): the state of one mount and the
  * calls between its jobs. mf_fs.c holds the FUSE handlers and the life
- * cycle, mf_refresh.c the refresh and notifier threads, mf_dryrun.c
- * --dry-run; the layout cache is mf_cache.c, the per-thread connections
- * mf_conn.c.
+ * cycle, mf_handle.c the file handles, mf_refresh.c the refresh and
+ * notifier threads, mf_dryrun.c --dry-run; the layout cache is
+ * mf_cache.c, the per-thread connections mf_conn.c.
  *
  * Lock order: tree_lock before the cache's lock (mf_cache.c). No lock is
  * held across a fuse_reply_* call or a kernel notification. The refresh
@@ -29,7 +29,29 @@
 #include "mf_store.h"
 #include "mf_tree.h"
 
-struct handle;
+/* An open file handle: one version of one inode (the node's version). */
+struct handle {
+	int fd;				/* the backing file */
+	struct mf_served *sv;		/* one reference */
+	fuse_ino_t ino;			/* immutable */
+	uint64_t gen;			/* immutable: the node's generation */
+	_Atomic int refs;		/* atomic: open model 1, else cache + reads */
+	struct handle *prev, *next;	/* fs->handles; guarded by handles_lock */
+};
+
+/* What a handler needs of a node, copied out under tree_lock. */
+struct node_copy {
+	fuse_ino_t ino;
+	uint64_t gen;
+	uint64_t version;	/* files: what the node serves */
+	bool live;		/* in the tree (else an orphan the kernel holds) */
+	bool is_dir;
+	bool have_attr;		/* files: size and mtime below are cached */
+	int64_t track;
+	size_t nsubdir;
+	int64_t mtime_ns;
+	uint64_t size;
+};
 
 /* The no-open model's inode-keyed handle cache: slots (a power of two). */
 #define MF_INO_HANDLES 512
@@ -117,7 +139,71 @@ static inline int64_t mf_fs_now_ns(void)
 	return mf_store_ns(&ts);
 }
 
+/*---- mf_fs.c ---------------------------------------------------------*/
+
+/*
+ * Copy node @ino (live, or an orphan the kernel still holds) or, with
+ * @name, the live entry @name of directory @ino into *@c under tree_lock;
+ * with @ref, count one kernel reference to it. Returns 0 or ENOENT.
+ */
+int mf_fs_find_node(struct mf_fs *fs, fuse_ino_t ino, const char *name,
+		    bool ref, struct node_copy *c);
+
+/*---- mf_handle.c -----------------------------------------------------*/
+
+/*
+ * A handle on inode @ino: its served state and its backing file, opened
+ * confined and checked against the scan's stamp. Returns 0 and sets *@out
+ * (one reference, mf_handle_put()), or a positive errno for the reply:
+ * ENOENT, EISDIR, EIO (store error, confinement, drift), ENOMEM, ESTALE
+ * when the store no longer has the version the inode serves (after waiting
+ * for the refresh when the node is still live, so that the VFS's retry
+ * with LOOKUP_REVAL finds the new node). Thread-safe.
+ */
+int mf_handle_make(struct mf_fs *fs, fuse_ino_t ino, struct handle **out);
+
+/* Drop one reference to @h (NULL: no-op); the last one closes its file
+ * and frees it. Thread-safe (atomic). */
+void mf_handle_put(struct handle *h);
+
+/* The open model: list @h in fs->handles (handles_lock), so that
+ * mf_fs_free() closes it if the kernel never releases it. */
+void mf_handle_link(struct mf_fs *fs, struct handle *h);
+
+/* Unlist @h and drop the list's reference (mf_handle_put()). */
+void mf_handle_free(struct mf_fs *fs, struct handle *h);
+
+/*
+ * Does @h's backing file still have the stamp of the scan (fstat: size,
+ * mtime, ctime)? Logs and counts MF_M_ERR_DRIFT when not. Every read
+ * asks, so drift gives EIO, never mixed bytes.
+ */
+bool mf_handle_fresh(const struct handle *h);
+
+/*
+ * The no-open model: the handle a read of @ino uses, from the bounded
+ * inode-keyed cache (direct-mapped, MF_INO_HANDLES slots, fd_lock), made
+ * anew when missing or when the inode number now names another node (a
+ * reused slot). An orphan's handle goes on serving its version; once
+ * evicted, reads of the orphan get ESTALE. Returns 0 and a reference in
+ * *@out, or a positive errno as mf_handle_make().
+ */
+int mf_handle_by_ino(struct mf_fs *fs, fuse_ino_t ino, struct handle **out);
+
+/* Close every cached no-open handle (a replaced store, the end). */
+void mf_handles_drop_ino(struct mf_fs *fs);
+
 /*---- mf_refresh.c ----------------------------------------------------*/
+
+/*
+ * The store is ahead of the tree: a request found a newer version of a
+ * track than its live node serves (the refresh has not run since the
+ * commit). Wake the refresh thread and wait, at most 5 s, for a refresh
+ * that began after this call to end. Returns whether one did (then the
+ * track's new node is in the tree). Blocks the calling worker.
+ */
+bool mf_refresh_wait(struct mf_fs *fs);
+
 
 /*
  * Open @cfg's store (read-only) and renderer and build a tree of every

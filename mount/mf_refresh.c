@@ -24,6 +24,9 @@
 /* More changed tracks than this: one full scan beats that many lookups. */
 #define MF_FULL_SCAN_MIN 4096
 
+/* Longest wait (s) of a request for a refresh to catch up with the store. */
+#define MF_STALE_WAIT_S 5
+
 /*---- rendering into changes ------------------------------------------*/
 
 struct changes {
@@ -430,4 +433,30 @@ int mf_refresh_build(const struct mf_fs_config *cfg, struct mf_store **s,
 			 cfg->db_path, strerror(-ret));
 	changes_release(&c);
 	return ret;
+}
+
+/*---- requests waiting for a refresh -----------------------------------*/
+
+bool mf_refresh_wait(struct mf_fs *fs)
+{
+	struct timespec ts;
+	uint64_t target;
+	bool done;
+
+	if (!atomic_load(&fs->refresh_running))
+		return false;
+	mf_metric_inc(MF_M_STALE_WAITS);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += MF_STALE_WAIT_S;
+	pthread_mutex_lock(&fs->wake_lock);
+	target = fs->refresh_begun + 1;
+	fs->refresh_wanted = true;
+	pthread_cond_signal(&fs->wake_cond);
+	while (fs->refresh_ended < target && !atomic_load(&fs->stop) &&
+	       pthread_cond_timedwait(&fs->ended_cond, &fs->wake_lock,
+				      &ts) == 0)
+		;
+	done = fs->refresh_ended >= target;
+	pthread_mutex_unlock(&fs->wake_lock);
+	return done;
 }
