@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mf_format.h"
 #include "mf_log.h"
 #include "mf_main.h"
 #include "mf_metrics.h"
@@ -252,15 +253,32 @@ static const char *reset(const struct opts *o)
 	return o->color ? "\033[0m" : "";
 }
 
+/* The tracks line's "(flac N, mp3 M, ...)": one entry per store format
+ * (mf_format_each(), in its order) the library holds. */
+struct by_format {
+	struct lookup *l;
+	FILE *out;
+	bool first;
+};
+
+static int print_format(void *ctx, const struct mf_format *fmt)
+{
+	struct by_format *b = ctx;
+	const char *n = val(b->l, "tracks.by_format.%s", fmt->name);
+
+	if (*n) {
+		fprintf(b->out, "%s%s %s", b->first ? " (" : ", ", fmt->name, n);
+		b->first = false;
+	}
+	return 0;
+}
+
 static void table_summary(FILE *out, const struct mf_doc *d,
 			  const struct mf_report_facts *f, const struct opts *o)
 {
 	static struct lookup l;
 	char b1[32], b2[32];
-	static const char *const formats[] = {
-		"flac", "mp3", "m4a", "opus", "vorbis", "oggflac", "wav",
-	};
-	bool first = true;
+	struct by_format bf = { .l = &l, .out = out, .first = true };
 	int64_t dur;
 
 	l.d = d;
@@ -273,15 +291,8 @@ static void table_summary(FILE *out, const struct mf_doc *d,
 			"directory; this is the store as its main file has it, "
 			"without its -wal or later writes\n", "read as");
 	fprintf(out, "%-16s %" PRId64, "tracks", f->tracks);
-	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
-		const char *n = val(&l, "tracks.by_format.%s", formats[i]);
-
-		if (!*n)
-			continue;
-		fprintf(out, "%s%s %s", first ? " (" : ", ", formats[i], n);
-		first = false;
-	}
-	fprintf(out, "%s\n", first ? "" : ")");
+	mf_format_each(print_format, &bf);
+	fprintf(out, "%s\n", bf.first ? "" : ")");
 	human_bytes(ival(&l, "tracks.backing_bytes"), b1, sizeof(b1));
 	dur = ival(&l, "tracks.duration_s");
 	if (dur < 3600)		/* small libraries: minutes and seconds */

@@ -44,19 +44,19 @@ static const struct mf_core_block core_blocks[] = {
 
 static const char *const m4a_own_exts[] = { "m4b", NULL };
 
-/* The store formats. */
+/* The store formats, in the order listings show them (musefs-stat). */
 static const struct mf_format formats[] = {
 	{ .name = "flac", .ext = "flac", .synth = mf_flac_synth_input,
 	  .required_block = "streaminfo" },
-	{ .name = "vorbis", .ext = "ogg", .synth = mf_ogg_synth,
-	  .fp_normalize = mf_ogg_fp_normalize, .fp_behind = MF_OGG_FP_BEHIND },
+	{ .name = "mp3", .ext = "mp3", .synth = mf_mp3_synth },
+	{ .name = "m4a", .ext = "m4a", .synth = mf_mp4_synth,
+	  .own_ext_block = "mp4:ext", .own_exts = m4a_own_exts },
 	{ .name = "opus", .ext = "opus", .synth = mf_ogg_synth,
+	  .fp_normalize = mf_ogg_fp_normalize, .fp_behind = MF_OGG_FP_BEHIND },
+	{ .name = "vorbis", .ext = "ogg", .synth = mf_ogg_synth,
 	  .fp_normalize = mf_ogg_fp_normalize, .fp_behind = MF_OGG_FP_BEHIND },
 	{ .name = "oggflac", .ext = "oga", .synth = mf_ogg_synth,
 	  .fp_normalize = mf_ogg_fp_normalize, .fp_behind = MF_OGG_FP_BEHIND },
-	{ .name = "m4a", .ext = "m4a", .synth = mf_mp4_synth,
-	  .own_ext_block = "mp4:ext", .own_exts = m4a_own_exts },
-	{ .name = "mp3", .ext = "mp3", .synth = mf_mp3_synth },
 	{ .name = "wav", .ext = "wav", .synth = mf_wav_synth },
 };
 

@@ -628,13 +628,6 @@ const char *mf_track_backing_path(const struct mf_track *t)
 	return t->backing_path;
 }
 
-const char *mf_track_ext(const char *format)
-{
-	const struct mf_format *f = mf_format_get(format);
-
-	return f ? f->ext : format;
-}
-
 int mf_track_layout(const struct mf_track *t, enum mf_serve_mode mode,
 		    const struct mf_synth_opts *opts, struct mf_layout **out)
 {

@@ -75,7 +75,5 @@ const char *mf_track_backing_path(const struct mf_track *t);
 int mf_track_layout(const struct mf_track *t, enum mf_serve_mode mode,
 		    const struct mf_synth_opts *opts, struct mf_layout **out);
 
-/* The served file extension for a store format ("vorbis" -> "ogg"). */
-const char *mf_track_ext(const char *format);
 
 #endif /* MF_TRACK_H */
